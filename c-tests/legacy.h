@@ -1,0 +1,107 @@
+/* legacy.h: what every legacy-style test program shares.
+ *
+ * Each program is written the way old code is: a handler installed without
+ * SA_RESTART, a blocking call, and "if it fails, die". Exit codes:
+ *   0  the work completed and the data were right;
+ *   1  a call failed with EINTR (the message names the call);
+ *   2  any other wrong result.
+ */
+#ifndef EINTRFIX_LEGACY_H
+#define EINTRFIX_LEGACY_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t legacy_signals;
+
+static void legacy_count_signal(int sig)
+{
+	(void)sig;
+	legacy_signals++;
+}
+
+/* Installs `handler` for `sig` without SA_RESTART, as legacy code does. */
+static inline void legacy_handle(int sig, void (*handler)(int))
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;
+	if (sigaction(sig, &sa, NULL) != 0) {
+		perror("sigaction");
+		exit(2);
+	}
+}
+
+/* Starts a SIGALRM storm: one signal every `period_us` microseconds. */
+static inline void storm_start(long period_us)
+{
+	struct itimerval it;
+	legacy_handle(SIGALRM, legacy_count_signal);
+	it.it_interval.tv_sec = period_us / 1000000;
+	it.it_interval.tv_usec = period_us % 1000000;
+	it.it_value = it.it_interval;
+	if (setitimer(ITIMER_REAL, &it, NULL) != 0) {
+		perror("setitimer");
+		exit(2);
+	}
+}
+
+/* Stops the storm (children inherit no timer, but be explicit). */
+static inline void storm_stop(void)
+{
+	struct itimerval it;
+	memset(&it, 0, sizeof it);
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* A call failed: exit 1 if with EINTR, else 2, naming the call. */
+static inline void fail(const char *call)
+{
+	int e = errno;
+	fprintf(stderr, "%s: %s\n", call, strerror(e));
+	exit(e == EINTR ? 1 : 2);
+}
+
+/* A wrong result that is not a failed call: exit 2. */
+#define CHECK(cond)                                                        \
+	do {                                                               \
+		if (!(cond)) {                                             \
+			fprintf(stderr, "%s:%d: check failed: %s\n",       \
+				__FILE__, __LINE__, #cond);                \
+			exit(2);                                           \
+		}                                                          \
+	} while (0)
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+static inline double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Sleeps without being cut short by signals (for helper children). */
+static inline void quiet_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Prints the elapsed time for the test harness to check bounds. */
+static inline void report_ms(const char *what, double ms)
+{
+	printf("%s_ms=%.3f\n", what, ms);
+	fflush(stdout);
+}
+
+#endif

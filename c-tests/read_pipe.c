@@ -1,0 +1,33 @@
+/* read(2) from a pipe whose writer is late, under a 1 ms SIGALRM storm. */
+#include "legacy.h"
+#include <sys/wait.h>
+
+int main(void)
+{
+	int p[2];
+	char buf[64];
+	ssize_t n;
+	pid_t child;
+
+	if (pipe(p) != 0)
+		fail("pipe");
+	child = fork();
+	if (child < 0)
+		fail("fork");
+	if (child == 0) {
+		close(p[0]);
+		quiet_sleep_ms(300);
+		if (write(p[1], "late data", 9) != 9)
+			_exit(3);
+		_exit(0);
+	}
+	close(p[1]);
+	storm_start(1000);
+	n = read(p[0], buf, sizeof buf);
+	if (n < 0)
+		fail("read");
+	storm_stop();
+	CHECK(n == 9 && memcmp(buf, "late data", 9) == 0);
+	CHECK(legacy_signals > 10);
+	return 0;
+}

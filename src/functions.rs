@@ -1,0 +1,104 @@
+//! The catalogue of every function the shim hooks: the names that
+//! `EINTRFIX_POLICY` accepts, that tracing reports, and that the CLI's
+//! `check` looks for.
+//!
+//! A fortified or aliased entry point (`__read_chk`) names its base function
+//! (`read`): a policy set for the base applies to it too, unless the entry
+//! point is named itself. Adding a hook is adding a row here and a row in its
+//! family's table under `src/hooks/`.
+
+/// Expands to the base of a row: the named one, or the function itself.
+macro_rules! base_of {
+    ($name:ident) => {
+        Function::$name
+    };
+    ($name:ident, $base:ident) => {
+        Function::$base
+    };
+}
+
+macro_rules! catalogue {
+    ($( $name:ident $(=> $base:ident)? ),* $(,)?) => {
+        /// A hooked libc function, named exactly as C names it.
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(u8)]
+        pub enum Function { $($name),* }
+
+        impl Function {
+            /// Every hooked function, in catalogue order.
+            pub const ALL: &'static [Function] = &[$(Function::$name),*];
+            /// How many there are.
+            pub const COUNT: usize = Self::ALL.len();
+
+            /// The C name.
+            pub const fn name(self) -> &'static str {
+                match self { $(Function::$name => stringify!($name)),* }
+            }
+
+            /// The function whose policy this one follows when it has none of its own.
+            pub const fn base(self) -> Function {
+                match self { $(Function::$name => base_of!($name $(, $base)?)),* }
+            }
+        }
+    };
+}
+
+catalogue! {
+    // I/O
+    read, write, readv, writev, pread, pwrite, pread64, pwrite64,
+    preadv, pwritev, preadv2, pwritev2,
+    __read_chk => read, __pread_chk => pread, __pread64_chk => pread64,
+    close, flock, fcntl, open, open64, openat, openat64,
+    // sockets
+    recv, send, recvfrom, sendto, recvmsg, sendmsg, recvmmsg, sendmmsg,
+    accept, accept4, connect,
+    __recv_chk => recv, __recvfrom_chk => recvfrom,
+    // processes
+    waitpid, wait, wait3, wait4, waitid,
+    // time
+    nanosleep, clock_nanosleep, usleep, sleep,
+    // multiplexing
+    poll, ppoll, select, pselect, epoll_wait, epoll_pwait, epoll_pwait2,
+    __poll_chk => poll, __ppoll_chk => ppoll,
+    // semaphores and message queues
+    sem_wait, sem_timedwait, sem_clockwait,
+    mq_receive, mq_timedreceive, mq_send, mq_timedsend,
+    msgrcv, msgsnd, semop, semtimedop,
+}
+
+impl Function {
+    /// Finds a function by its C name.
+    pub fn from_name(name: &[u8]) -> Option<Function> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|f| f.name().as_bytes() == name)
+    }
+
+    /// Its position in per-function tables.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Function;
+
+    #[test]
+    fn names_round_trip() {
+        for &f in Function::ALL {
+            assert_eq!(Function::from_name(f.name().as_bytes()), Some(f));
+            assert_eq!(Function::ALL[f.index()], f);
+        }
+        assert_eq!(Function::from_name(b"reed"), None);
+    }
+
+    #[test]
+    fn fortified_forms_follow_their_base() {
+        assert_eq!(Function::__read_chk.base(), Function::read);
+        assert_eq!(Function::__recvfrom_chk.base(), Function::recvfrom);
+        assert_eq!(Function::read.base(), Function::read);
+    }
+}

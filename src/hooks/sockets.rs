@@ -1,0 +1,277 @@
+//! Sockets: receive, send, accept and connect.
+//!
+//! The kernel never restarts these on a socket with SO_RCVTIMEO or
+//! SO_SNDTIMEO, and a plain retry would start the whole timeout again each
+//! time, so under a signal storm the call would never time out. After an
+//! EINTR the shim therefore reads the socket's timeout and keeps a
+//! deadline: it waits with `poll` for what is left, then makes the call
+//! again without blocking; once the time is up it fails with EAGAIN, as the
+//! kernel would. Sockets without a timeout (and other fds) are retried
+//! plainly.
+//!
+//! The deadline starts at the first interruption, because reading the
+//! clock before every call would tax the fast path: a call may therefore
+//! wait up to the time it had blocked before its first signal longer than
+//! its timeout (under a storm, one signal period).
+//!
+//! `connect` is never made again on a TCP socket after EINTR (Linux would
+//! block anew; POSIX says EALREADY): the shim polls for writability, within
+//! SO_SNDTIMEO if set, and returns the socket's SO_ERROR. An AF_UNIX
+//! connect keeps no pending state in the kernel, so it is simply retried.
+
+use crate::deadline::Deadline;
+use crate::errno;
+use crate::functions::Function;
+use crate::policy::{interrupted, retry, Decision, Interruption, Outcome};
+use crate::real;
+use core::ffi::{c_int, c_short, c_void};
+use core::time::Duration;
+use libc::{size_t, sockaddr, socklen_t, ssize_t, MSG_DONTWAIT};
+
+/// Which way a call moves data, and so which timeout applies to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Reads, receives, accepts: SO_RCVTIMEO, wait for POLLIN.
+    Receive,
+    /// Writes, sends, connects: SO_SNDTIMEO, wait for POLLOUT.
+    Send,
+}
+
+impl Direction {
+    fn timeout_option(self) -> c_int {
+        match self {
+            Direction::Receive => libc::SO_RCVTIMEO,
+            Direction::Send => libc::SO_SNDTIMEO,
+        }
+    }
+
+    fn poll_events(self) -> c_short {
+        match self {
+            Direction::Receive => libc::POLLIN,
+            Direction::Send => libc::POLLOUT,
+        }
+    }
+}
+
+/// The socket's timeout in that direction; `None` when it has none or `fd`
+/// is not a socket.
+pub fn socket_timeout(fd: c_int, direction: Direction) -> Option<Duration> {
+    let mut tv = libc::timeval { tv_sec: 0, tv_usec: 0 };
+    let mut len = core::mem::size_of::<libc::timeval>() as socklen_t;
+    let saved = errno::get();
+    // SAFETY: `tv` and `len` are valid for writes and `len` is its size.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            direction.timeout_option(),
+            (&mut tv as *mut libc::timeval).cast::<c_void>(),
+            &mut len,
+        )
+    };
+    errno::set(saved);
+    let secs = u64::try_from(tv.tv_sec).ok()?;
+    let micros = u32::try_from(tv.tv_usec).ok()?;
+    let timeout = Duration::from_secs(secs) + Duration::from_micros(u64::from(micros));
+    (r == 0 && !timeout.is_zero()).then_some(timeout)
+}
+
+/// What waiting for readiness came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    /// The fd is ready (or in error: the call will tell which).
+    Ready,
+    /// The deadline passed first.
+    TimedOut,
+    /// The wait itself was interrupted: errno is EINTR.
+    Interrupted,
+}
+
+/// Waits until `fd` is ready for `events`, at most until `deadline`.
+pub fn wait_ready(fd: c_int, events: c_short, deadline: Option<Deadline>) -> Wait {
+    let mut pfd = libc::pollfd { fd, events, revents: 0 };
+    let timeout = deadline.map_or(-1, Deadline::poll_ms);
+    // SAFETY: one valid pollfd; this is libc's poll, not our hook.
+    match unsafe { real::poll(&mut pfd, 1, timeout) } {
+        0 => Wait::TimedOut,
+        -1 if errno::get() == libc::EINTR => Wait::Interrupted,
+        // Ready, or poll failed: let the call itself report the state.
+        _ => Wait::Ready,
+    }
+}
+
+/// The slow path of a call that may be on a socket with a timeout.
+///
+/// `call(ready)` makes the call again: `ready` is true after `poll`
+/// reported readiness within the deadline, and the call should then not
+/// block (MSG_DONTWAIT where it has flags).
+#[cold]
+#[inline(never)]
+pub fn retry_within_timeout<R: Outcome>(
+    function: Function,
+    fd: c_int,
+    direction: Direction,
+    first: R,
+    mut call: impl FnMut(bool) -> R,
+) -> R {
+    if !interrupted(first) {
+        return first;
+    }
+    let Some(timeout) = socket_timeout(fd, direction) else {
+        return retry(function, Some(fd), first, || call(false));
+    };
+    let deadline = Deadline::after(timeout);
+    let mut interruption = Interruption::new(function, Some(fd));
+    let mut result = first;
+    'interrupted: loop {
+        // Here `result` failed with EINTR.
+        if interruption.decide() == Decision::Pass {
+            return result;
+        }
+        loop {
+            match wait_ready(fd, direction.poll_events(), Some(deadline)) {
+                Wait::Ready => {}
+                Wait::Interrupted => continue 'interrupted,
+                Wait::TimedOut => {
+                    errno::set(libc::EAGAIN);
+                    return result;
+                }
+            }
+            result = call(true);
+            if !result.failed() {
+                return result;
+            }
+            match errno::get() {
+                libc::EINTR => continue 'interrupted,
+                // Readiness was taken by someone else: wait again.
+                libc::EAGAIN if !deadline.passed() => continue,
+                _ => return result,
+            }
+        }
+    }
+}
+
+/// Whether `fd` is an AF_UNIX socket.
+fn is_unix_socket(fd: c_int) -> bool {
+    // SAFETY: a zeroed sockaddr_storage is a valid value.
+    let mut addr: libc::sockaddr_storage = unsafe { core::mem::zeroed() };
+    let mut len = core::mem::size_of::<libc::sockaddr_storage>() as socklen_t;
+    let saved = errno::get();
+    // SAFETY: `addr` and `len` are valid for writes and `len` is its size.
+    let r = unsafe { libc::getsockname(fd, (&mut addr as *mut libc::sockaddr_storage).cast(), &mut len) };
+    errno::set(saved);
+    r == 0 && c_int::from(addr.ss_family) == libc::AF_UNIX
+}
+
+/// The pending error of a socket, as SO_ERROR reports it.
+fn pending_error(fd: c_int) -> c_int {
+    let mut error: c_int = 0;
+    let mut len = core::mem::size_of::<c_int>() as socklen_t;
+    // SAFETY: `error` and `len` are valid for writes and `len` is its size.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&mut error as *mut c_int).cast::<c_void>(),
+            &mut len,
+        )
+    };
+    if r == 0 {
+        error
+    } else {
+        errno::get()
+    }
+}
+
+/// The slow path of `connect`: see the module documentation.
+#[cold]
+#[inline(never)]
+pub fn complete_connect(fd: c_int, first: c_int, again: impl FnMut() -> c_int) -> c_int {
+    if !interrupted(first) {
+        return first;
+    }
+    if is_unix_socket(fd) {
+        return retry(Function::connect, Some(fd), first, again);
+    }
+    let deadline = socket_timeout(fd, Direction::Send).map(Deadline::after);
+    let mut interruption = Interruption::new(Function::connect, Some(fd));
+    loop {
+        if interruption.decide() == Decision::Pass {
+            return -1;
+        }
+        match wait_ready(fd, libc::POLLOUT, deadline) {
+            Wait::Interrupted => continue,
+            Wait::TimedOut => {
+                // What a TCP connect that ran out of SO_SNDTIMEO reports.
+                errno::set(libc::EINPROGRESS);
+                return -1;
+            }
+            Wait::Ready => break,
+        }
+    }
+    match pending_error(fd) {
+        0 | libc::EISCONN => 0,
+        error => {
+            errno::set(error);
+            -1
+        }
+    }
+}
+
+/// `flags` plus MSG_DONTWAIT when the socket was reported ready.
+fn flags_when(ready: bool, flags: c_int) -> c_int {
+    if ready {
+        flags | MSG_DONTWAIT
+    } else {
+        flags
+    }
+}
+
+hooks! {
+    /// `recv(2)`: retried, within SO_RCVTIMEO if set.
+    fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int) -> ssize_t
+        => |result, function| retry_within_timeout(function, fd, Direction::Receive, result, |ready| {
+            real::recv(fd, buf, len, flags_when(ready, flags))
+        });
+
+    /// `send(2)`: retried, within SO_SNDTIMEO if set; a partial send is returned as it is.
+    fn send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t
+        => |result, function| retry_within_timeout(function, fd, Direction::Send, result, |ready| {
+            real::send(fd, buf, len, flags_when(ready, flags))
+        });
+
+    /// `recvfrom(2)` (Perl's `recv`): as `recv`.
+    fn recvfrom(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int, addr: *mut sockaddr, addrlen: *mut socklen_t) -> ssize_t
+        => |result, function| retry_within_timeout(function, fd, Direction::Receive, result, |ready| {
+            real::recvfrom(fd, buf, len, flags_when(ready, flags), addr, addrlen)
+        });
+
+    /// `__recv_chk`, the fortified `recv`: as `recv`.
+    fn __recv_chk(fd: c_int, buf: *mut c_void, len: size_t, buflen: size_t, flags: c_int) -> ssize_t
+        => |result, function| retry_within_timeout(function, fd, Direction::Receive, result, |ready| {
+            real::__recv_chk(fd, buf, len, buflen, flags_when(ready, flags))
+        });
+
+    /// `__recvfrom_chk`, the fortified `recvfrom`: as `recv`.
+    fn __recvfrom_chk(fd: c_int, buf: *mut c_void, len: size_t, buflen: size_t, flags: c_int, addr: *mut sockaddr, addrlen: *mut socklen_t) -> ssize_t
+        => |result, function| retry_within_timeout(function, fd, Direction::Receive, result, |ready| {
+            real::__recvfrom_chk(fd, buf, len, buflen, flags_when(ready, flags), addr, addrlen)
+        });
+
+    /// `accept(2)`: retried, within SO_RCVTIMEO if set.
+    fn accept(fd: c_int, addr: *mut sockaddr, addrlen: *mut socklen_t) -> c_int
+        => |result, function| retry_within_timeout(function, fd, Direction::Receive, result, |_| {
+            real::accept(fd, addr, addrlen)
+        });
+
+    /// `accept4(2)` (what Perl, Python and Rust's std call): as `accept`.
+    fn accept4(fd: c_int, addr: *mut sockaddr, addrlen: *mut socklen_t, flags: c_int) -> c_int
+        => |result, function| retry_within_timeout(function, fd, Direction::Receive, result, |_| {
+            real::accept4(fd, addr, addrlen, flags)
+        });
+
+    /// `connect(2)`: never made again on TCP; completes by polling, then SO_ERROR.
+    fn connect(fd: c_int, addr: *const sockaddr, addrlen: socklen_t) -> c_int
+        => |result, _function| complete_connect(fd, result, || real::connect(fd, addr, addrlen));
+}

@@ -1,0 +1,45 @@
+//! # eintrfix
+//!
+//! An `LD_PRELOAD` library that stops unmodified programs from failing with
+//! EINTR. It interposes libc's blocking calls; when one fails with EINTR it
+//! asks the [policy engine](policy) whether to retry it (keeping any
+//! timeout on a fixed [deadline](deadline)) or pass the EINTR through, and
+//! reports the interruption to the [tracing sink](trace).
+//!
+//! Map of the crate:
+//! - [`hooks`]: the exported functions, by family, generated from tables;
+//! - [`real`]: the one place that resolves libc's real functions;
+//! - [`policy`]: the engine every hook's slow path calls;
+//! - [`deadline`]: fixed deadlines for calls with timeouts;
+//! - [`signals`]: which signal interrupted a call;
+//! - [`trace`]: where interruptions are reported;
+//! - [`config`] and [`functions`]: the `EINTRFIX_*` variables and the
+//!   names they accept (shared with the CLI in `src/bin/`).
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+#[macro_use]
+pub mod hooks;
+
+pub mod config;
+pub mod deadline;
+pub mod errno;
+pub mod functions;
+pub mod policy;
+pub mod real;
+pub mod signals;
+pub mod trace;
+
+/// Runs when the library is loaded, before `main`: resolves every real
+/// function and reads the configuration, so that the hooks' slow paths
+/// find both ready. Hooks that run earlier resolve and read lazily.
+extern "C" fn init() {
+    real::resolve_all();
+    policy::init();
+}
+
+/// Registers [`init`] as an ELF constructor.
+#[used]
+#[link_section = ".init_array"]
+static INIT: extern "C" fn() = init;

@@ -1,0 +1,263 @@
+//! The policy engine: every hook calls it on the slow path, once for each
+//! EINTR, and does what it decides.
+//!
+//! The configuration is parsed once, by the constructor or lazily by the
+//! first interruption if a hook runs earlier, and published through an
+//! atomic flag: reading it takes no lock, so it is safe in signal handlers
+//! and forked children.
+
+use crate::config::{self, Config, Policy, SignalSet};
+use crate::deadline::now_ns;
+use crate::errno;
+use crate::functions::Function;
+use crate::signals::{self, Interrupting};
+use crate::trace::{self, Action, Reason, Report};
+use core::cell::UnsafeCell;
+use core::ffi::{c_char, c_int, CStr};
+use core::fmt::Write;
+use core::sync::atomic::{AtomicU8, Ordering};
+
+const UNSET: u8 = 0;
+const BUSY: u8 = 1;
+const READY: u8 = 2;
+
+/// The published configuration: written once while `STATE` is `BUSY`,
+/// read only after `STATE` is `READY`.
+struct Published(UnsafeCell<Config>);
+
+// SAFETY: the cell is written by exactly one thread (the one that moved
+// `STATE` from UNSET to BUSY) before `STATE` is released as READY, and only
+// read after an acquire load sees READY.
+unsafe impl Sync for Published {}
+
+static STATE: AtomicU8 = AtomicU8::new(UNSET);
+static CONFIG: Published = Published(UnsafeCell::new(Config::DEFAULT));
+
+/// Reads the `EINTRFIX_*` variables once. A bad one is reported on stderr
+/// and makes the shim pass everything through.
+pub fn init() {
+    if STATE.compare_exchange(UNSET, BUSY, Ordering::Acquire, Ordering::Relaxed).is_err() {
+        return;
+    }
+    let parsed = config::parse(getenv).unwrap_or_else(|error| {
+        let mut line = trace::line::Line::new();
+        let _ = write!(line, "{error}");
+        line.write_to(libc::STDERR_FILENO);
+        Config::PASSTHROUGH
+    });
+    // SAFETY: we moved STATE from UNSET to BUSY, so no one else writes the
+    // cell and no one reads it until the release store below.
+    unsafe { *CONFIG.0.get() = parsed };
+    STATE.store(READY, Ordering::Release);
+}
+
+/// The configuration in force. Before it is published (a hook running
+/// before the constructor, or while another thread parses it), the defaults.
+pub fn config() -> &'static Config {
+    if STATE.load(Ordering::Acquire) != READY {
+        init();
+        if STATE.load(Ordering::Acquire) != READY {
+            return &Config::DEFAULT;
+        }
+    }
+    // SAFETY: READY was observed with acquire ordering, so the single write
+    // is complete and the cell is never written again.
+    unsafe { &*CONFIG.0.get() }
+}
+
+/// A variable's value as bytes, without allocating.
+fn getenv(name: &str) -> Option<&'static [u8]> {
+    let mut cname = [0u8; 64];
+    cname.get_mut(..name.len())?.copy_from_slice(name.as_bytes());
+    if name.len() >= cname.len() {
+        return None;
+    }
+    // SAFETY: `cname` is NUL-terminated (zero-filled past the name). The
+    // pointer getenv returns, if any, is a NUL-terminated string in the
+    // environment, which the process keeps alive.
+    unsafe {
+        let value = libc::getenv(cname.as_ptr().cast::<c_char>());
+        (!value.is_null()).then(|| CStr::from_ptr(value).to_bytes())
+    }
+}
+
+/// What a hook does with an EINTR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Make the call again (within any deadline).
+    Retry,
+    /// Return the EINTR to the program.
+    Pass,
+}
+
+/// The decision for one interruption, and why: the rules in one place.
+///
+/// In order: a bad configuration passes everything; a `pass` or `log`
+/// policy passes; a signal in `EINTRFIX_PASS_SIGNALS` passes; a one-shot
+/// SIGALRM (the program's own timeout) passes unless
+/// `EINTRFIX_ALARM_TIMEOUTS=retry`; past `EINTRFIX_MAX_RETRIES` it passes;
+/// anything else, an unknown signal included, is retried.
+pub fn judge(config: &Config, function: Function, by: Interrupting, attempt: u32) -> (Decision, Reason) {
+    if !config.enabled {
+        return (Decision::Pass, Reason::Disabled);
+    }
+    match config.policy(function) {
+        Policy::Pass => return (Decision::Pass, Reason::PassPolicy),
+        Policy::Log => return (Decision::Pass, Reason::LogPolicy),
+        Policy::Retry => {}
+    }
+    if by.signals.bits() & config.pass_signals.bits() != 0 {
+        return (Decision::Pass, Reason::PassSignal);
+    }
+    if by.alarm_timeout && config.alarm_timeouts == Policy::Pass {
+        return (Decision::Pass, Reason::AlarmTimeout);
+    }
+    if config.max_retries.is_some_and(|max| attempt > max) {
+        return (Decision::Pass, Reason::MaxRetries);
+    }
+    (Decision::Retry, Reason::Policy)
+}
+
+/// The signal to name in a report: the one that decided, else the first.
+fn reported_signal(config: &Config, by: Interrupting, reason: Reason) -> Option<c_int> {
+    let deciding = match reason {
+        Reason::PassSignal => SignalSet::from_bits(by.signals.bits() & config.pass_signals.bits()),
+        Reason::AlarmTimeout => SignalSet::EMPTY.with(libc::SIGALRM),
+        _ => by.signals,
+    };
+    deciding.first()
+}
+
+/// The interruptions of one hooked call: counts them, asks the engine
+/// about each, and reports each to the tracing sink.
+pub struct Interruption {
+    function: Function,
+    fd: Option<c_int>,
+    attempts: u32,
+    first_ns: u64,
+}
+
+impl Interruption {
+    /// A call of `function` (on `fd`) that has just failed with EINTR.
+    pub fn new(function: Function, fd: Option<c_int>) -> Interruption {
+        Interruption { function, fd, attempts: 0, first_ns: 0 }
+    }
+
+    /// Decides about the EINTR just returned and reports it. Leaves errno
+    /// set to EINTR, so a `Pass` can return the failure as it is.
+    pub fn decide(&mut self) -> Decision {
+        let now = now_ns();
+        if self.attempts == 0 {
+            self.first_ns = now;
+        }
+        self.attempts = self.attempts.saturating_add(1);
+        let config = config();
+        let by = signals::take_interrupting();
+        let (decision, reason) = judge(config, self.function, by, self.attempts);
+        if config.enabled {
+            trace::interruption(&Report {
+                function: self.function.name(),
+                fd: self.fd,
+                signal: reported_signal(config, by, reason),
+                action: match decision {
+                    Decision::Retry => Action::Retried,
+                    Decision::Pass => Action::Passed,
+                },
+                reason,
+                attempt: self.attempts,
+                waited_us: now.saturating_sub(self.first_ns) / 1000,
+            });
+        }
+        errno::set(libc::EINTR);
+        decision
+    }
+}
+
+/// A return value whose failure is -1 with errno set.
+pub trait Outcome: Copy {
+    /// Whether this value reports a failure.
+    fn failed(self) -> bool;
+}
+
+impl Outcome for isize {
+    fn failed(self) -> bool {
+        self == -1
+    }
+}
+
+impl Outcome for i32 {
+    fn failed(self) -> bool {
+        self == -1
+    }
+}
+
+/// Whether `result` is a failure with EINTR.
+pub fn interrupted<R: Outcome>(result: R) -> bool {
+    result.failed() && errno::get() == libc::EINTR
+}
+
+/// The slow path of a call with no timeout: while it fails with EINTR and
+/// the engine says retry, make it `again`. Any other result, a partial
+/// transfer included, goes back to the program as it is.
+#[cold]
+#[inline(never)]
+pub fn retry<R: Outcome>(function: Function, fd: Option<c_int>, first: R, mut again: impl FnMut() -> R) -> R {
+    let mut result = first;
+    let mut interruption = Interruption::new(function, fd);
+    while interrupted(result) {
+        if interruption.decide() == Decision::Pass {
+            break;
+        }
+        result = again();
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn by(signals: &[i32], alarm_timeout: bool) -> Interrupting {
+        Interrupting { signals: SignalSet::of(signals), alarm_timeout }
+    }
+
+    #[test]
+    fn default_retries_unknown_and_ordinary_signals() {
+        let c = Config::DEFAULT;
+        for signals in [&[][..], &[libc::SIGCHLD], &[libc::SIGALRM], &[libc::SIGUSR1, libc::SIGWINCH]] {
+            assert_eq!(judge(&c, Function::read, by(signals, false), 1).0, Decision::Retry);
+        }
+    }
+
+    #[test]
+    fn stop_signals_and_alarm_timeouts_pass() {
+        let c = Config::DEFAULT;
+        assert_eq!(judge(&c, Function::read, by(&[libc::SIGINT], false), 1), (Decision::Pass, Reason::PassSignal));
+        assert_eq!(judge(&c, Function::read, by(&[libc::SIGCHLD, libc::SIGTERM], false), 3).1, Reason::PassSignal);
+        assert_eq!(judge(&c, Function::read, by(&[libc::SIGALRM], true), 1), (Decision::Pass, Reason::AlarmTimeout));
+        let c = Config { alarm_timeouts: Policy::Retry, ..Config::DEFAULT };
+        assert_eq!(judge(&c, Function::read, by(&[libc::SIGALRM], true), 1).0, Decision::Retry);
+    }
+
+    #[test]
+    fn policies_win_over_signals_and_max_retries_bounds() {
+        let mut c = Config::DEFAULT;
+        c.named[Function::connect.index()] = Some(Policy::Log);
+        assert_eq!(judge(&c, Function::connect, by(&[], false), 1), (Decision::Pass, Reason::LogPolicy));
+        c.default_policy = Policy::Pass;
+        assert_eq!(judge(&c, Function::read, by(&[], false), 1), (Decision::Pass, Reason::PassPolicy));
+        let c = Config { max_retries: Some(2), ..Config::DEFAULT };
+        assert_eq!(judge(&c, Function::read, by(&[], false), 2).0, Decision::Retry);
+        assert_eq!(judge(&c, Function::read, by(&[], false), 3), (Decision::Pass, Reason::MaxRetries));
+        assert_eq!(judge(&Config::PASSTHROUGH, Function::read, by(&[], false), 1).1, Reason::Disabled);
+    }
+
+    #[test]
+    fn reports_name_the_deciding_signal() {
+        let c = Config::DEFAULT;
+        let b = by(&[libc::SIGALRM, libc::SIGTERM], false);
+        assert_eq!(reported_signal(&c, b, Reason::PassSignal), Some(libc::SIGTERM));
+        assert_eq!(reported_signal(&c, b, Reason::Policy), Some(libc::SIGALRM));
+        assert_eq!(reported_signal(&c, by(&[], false), Reason::Policy), None);
+    }
+}
