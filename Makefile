@@ -10,7 +10,7 @@ CBIN    := target/c-tests
 C_SOURCES  := $(wildcard c-tests/*.c)
 C_PROGRAMS := $(patsubst c-tests/%.c,$(CBIN)/%,$(C_SOURCES))
 
-.PHONY: all lib c-tests test demo clean help
+.PHONY: all lib c-tests test demo clean help bench stress stress-short install uninstall
 
 all: lib c-tests ## Build the library, the CLI and the C test programs
 
@@ -37,6 +37,28 @@ demo: lib c-tests ## Show a legacy program failing bare and working under the sh
 	@./$(CBIN)/read_pipe; echo "exit status $$?"
 	@echo '$$ LD_PRELOAD=$(LIB) ./$(CBIN)/read_pipe'
 	@LD_PRELOAD=$(CURDIR)/$(LIB) ./$(CBIN)/read_pipe; echo "exit status $$?"
+
+# --- bench (issue 7) ---
+bench: ## Benchmarks: fast-path cost, tracing cost, slow path, deadline accuracy
+	@echo 'make bench: not written yet'; exit 1
+# --- end bench ---
+
+# --- stress (issue 8) ---
+stress: ## The long stress suite
+	@echo 'make stress: not written yet'; exit 1
+
+stress-short: ## The short stress suite that CI runs
+	@true
+# --- end stress ---
+
+# --- install (issue 6) ---
+PREFIX ?= /usr/local
+install: ## Install into $$(DESTDIR)$$(PREFIX)
+	@echo 'make install: not written yet'; exit 1
+
+uninstall: ## Remove what install installed
+	@echo 'make uninstall: not written yet'; exit 1
+# --- end install ---
 
 clean: ## Remove build products
 	$(CARGO) clean

@@ -21,7 +21,14 @@ pub enum Policy {
 
 impl Policy {
     fn parse(word: &[u8]) -> Option<Policy> {
-        match_ignore_case(word, &[(b"retry", Policy::Retry), (b"pass", Policy::Pass), (b"log", Policy::Log)])
+        match_ignore_case(
+            word,
+            &[
+                (b"retry", Policy::Retry),
+                (b"pass", Policy::Pass),
+                (b"log", Policy::Log),
+            ],
+        )
     }
 
     /// The word that selects it.
@@ -123,7 +130,8 @@ pub struct Config {
 }
 
 /// SIGINT, SIGTERM and SIGQUIT: the program asked to be interrupted.
-pub const DEFAULT_PASS_SIGNALS: SignalSet = SignalSet::of(&[libc::SIGINT, libc::SIGTERM, libc::SIGQUIT]);
+pub const DEFAULT_PASS_SIGNALS: SignalSet =
+    SignalSet::of(&[libc::SIGINT, libc::SIGTERM, libc::SIGQUIT]);
 
 impl Config {
     /// What applies when no variable is set.
@@ -233,30 +241,68 @@ pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, Confi
     if let Some(value) = get(ALARM_TIMEOUTS) {
         config.alarm_timeouts = match Policy::parse(trim(value)) {
             Some(p @ (Policy::Pass | Policy::Retry)) => p,
-            _ => return Err(error(ALARM_TIMEOUTS, value, "unknown value", "'pass' (the default) or 'retry'")),
+            _ => {
+                return Err(error(
+                    ALARM_TIMEOUTS,
+                    value,
+                    "unknown value",
+                    "'pass' (the default) or 'retry'",
+                ))
+            }
         };
     }
     if let Some(value) = get(MAX_RETRIES) {
         config.max_retries = Some(parse_u32(trim(value)).ok_or_else(|| {
-            error(MAX_RETRIES, value, "not a number", "a whole number from 0 to 4294967295")
+            error(
+                MAX_RETRIES,
+                value,
+                "not a number",
+                "a whole number from 0 to 4294967295",
+            )
         })?);
     }
     if let Some(value) = get(LOG) {
         check_log_directives(value)?;
     }
     if let Some(value) = get(LOG_FORMAT) {
-        config.log_format = match_ignore_case(trim(value), &[(b"text", LogFormat::Text), (b"json", LogFormat::Json)])
-            .ok_or_else(|| error(LOG_FORMAT, value, "unknown format", "'text' (the default) or 'json'"))?;
+        config.log_format = match_ignore_case(
+            trim(value),
+            &[(b"text", LogFormat::Text), (b"json", LogFormat::Json)],
+        )
+        .ok_or_else(|| {
+            error(
+                LOG_FORMAT,
+                value,
+                "unknown format",
+                "'text' (the default) or 'json'",
+            )
+        })?;
     }
     if let Some(value) = get(SUMMARY) {
-        config.summary = parse_bool(trim(value))
-            .ok_or_else(|| error(SUMMARY, value, "not a yes or no", "1, 0, true, false, yes, no, on or off"))?;
+        config.summary = parse_bool(trim(value)).ok_or_else(|| {
+            error(
+                SUMMARY,
+                value,
+                "not a yes or no",
+                "1, 0, true, false, yes, no, on or off",
+            )
+        })?;
     }
     Ok(config)
 }
 
-fn error<'a>(variable: &'static str, bad: &'a [u8], problem: &'static str, accepted: &'static str) -> ConfigError<'a> {
-    ConfigError { variable, bad, problem, accepted }
+fn error<'a>(
+    variable: &'static str,
+    bad: &'a [u8],
+    problem: &'static str,
+    accepted: &'static str,
+) -> ConfigError<'a> {
+    ConfigError {
+        variable,
+        bad,
+        problem,
+        accepted,
+    }
 }
 
 fn parse_policy<'a>(value: &'a [u8], config: &mut Config) -> Result<(), ConfigError<'a>> {
@@ -268,9 +314,15 @@ fn parse_policy<'a>(value: &'a [u8], config: &mut Config) -> Result<(), ConfigEr
         }
         match item.iter().position(|&b| b == b'=') {
             None => {
-                let policy = Policy::parse(item).ok_or_else(|| error(POLICY, item, "unknown policy", POLICY_ACCEPTS))?;
+                let policy = Policy::parse(item)
+                    .ok_or_else(|| error(POLICY, item, "unknown policy", POLICY_ACCEPTS))?;
                 if default_seen {
-                    return Err(error(POLICY, item, "a second default policy", POLICY_ACCEPTS));
+                    return Err(error(
+                        POLICY,
+                        item,
+                        "a second default policy",
+                        POLICY_ACCEPTS,
+                    ));
                 }
                 default_seen = true;
                 config.default_policy = policy;
@@ -280,13 +332,19 @@ fn parse_policy<'a>(value: &'a [u8], config: &mut Config) -> Result<(), ConfigEr
                 let word = trim(rest.get(1..).unwrap_or_default());
                 let function = Function::from_name(trim(name))
                     .ok_or_else(|| error(POLICY, trim(name), "unknown function", POLICY_ACCEPTS))?;
-                let policy = Policy::parse(word).ok_or_else(|| error(POLICY, item, "unknown policy in", POLICY_ACCEPTS))?;
+                let policy = Policy::parse(word)
+                    .ok_or_else(|| error(POLICY, item, "unknown policy in", POLICY_ACCEPTS))?;
                 let slot = config
                     .named
                     .get_mut(function.index())
                     .ok_or_else(|| error(POLICY, item, "unknown function", POLICY_ACCEPTS))?;
                 if slot.is_some() {
-                    return Err(error(POLICY, item, "a function named twice", POLICY_ACCEPTS));
+                    return Err(error(
+                        POLICY,
+                        item,
+                        "a function named twice",
+                        POLICY_ACCEPTS,
+                    ));
                 }
                 *slot = Some(policy);
             }
@@ -306,7 +364,8 @@ pub fn parse_signals(value: &[u8]) -> Result<SignalSet, ConfigError<'_>> {
         if item.is_empty() {
             return Err(error(PASS_SIGNALS, value, "empty item in", SIGNALS_ACCEPTS));
         }
-        let signal = signal_number(item).ok_or_else(|| error(PASS_SIGNALS, item, "unknown signal", SIGNALS_ACCEPTS))?;
+        let signal = signal_number(item)
+            .ok_or_else(|| error(PASS_SIGNALS, item, "unknown signal", SIGNALS_ACCEPTS))?;
         set = set.with(signal);
     }
     Ok(set)
@@ -359,7 +418,9 @@ impl fmt::Display for SignalName {
         let n = self.0;
         if let Some((name, _)) = SIGNAL_NAMES.iter().find(|&&(_, s)| s == n) {
             f.write_str("SIG")?;
-            return name.iter().try_for_each(|&b| fmt::Write::write_char(f, b as char));
+            return name
+                .iter()
+                .try_for_each(|&b| fmt::Write::write_char(f, b as char));
         }
         let (min, max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
         match n {
@@ -381,7 +442,10 @@ pub fn signal_number(item: &[u8]) -> Option<i32> {
         Some(prefix) if eq_ignore_case(prefix, b"SIG") => item.get(3..).unwrap_or_default(),
         _ => item,
     };
-    if let Some(&(_, n)) = SIGNAL_NAMES.iter().find(|(known, _)| eq_ignore_case(known, name)) {
+    if let Some(&(_, n)) = SIGNAL_NAMES
+        .iter()
+        .find(|(known, _)| eq_ignore_case(known, name))
+    {
         return Some(n);
     }
     realtime_signal(name)
@@ -421,14 +485,25 @@ fn check_log_directives(value: &[u8]) -> Result<(), ConfigError<'_>> {
         let level = match item.iter().position(|&b| b == b'=') {
             Some(eq) => {
                 let target = trim(item.get(..eq).unwrap_or_default());
-                if target.is_empty() || !target.iter().all(|&b| b.is_ascii_alphanumeric() || b"_:-".contains(&b)) {
+                if target.is_empty()
+                    || !target
+                        .iter()
+                        .all(|&b| b.is_ascii_alphanumeric() || b"_:-".contains(&b))
+                {
                     return Err(error(LOG, item, "bad target in", ACCEPTS));
                 }
                 trim(item.get(eq + 1..).unwrap_or_default())
             }
             None => item,
         };
-        let known = [b"off" as &[u8], b"error", b"warn", b"info", b"debug", b"trace"];
+        let known = [
+            b"off" as &[u8],
+            b"error",
+            b"warn",
+            b"info",
+            b"debug",
+            b"trace",
+        ];
         if !known.iter().any(|k| eq_ignore_case(k, level)) {
             return Err(error(LOG, item, "unknown level in", ACCEPTS));
         }
@@ -476,7 +551,10 @@ fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
 
 fn match_ignore_case<T: Copy>(word: &[u8], table: &[(&[u8], T)]) -> Option<T> {
     let word = trim(word);
-    table.iter().find(|(name, _)| eq_ignore_case(name, word)).map(|&(_, v)| v)
+    table
+        .iter()
+        .find(|(name, _)| eq_ignore_case(name, word))
+        .map(|&(_, v)| v)
 }
 
 #[cfg(test)]
@@ -484,7 +562,10 @@ mod tests {
     use super::*;
 
     fn parse_with(vars: &[(&str, &'static str)]) -> Result<Config, ConfigError<'static>> {
-        let vars: Vec<(String, &'static [u8])> = vars.iter().map(|(k, v)| (k.to_string(), v.as_bytes())).collect();
+        let vars: Vec<(String, &'static [u8])> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.as_bytes()))
+            .collect();
         parse(move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| *v))
     }
 
@@ -519,22 +600,47 @@ mod tests {
         let e = parse_with(&[(POLICY, "retry,reed=pass")]).unwrap_err();
         assert_eq!(e.bad, b"reed");
         assert_eq!(e.problem, "unknown function");
-        for bad in ["retry,,pass", "retry,", "retry,pass", "read=pass,read=log", "read=", "=pass", "read=sometimes"] {
+        for bad in [
+            "retry,,pass",
+            "retry,",
+            "retry,pass",
+            "read=pass,read=log",
+            "read=",
+            "=pass",
+            "read=sometimes",
+        ] {
             assert!(parse_with(&[(POLICY, bad)]).is_err(), "{bad} was accepted");
         }
         let text = parse_with(&[(POLICY, "bogus")]).unwrap_err().to_string();
-        assert!(text.contains("EINTRFIX_POLICY") && text.contains("'bogus'") && text.contains("retry"));
+        assert!(
+            text.contains("EINTRFIX_POLICY") && text.contains("'bogus'") && text.contains("retry")
+        );
     }
 
     #[test]
     fn signals_by_name_number_and_realtime_offset() {
         let set = parse_signals(b"INT, sigterm,10,RTMIN+2,rtmax").unwrap();
-        for s in [libc::SIGINT, libc::SIGTERM, 10, libc::SIGRTMIN() + 2, libc::SIGRTMAX()] {
+        for s in [
+            libc::SIGINT,
+            libc::SIGTERM,
+            10,
+            libc::SIGRTMIN() + 2,
+            libc::SIGRTMAX(),
+        ] {
             assert!(set.contains(s), "{s}");
         }
         assert!(!set.contains(libc::SIGALRM));
         assert_eq!(parse_signals(b"none"), Ok(SignalSet::EMPTY));
-        for bad in ["", "0", "65", "SIGFOO", "RTMIN+99", "RTMAX+1", "INT,,TERM", "-1"] {
+        for bad in [
+            "",
+            "0",
+            "65",
+            "SIGFOO",
+            "RTMIN+99",
+            "RTMAX+1",
+            "INT,,TERM",
+            "-1",
+        ] {
             assert!(parse_signals(bad.as_bytes()).is_err(), "{bad} was accepted");
         }
     }
@@ -581,7 +687,11 @@ mod tests {
             (LOG_FORMAT, "xml"),
             (SUMMARY, "maybe"),
         ] {
-            assert_eq!(parse_with(&[(var, bad)]).map_err(|e| e.variable), Err(var), "{var}={bad}");
+            assert_eq!(
+                parse_with(&[(var, bad)]).map_err(|e| e.variable),
+                Err(var),
+                "{var}={bad}"
+            );
         }
     }
 }

@@ -14,7 +14,10 @@ pub struct Deadline {
 
 /// Now on CLOCK_MONOTONIC, in nanoseconds.
 pub fn now_ns() -> u64 {
-    let mut ts = timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid timespec to write; clock_gettime is
     // async-signal-safe and is not hooked by this library.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
@@ -41,7 +44,9 @@ impl Deadline {
     /// The deadline `timeout` after `now_ns`.
     pub fn after_at(now_ns: u64, timeout: Duration) -> Deadline {
         let timeout_ns = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
-        Deadline { at_ns: now_ns.saturating_add(timeout_ns) }
+        Deadline {
+            at_ns: now_ns.saturating_add(timeout_ns),
+        }
     }
 
     /// The deadline `timeout` from now.
@@ -56,7 +61,9 @@ impl Deadline {
 
     /// An absolute CLOCK_MONOTONIC time.
     pub fn at(ts: &timespec) -> Deadline {
-        Deadline { at_ns: timespec_ns(ts) }
+        Deadline {
+            at_ns: timespec_ns(ts),
+        }
     }
 
     /// Nanoseconds left at `now_ns`; zero once passed.
@@ -122,12 +129,24 @@ mod tests {
 
     #[test]
     fn timespec_conversions() {
-        let ts = timespec { tv_sec: 3, tv_nsec: 250_000_000 };
+        let ts = timespec {
+            tv_sec: 3,
+            tv_nsec: 250_000_000,
+        };
         assert_eq!(timespec_ns(&ts), 3_250_000_000);
         let back = ns_timespec(3_250_000_000);
         assert_eq!((back.tv_sec, back.tv_nsec), (3, 250_000_000));
-        assert_eq!(timespec_ns(&timespec { tv_sec: -1, tv_nsec: -5 }), 0);
-        assert_eq!(Deadline::at(&ts).remaining_ns_at(3_000_000_000), 250_000_000);
+        assert_eq!(
+            timespec_ns(&timespec {
+                tv_sec: -1,
+                tv_nsec: -5
+            }),
+            0
+        );
+        assert_eq!(
+            Deadline::at(&ts).remaining_ns_at(3_000_000_000),
+            250_000_000
+        );
     }
 
     #[test]

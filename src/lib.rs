@@ -37,6 +37,8 @@ pub mod trace;
 extern "C" fn init() {
     real::resolve_all();
     policy::init();
+    signals::init();
+    trace::init();
 }
 
 /// Registers [`init`] as an ELF constructor.

@@ -36,7 +36,10 @@ static CONFIG: Published = Published(UnsafeCell::new(Config::DEFAULT));
 /// Reads the `EINTRFIX_*` variables once. A bad one is reported on stderr
 /// and makes the shim pass everything through.
 pub fn init() {
-    if STATE.compare_exchange(UNSET, BUSY, Ordering::Acquire, Ordering::Relaxed).is_err() {
+    if STATE
+        .compare_exchange(UNSET, BUSY, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
         return;
     }
     let parsed = config::parse(getenv).unwrap_or_else(|error| {
@@ -68,7 +71,9 @@ pub fn config() -> &'static Config {
 /// A variable's value as bytes, without allocating.
 fn getenv(name: &str) -> Option<&'static [u8]> {
     let mut cname = [0u8; 64];
-    cname.get_mut(..name.len())?.copy_from_slice(name.as_bytes());
+    cname
+        .get_mut(..name.len())?
+        .copy_from_slice(name.as_bytes());
     if name.len() >= cname.len() {
         return None;
     }
@@ -97,7 +102,12 @@ pub enum Decision {
 /// SIGALRM (the program's own timeout) passes unless
 /// `EINTRFIX_ALARM_TIMEOUTS=retry`; past `EINTRFIX_MAX_RETRIES` it passes;
 /// anything else, an unknown signal included, is retried.
-pub fn judge(config: &Config, function: Function, by: Interrupting, attempt: u32) -> (Decision, Reason) {
+pub fn judge(
+    config: &Config,
+    function: Function,
+    by: Interrupting,
+    attempt: u32,
+) -> (Decision, Reason) {
     if !config.enabled {
         return (Decision::Pass, Reason::Disabled);
     }
@@ -140,7 +150,12 @@ pub struct Interruption {
 impl Interruption {
     /// A call of `function` (on `fd`) that has just failed with EINTR.
     pub fn new(function: Function, fd: Option<c_int>) -> Interruption {
-        Interruption { function, fd, attempts: 0, first_ns: 0 }
+        Interruption {
+            function,
+            fd,
+            attempts: 0,
+            first_ns: 0,
+        }
     }
 
     /// Decides about the EINTR just returned and reports it. Leaves errno
@@ -201,7 +216,12 @@ pub fn interrupted<R: Outcome>(result: R) -> bool {
 /// transfer included, goes back to the program as it is.
 #[cold]
 #[inline(never)]
-pub fn retry<R: Outcome>(function: Function, fd: Option<c_int>, first: R, mut again: impl FnMut() -> R) -> R {
+pub fn retry<R: Outcome>(
+    function: Function,
+    fd: Option<c_int>,
+    first: R,
+    mut again: impl FnMut() -> R,
+) -> R {
     let mut result = first;
     let mut interruption = Interruption::new(function, fd);
     while interrupted(result) {
@@ -218,45 +238,98 @@ mod tests {
     use super::*;
 
     fn by(signals: &[i32], alarm_timeout: bool) -> Interrupting {
-        Interrupting { signals: SignalSet::of(signals), alarm_timeout }
+        Interrupting {
+            signals: SignalSet::of(signals),
+            alarm_timeout,
+        }
     }
 
     #[test]
     fn default_retries_unknown_and_ordinary_signals() {
         let c = Config::DEFAULT;
-        for signals in [&[][..], &[libc::SIGCHLD], &[libc::SIGALRM], &[libc::SIGUSR1, libc::SIGWINCH]] {
-            assert_eq!(judge(&c, Function::read, by(signals, false), 1).0, Decision::Retry);
+        for signals in [
+            &[][..],
+            &[libc::SIGCHLD],
+            &[libc::SIGALRM],
+            &[libc::SIGUSR1, libc::SIGWINCH],
+        ] {
+            assert_eq!(
+                judge(&c, Function::read, by(signals, false), 1).0,
+                Decision::Retry
+            );
         }
     }
 
     #[test]
     fn stop_signals_and_alarm_timeouts_pass() {
         let c = Config::DEFAULT;
-        assert_eq!(judge(&c, Function::read, by(&[libc::SIGINT], false), 1), (Decision::Pass, Reason::PassSignal));
-        assert_eq!(judge(&c, Function::read, by(&[libc::SIGCHLD, libc::SIGTERM], false), 3).1, Reason::PassSignal);
-        assert_eq!(judge(&c, Function::read, by(&[libc::SIGALRM], true), 1), (Decision::Pass, Reason::AlarmTimeout));
-        let c = Config { alarm_timeouts: Policy::Retry, ..Config::DEFAULT };
-        assert_eq!(judge(&c, Function::read, by(&[libc::SIGALRM], true), 1).0, Decision::Retry);
+        assert_eq!(
+            judge(&c, Function::read, by(&[libc::SIGINT], false), 1),
+            (Decision::Pass, Reason::PassSignal)
+        );
+        assert_eq!(
+            judge(
+                &c,
+                Function::read,
+                by(&[libc::SIGCHLD, libc::SIGTERM], false),
+                3
+            )
+            .1,
+            Reason::PassSignal
+        );
+        assert_eq!(
+            judge(&c, Function::read, by(&[libc::SIGALRM], true), 1),
+            (Decision::Pass, Reason::AlarmTimeout)
+        );
+        let c = Config {
+            alarm_timeouts: Policy::Retry,
+            ..Config::DEFAULT
+        };
+        assert_eq!(
+            judge(&c, Function::read, by(&[libc::SIGALRM], true), 1).0,
+            Decision::Retry
+        );
     }
 
     #[test]
     fn policies_win_over_signals_and_max_retries_bounds() {
         let mut c = Config::DEFAULT;
         c.named[Function::connect.index()] = Some(Policy::Log);
-        assert_eq!(judge(&c, Function::connect, by(&[], false), 1), (Decision::Pass, Reason::LogPolicy));
+        assert_eq!(
+            judge(&c, Function::connect, by(&[], false), 1),
+            (Decision::Pass, Reason::LogPolicy)
+        );
         c.default_policy = Policy::Pass;
-        assert_eq!(judge(&c, Function::read, by(&[], false), 1), (Decision::Pass, Reason::PassPolicy));
-        let c = Config { max_retries: Some(2), ..Config::DEFAULT };
-        assert_eq!(judge(&c, Function::read, by(&[], false), 2).0, Decision::Retry);
-        assert_eq!(judge(&c, Function::read, by(&[], false), 3), (Decision::Pass, Reason::MaxRetries));
-        assert_eq!(judge(&Config::PASSTHROUGH, Function::read, by(&[], false), 1).1, Reason::Disabled);
+        assert_eq!(
+            judge(&c, Function::read, by(&[], false), 1),
+            (Decision::Pass, Reason::PassPolicy)
+        );
+        let c = Config {
+            max_retries: Some(2),
+            ..Config::DEFAULT
+        };
+        assert_eq!(
+            judge(&c, Function::read, by(&[], false), 2).0,
+            Decision::Retry
+        );
+        assert_eq!(
+            judge(&c, Function::read, by(&[], false), 3),
+            (Decision::Pass, Reason::MaxRetries)
+        );
+        assert_eq!(
+            judge(&Config::PASSTHROUGH, Function::read, by(&[], false), 1).1,
+            Reason::Disabled
+        );
     }
 
     #[test]
     fn reports_name_the_deciding_signal() {
         let c = Config::DEFAULT;
         let b = by(&[libc::SIGALRM, libc::SIGTERM], false);
-        assert_eq!(reported_signal(&c, b, Reason::PassSignal), Some(libc::SIGTERM));
+        assert_eq!(
+            reported_signal(&c, b, Reason::PassSignal),
+            Some(libc::SIGTERM)
+        );
         assert_eq!(reported_signal(&c, b, Reason::Policy), Some(libc::SIGALRM));
         assert_eq!(reported_signal(&c, by(&[], false), Reason::Policy), None);
     }

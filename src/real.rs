@@ -16,7 +16,9 @@
 use core::ffi::{c_char, c_int, c_uint, c_void};
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicPtr, Ordering};
-use libc::{iovec, mmsghdr, msghdr, pid_t, siginfo_t, size_t, sockaddr, socklen_t, ssize_t, timespec};
+use libc::{
+    iovec, mmsghdr, msghdr, pid_t, siginfo_t, size_t, sockaddr, socklen_t, ssize_t, timespec,
+};
 
 /// Looks `name` (NUL-terminated) up in the objects after this one and
 /// stores it; a missing symbol stays null.

@@ -21,3 +21,6 @@ pub struct Interrupting {
 pub fn take_interrupting() -> Interrupting {
     Interrupting::default()
 }
+
+/// Sets up signal tracking, from the constructor.
+pub fn init() {}

@@ -14,5 +14,9 @@ fn read_pipe_fails_bare_and_works_under_the_shim() {
     assert_eq!(passed.code, Some(1), "{passed:?}");
     let logged = run_c("read_pipe", Mode::Shim(&[("EINTRFIX_POLICY", "log")]));
     assert_eq!(logged.code, Some(1), "{logged:?}");
-    assert!(logged.stderr.contains("eintrfix") && logged.stderr.contains("read") && logged.stderr.contains("fd="));
+    assert!(
+        logged.stderr.contains("eintrfix")
+            && logged.stderr.contains("read")
+            && logged.stderr.contains("fd=")
+    );
 }

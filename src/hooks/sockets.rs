@@ -56,7 +56,10 @@ impl Direction {
 /// The socket's timeout in that direction; `None` when it has none or `fd`
 /// is not a socket.
 pub fn socket_timeout(fd: c_int, direction: Direction) -> Option<Duration> {
-    let mut tv = libc::timeval { tv_sec: 0, tv_usec: 0 };
+    let mut tv = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 0,
+    };
     let mut len = core::mem::size_of::<libc::timeval>() as socklen_t;
     let saved = errno::get();
     // SAFETY: `tv` and `len` are valid for writes and `len` is its size.
@@ -89,7 +92,11 @@ pub enum Wait {
 
 /// Waits until `fd` is ready for `events`, at most until `deadline`.
 pub fn wait_ready(fd: c_int, events: c_short, deadline: Option<Deadline>) -> Wait {
-    let mut pfd = libc::pollfd { fd, events, revents: 0 };
+    let mut pfd = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
     let timeout = deadline.map_or(-1, Deadline::poll_ms);
     // SAFETY: one valid pollfd; this is libc's poll, not our hook.
     match unsafe { real::poll(&mut pfd, 1, timeout) } {
@@ -158,7 +165,13 @@ fn is_unix_socket(fd: c_int) -> bool {
     let mut len = core::mem::size_of::<libc::sockaddr_storage>() as socklen_t;
     let saved = errno::get();
     // SAFETY: `addr` and `len` are valid for writes and `len` is its size.
-    let r = unsafe { libc::getsockname(fd, (&mut addr as *mut libc::sockaddr_storage).cast(), &mut len) };
+    let r = unsafe {
+        libc::getsockname(
+            fd,
+            (&mut addr as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        )
+    };
     errno::set(saved);
     r == 0 && c_int::from(addr.ss_family) == libc::AF_UNIX
 }

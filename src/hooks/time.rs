@@ -23,7 +23,12 @@ pub fn sleep_until(deadline: Deadline, interruption: &mut Interruption) -> c_int
         let at = deadline.as_timespec();
         // SAFETY: `at` is a valid timespec; no remainder is asked for.
         let error = unsafe {
-            real::clock_nanosleep(libc::CLOCK_MONOTONIC, libc::TIMER_ABSTIME, &at, core::ptr::null_mut())
+            real::clock_nanosleep(
+                libc::CLOCK_MONOTONIC,
+                libc::TIMER_ABSTIME,
+                &at,
+                core::ptr::null_mut(),
+            )
         };
         if error != libc::EINTR {
             return error;
@@ -39,7 +44,10 @@ pub fn sleep_until(deadline: Deadline, interruption: &mut Interruption) -> c_int
 #[cfg_attr(not(test), no_mangle)]
 #[cfg_attr(test, allow(dead_code))]
 pub unsafe extern "C" fn nanosleep(req: *const timespec, rem: *mut timespec) -> c_int {
-    let mut left = timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut left = timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `req` is the caller's; `left` is ours and valid for writes.
     let result = unsafe { real::nanosleep(req, &mut left) };
     if result != -1 {
@@ -59,7 +67,10 @@ unsafe fn interrupted_nanosleep(left: &timespec, rem: *mut timespec) -> c_int {
     if errno::get() != libc::EINTR {
         return -1;
     }
-    let deadline = Deadline::after_at(crate::deadline::now_ns(), core::time::Duration::from_nanos(timespec_ns(left)));
+    let deadline = Deadline::after_at(
+        crate::deadline::now_ns(),
+        core::time::Duration::from_nanos(timespec_ns(left)),
+    );
     let mut interruption = Interruption::new(Function::nanosleep, None);
     match sleep_until(deadline, &mut interruption) {
         0 => 0,

@@ -39,7 +39,11 @@ impl Default for Line {
 impl Line {
     /// An empty line.
     pub const fn new() -> Line {
-        Line { buf: [0; MAX_LINE], len: 0, truncated: false }
+        Line {
+            buf: [0; MAX_LINE],
+            len: 0,
+            truncated: false,
+        }
     }
 
     /// Appends bytes, keeping room for the final newline.

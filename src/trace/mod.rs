@@ -87,6 +87,9 @@ pub struct Report {
     pub waited_us: u64,
 }
 
+/// Sets up the sink, from the constructor.
+pub fn init() {}
+
 /// Reports one interruption. Warnings (the `log` policy, exhausted
 /// retries) are written as one line on the shim's output.
 pub fn interruption(report: &Report) {
