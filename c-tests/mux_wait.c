@@ -6,7 +6,11 @@
  *            select must still watch the original sets), and select's
  *            timeval must hold what was left of the 5 s.
  *   timeout: watch a pipe that stays empty with a 300 ms timeout: 0 ready
- *            (the sets cleared), waited_ms printed. */
+ *            (the sets cleared), waited_ms printed.
+ *   masked:  (ppoll, pselect, epoll_pwait, epoll_pwait2) SIGALRM blocked,
+ *            and unblocked only by the call's mask, the race-free way to
+ *            wait for a signal: the call must end with EINTR, as asked,
+ *            well before its 5 s timeout (exit 0), in every mode. */
 #include "legacy.h"
 #include <poll.h>
 #include <sys/epoll.h>
@@ -14,12 +18,13 @@
 #include <sys/wait.h>
 
 static int quiet[2], late[2];
+static sigset_t *mask; /* the calls' signal mask: NULL unless masked */
 
 static int wait_poll(const char *call, int ms, int *which)
 {
 	struct pollfd fds[2] = { { quiet[0], POLLIN, 0 }, { late[0], POLLIN, 0 } };
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	int n = !strcmp(call, "poll") ? poll(fds, 2, ms) : ppoll(fds, 2, &ts, NULL);
+	int n = !strcmp(call, "poll") ? poll(fds, 2, ms) : ppoll(fds, 2, &ts, mask);
 	if (n > 0)
 		*which = (fds[0].revents ? 1 : 0) | (fds[1].revents ? 2 : 0);
 	return n;
@@ -38,7 +43,7 @@ static int wait_select(const char *call, int ms, int *which)
 	if (!strcmp(call, "select"))
 		n = select(nfds, &r, NULL, NULL, &tv);
 	else
-		n = pselect(nfds, &r, NULL, NULL, &ts, NULL);
+		n = pselect(nfds, &r, NULL, NULL, &ts, mask);
 	if (n >= 0)
 		*which = (FD_ISSET(quiet[0], &r) ? 1 : 0) | (FD_ISSET(late[0], &r) ? 2 : 0);
 	if (n == 0 && !strcmp(call, "select"))
@@ -70,9 +75,9 @@ static int wait_epoll(const char *call, int ms, int *which)
 	if (!strcmp(call, "epoll_wait"))
 		n = epoll_wait(ep, got, 2, ms);
 	else if (!strcmp(call, "epoll_pwait"))
-		n = epoll_pwait(ep, got, 2, ms, NULL);
+		n = epoll_pwait(ep, got, 2, ms, mask);
 	else
-		n = epoll_pwait2(ep, got, 2, &ts, NULL);
+		n = epoll_pwait2(ep, got, 2, &ts, mask);
 	for (i = 0; i < n; i++)
 		*which |= (int)got[i].data.u32;
 	return n;
@@ -82,7 +87,9 @@ int main(int argc, char **argv)
 {
 	const char *call = argc > 1 ? argv[1] : "poll";
 	int ready = argc > 2 && !strcmp(argv[2], "ready");
-	int ms = ready ? 5000 : 300, which = 0, n;
+	int masked = argc > 2 && !strcmp(argv[2], "masked");
+	int ms = ready || masked ? 5000 : 300, which = 0, n;
+	sigset_t alarm_blocked, none;
 	pid_t child = -1;
 	double start, waited;
 
@@ -98,6 +105,13 @@ int main(int argc, char **argv)
 		}
 	}
 	storm_start(1000);
+	if (masked) {
+		sigemptyset(&none);
+		sigemptyset(&alarm_blocked);
+		sigaddset(&alarm_blocked, SIGALRM);
+		CHECK(sigprocmask(SIG_BLOCK, &alarm_blocked, NULL) == 0);
+		mask = &none;
+	}
 	start = now_ms();
 	if (strstr(call, "poll") && strncmp(call, "epoll", 5))
 		n = wait_poll(call, ms, &which);
@@ -106,6 +120,10 @@ int main(int argc, char **argv)
 	else
 		n = wait_epoll(call, ms, &which);
 	waited = now_ms() - start;
+	if (masked) {
+		CHECK(n == -1 && errno == EINTR && waited < 1000);
+		return 0;
+	}
 	if (n < 0)
 		fail(call);
 	storm_stop();
