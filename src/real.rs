@@ -64,10 +64,10 @@ macro_rules! real_functions {
                         return real_functions!(@missing $ret $(, $missing)?);
                     }
                 }
+                type Prototype = real_functions!(@type ($($ty),*) $ret $(, $fnty)?);
                 // SAFETY: `f` is the address libc exports for this name, and
                 // this signature is its C prototype.
-                let f: real_functions!(@type ($($ty),*) $ret $(, $fnty)?) =
-                    unsafe { core::mem::transmute(f) };
+                let f: Prototype = unsafe { core::mem::transmute(f) };
                 // SAFETY: the caller upholds the function's contract.
                 unsafe { f($($arg),*) }
             }

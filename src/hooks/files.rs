@@ -24,7 +24,10 @@ hooks! {
         => |result, function| retry(function, Some(fd), result, || real::flock(fd, operation));
 }
 
-#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
 hooks! {
     /// `fcntl(2)`: `F_SETLKW` and `F_OFD_SETLKW` are retried until the lock
     /// is taken; no other command blocks, and their results go back as

@@ -27,7 +27,10 @@ unsafe fn deadline_now(timeout: *const timespec) -> Option<Deadline> {
     let timeout = unsafe { timeout.as_ref() }?;
     let ns = timespec_ns(timeout);
     let started = if ns > 0 { now_ns() } else { 0 };
-    Some(Deadline::after_at(started, core::time::Duration::from_nanos(ns)))
+    Some(Deadline::after_at(
+        started,
+        core::time::Duration::from_nanos(ns),
+    ))
 }
 
 /// What a timed-out `semtimedop` reports.

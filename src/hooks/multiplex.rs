@@ -180,7 +180,11 @@ impl SelectEntry {
                 // SAFETY: the caller's set is valid for `words` words
                 // (select's contract), and `copy` holds SET_WORDS >= words.
                 unsafe {
-                    core::ptr::copy_nonoverlapping(set.cast::<u64>(), copy.as_mut_ptr(), entry.words)
+                    core::ptr::copy_nonoverlapping(
+                        set.cast::<u64>(),
+                        copy.as_mut_ptr(),
+                        entry.words,
+                    )
                 };
             }
         }
