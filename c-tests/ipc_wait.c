@@ -3,7 +3,7 @@
  * late, or a 300 ms timeout that must run out (waited_ms printed).
  * Usage: ipc_wait CALL, CALL one of
  *   sem_wait sem_timedwait_timeout sem_clockwait_timeout
- *   mq_receive mq_send mq_timedreceive_timeout
+ *   mq_receive mq_send mq_timedreceive_timeout mq_timedsend_timeout
  *   msgrcv msgsnd semop semtimedop_timeout
  *   flock fcntl_setlkw fcntl_ofd_setlkw open_fifo */
 #include "legacy.h"
@@ -185,7 +185,8 @@ int main(int argc, char **argv)
 	else if (!strcmp(call, "mq_send")) {
 		CHECK(mq_send(mq, "full", 4, 0) == 0);
 		child = helper(receive_mq);
-	} else if (!strcmp(call, "msgrcv"))
+	} else if (!strcmp(call, "mq_timedsend_timeout"))
+		CHECK(mq_send(mq, "full", 4, 0) == 0); else if (!strcmp(call, "msgrcv"))
 		child = helper(send_msg);
 	else if (!strcmp(call, "msgsnd")) {
 		CHECK(msgsnd(msq, &m, sizeof m.text, 0) == 0);
@@ -219,6 +220,9 @@ int main(int argc, char **argv)
 	else if (!strcmp(call, "mq_timedreceive_timeout")) {
 		at = in_300ms(CLOCK_REALTIME);
 		timed_out(mq_timedreceive(mq, buf, sizeof buf, NULL, &at), ETIMEDOUT);
+	} else if (!strcmp(call, "mq_timedsend_timeout")) {
+		at = in_300ms(CLOCK_REALTIME);
+		timed_out(mq_timedsend(mq, "more", 4, 0, &at), ETIMEDOUT);
 	} else if (!strcmp(call, "msgrcv")) {
 		done(msgrcv(msq, &m, sizeof m.text, 0, 0));
 		CHECK(!strcmp(m.text, "late"));

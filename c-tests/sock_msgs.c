@@ -1,10 +1,12 @@
 /* The socket message calls under a 1 ms SIGALRM storm, on an AF_UNIX
  * stream pair whose peer is 300 ms late.
- * Usage: sock_msgs recvmsg|recvmmsg|sendto|sendmsg|sendmmsg
- *        sock_msgs recvmsg_timeout|sendmsg_timeout  (a 300 ms SO_RCVTIMEO /
- *        SO_SNDTIMEO that must run out: EAGAIN, waited_ms printed) */
+ * Usage: sock_msgs CALL or CALL_timeout, CALL one of recvmsg, recvmmsg,
+ *        sendto, sendmsg, sendmmsg, readv, writev. With _timeout the socket
+ *        has a 300 ms SO_RCVTIMEO / SO_SNDTIMEO that must run out: EAGAIN,
+ *        waited_ms printed. */
 #include "legacy.h"
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 /* Fills the socket's send buffer so that the next send blocks. */
@@ -19,8 +21,9 @@ static void fill(int fd)
 int main(int argc, char **argv)
 {
 	const char *call = argc > 1 ? argv[1] : "recvmsg";
+	char base[32];
 	int timed = strstr(call, "_timeout") != NULL;
-	int receiving = !strncmp(call, "recv", 4);
+	int receiving = !strncmp(call, "recv", 4) || !strncmp(call, "readv", 5);
 	int sv[2];
 	char buf[16];
 	struct iovec iov = { buf, sizeof buf };
@@ -55,6 +58,8 @@ int main(int argc, char **argv)
 			_exit(0);
 		}
 	}
+	/* The call's name without "_timeout". */
+	snprintf(base, sizeof base, "%.*s", (int)strcspn(call, "_"), call);
 	memset(&msg, 0, sizeof msg);
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
@@ -64,16 +69,22 @@ int main(int argc, char **argv)
 		memcpy(buf, "late data", 9), iov.iov_len = 9;
 	storm_start(1000);
 	start = now_ms();
-	if (!strncmp(call, "recvmsg", 7))
+	if (!strcmp(base, "recvmsg"))
 		n = recvmsg(sv[0], &msg, 0);
-	else if (!strcmp(call, "recvmmsg"))
+	else if (!strcmp(base, "recvmmsg"))
 		n = recvmmsg(sv[0], &mmsg, 1, 0, NULL) == 1 ? (ssize_t)mmsg.msg_len : -1;
-	else if (!strcmp(call, "sendto"))
+	else if (!strcmp(base, "sendto"))
 		n = sendto(sv[0], buf, 9, 0, NULL, 0);
-	else if (!strncmp(call, "sendmsg", 7))
+	else if (!strcmp(base, "sendmsg"))
 		n = sendmsg(sv[0], &msg, 0);
-	else
+	else if (!strcmp(base, "sendmmsg"))
 		n = sendmmsg(sv[0], &mmsg, 1, 0) == 1 ? (ssize_t)mmsg.msg_len : -1;
+	else if (!strcmp(base, "readv"))
+		n = readv(sv[0], &iov, 1);
+	else if (!strcmp(base, "writev"))
+		n = writev(sv[0], &iov, 1);
+	else
+		CHECK(!"unknown call");
 	if (timed) {
 		double waited = now_ms() - start;
 		if (n >= 0 || errno != EAGAIN)

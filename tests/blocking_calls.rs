@@ -47,12 +47,13 @@ fn vectored_io_on_pipes() {
 
 #[test]
 fn socket_messages_and_their_timeouts() {
-    for call in ["recvmsg", "recvmmsg", "sendto", "sendmsg", "sendmmsg"] {
+    for call in [
+        "recvmsg", "recvmmsg", "sendto", "sendmsg", "sendmmsg", "readv", "writev",
+    ] {
         legacy("sock_msgs", &[call]);
-    }
-    for call in ["recvmsg_timeout", "sendmsg_timeout"] {
-        let fixed = legacy("sock_msgs", &[call]);
-        within(&fixed, "waited", TIMEOUT_MS.0, TIMEOUT_MS.1, call);
+        let timed = format!("{call}_timeout");
+        let fixed = legacy("sock_msgs", &[&timed]);
+        within(&fixed, "waited", TIMEOUT_MS.0, TIMEOUT_MS.1, &timed);
     }
 }
 
@@ -145,6 +146,7 @@ fn semaphores_queues_and_system_v_ipc() {
         "sem_timedwait_timeout",
         "sem_clockwait_timeout",
         "mq_timedreceive_timeout",
+        "mq_timedsend_timeout",
         "semtimedop_timeout",
     ] {
         let fixed = legacy("ipc_wait", &[call]);
