@@ -80,3 +80,52 @@ fn every_exported_symbol_is_documented_and_every_hook_exported() {
         "in README's Hooked functions but not exported: {missing:?}"
     );
 }
+
+/// The names in `src/functions.rs`'s catalogue: what `EINTRFIX_POLICY`
+/// accepts and tracing reports.
+fn catalogued() -> BTreeSet<String> {
+    let source =
+        std::fs::read_to_string(common::root().join("src/functions.rs")).expect("src/functions.rs");
+    let body = source
+        .split("\ncatalogue! {")
+        .nth(1)
+        .expect("the catalogue")
+        .split("\n}")
+        .next()
+        .unwrap_or_default();
+    body.lines()
+        .map(|l| l.split("//").next().unwrap_or_default())
+        .flat_map(|l| l.split(','))
+        .filter_map(|item| item.split("=>").next())
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn every_hook_has_a_policy_name_and_every_name_a_hook() {
+    let catalogued = catalogued();
+    let exported = exported();
+    let signal_group: BTreeSet<String> = documented()
+        .into_iter()
+        .filter(|(_, signal)| *signal)
+        .map(|(name, _)| name)
+        .collect();
+    let unnamed: Vec<&String> = exported
+        .iter()
+        .filter(|n| !catalogued.contains(*n) && !signal_group.contains(*n))
+        .collect();
+    assert!(
+        unnamed.is_empty(),
+        "exported hooks missing from src/functions.rs: {unnamed:?}"
+    );
+    let unhooked: Vec<&String> = catalogued
+        .iter()
+        .filter(|n| !exported.contains(*n))
+        .collect();
+    assert!(
+        unhooked.is_empty(),
+        "catalogued but not exported: {unhooked:?}"
+    );
+}

@@ -389,4 +389,40 @@ mod tests {
         let tv = ns_timeval(1_500_000_001);
         assert_eq!((tv.tv_sec, tv.tv_usec), (1, 500_001));
     }
+
+    #[test]
+    fn select_sets_are_restored_or_cleared_over_the_words_nfds_covers() {
+        // SAFETY: a zeroed fd_set is a valid, empty set.
+        let mut set: fd_set = unsafe { core::mem::zeroed() };
+        // SAFETY: as above.
+        let mut other: fd_set = unsafe { core::mem::zeroed() };
+        // SAFETY: valid sets and descriptors below FD_SETSIZE.
+        unsafe {
+            libc::FD_SET(3, &mut set);
+            libc::FD_SET(70, &mut set);
+            libc::FD_SET(200, &mut other);
+        }
+        let sets = [
+            &mut set as *mut fd_set,
+            core::ptr::null_mut(),
+            &mut other as *mut fd_set,
+        ];
+        // SAFETY: the sets are valid for the words 71 descriptors cover.
+        let entry = unsafe { SelectEntry::take(71, sets, None) };
+        assert_eq!(entry.words, 2);
+        // What select would leave after reporting only fd 70 ready.
+        // SAFETY: as above.
+        unsafe {
+            libc::FD_CLR(3, &mut set);
+            entry.restore(sets, false);
+            assert!(libc::FD_ISSET(3, &set) && libc::FD_ISSET(70, &set));
+            entry.restore(sets, true);
+            assert!(!libc::FD_ISSET(3, &set) && !libc::FD_ISSET(70, &set));
+            // Words past nfds are the caller's and stay as they were.
+            assert!(libc::FD_ISSET(200, &other));
+        }
+        // SAFETY: no set is read for more than FD_SETSIZE descriptors.
+        let entry = unsafe { SelectEntry::take(5000, sets, None) };
+        assert_eq!(entry.words, 0, "no copy beyond FD_SETSIZE");
+    }
 }
