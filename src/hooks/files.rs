@@ -11,9 +11,18 @@
 
 use crate::policy::retry;
 use crate::real;
-use core::ffi::{c_char, c_int, c_uint, c_ulong};
+use core::ffi::{c_char, c_int};
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+use core::ffi::{c_uint, c_ulong};
 
 /// Whether an `fcntl` command waits for a lock (the only ones that block).
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
 fn waits_for_lock(cmd: c_int) -> bool {
     cmd == libc::F_SETLKW || cmd == libc::F_OFD_SETLKW
 }
