@@ -65,6 +65,13 @@ catalogue! {
     sem_wait, sem_timedwait, sem_clockwait,
     mq_receive, mq_timedreceive, mq_send, mq_timedsend,
     msgrcv, msgsnd, semop, semtimedop,
+    // the variadic calls' other names and fortified forms
+    fcntl64 => fcntl, __open_2 => open, __open64_2 => open64,
+    __openat_2 => openat, __openat64_2 => openat64,
+    // public aliases of the core calls
+    __read => read, __write => write, __close => close, __connect => connect,
+    __send => send, __waitpid => waitpid, __wait => wait, __nanosleep => nanosleep,
+    __poll => poll, __select => select,
 }
 
 impl Function {

@@ -13,11 +13,12 @@
 
 #![allow(non_upper_case_globals)]
 
-use core::ffi::{c_char, c_int, c_uint, c_void};
+use core::ffi::{c_char, c_int, c_long, c_uint, c_ulong, c_void};
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicPtr, Ordering};
 use libc::{
-    iovec, mmsghdr, msghdr, pid_t, siginfo_t, size_t, sockaddr, socklen_t, ssize_t, timespec,
+    epoll_event, fd_set, iovec, mmsghdr, mqd_t, msghdr, nfds_t, off64_t, off_t, pid_t, pollfd,
+    sem_t, sembuf, siginfo_t, sigset_t, size_t, sockaddr, socklen_t, ssize_t, timespec, timeval,
 };
 
 /// Looks `name` (NUL-terminated) up in the objects after this one and
@@ -41,7 +42,8 @@ fn missing() -> c_int {
 macro_rules! real_functions {
     ($(
         $(#[$meta:meta])*
-        fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty $(, missing = $missing:expr)?;
+        fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty
+            $(as $fnty:ty)? $(, missing = $missing:expr)?;
     )*) => {
         mod slot {
             use super::*;
@@ -62,9 +64,10 @@ macro_rules! real_functions {
                         return real_functions!(@missing $ret $(, $missing)?);
                     }
                 }
+                type Prototype = real_functions!(@type ($($ty),*) $ret $(, $fnty)?);
                 // SAFETY: `f` is the address libc exports for this name, and
                 // this signature is its C prototype.
-                let f: unsafe extern "C" fn($($ty),*) -> $ret = unsafe { core::mem::transmute(f) };
+                let f: Prototype = unsafe { core::mem::transmute(f) };
                 // SAFETY: the caller upholds the function's contract.
                 unsafe { f($($arg),*) }
             }
@@ -79,6 +82,8 @@ macro_rules! real_functions {
             )*
         }
     };
+    (@type ($($ty:ty),*) $ret:ty) => { unsafe extern "C" fn($($ty),*) -> $ret };
+    (@type ($($ty:ty),*) $ret:ty, $fnty:ty) => { $fnty };
     (@missing $ret:ty) => { <$ret>::from(missing() as i8) };
     (@missing $ret:ty, $missing:expr) => { $missing };
 }
@@ -114,4 +119,70 @@ real_functions! {
     // multiplexing, used by the slow paths to wait within a deadline
     fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout: c_int) -> c_int;
     fn close(fd: c_int) -> c_int;
+    // issue 5: the relatives of the core calls. A row `as TYPE` calls a C
+    // variadic function through its variadic prototype (see
+    // docs/variadic-hooks.md).
+    fn pread(fd: c_int, buf: *mut c_void, count: size_t, offset: off_t) -> ssize_t;
+    fn pwrite(fd: c_int, buf: *const c_void, count: size_t, offset: off_t) -> ssize_t;
+    fn pread64(fd: c_int, buf: *mut c_void, count: size_t, offset: off64_t) -> ssize_t;
+    fn pwrite64(fd: c_int, buf: *const c_void, count: size_t, offset: off64_t) -> ssize_t;
+    fn preadv(fd: c_int, iov: *const iovec, iovcnt: c_int, offset: off_t) -> ssize_t;
+    fn pwritev(fd: c_int, iov: *const iovec, iovcnt: c_int, offset: off_t) -> ssize_t;
+    fn preadv2(fd: c_int, iov: *const iovec, iovcnt: c_int, offset: off_t, flags: c_int) -> ssize_t;
+    fn pwritev2(fd: c_int, iov: *const iovec, iovcnt: c_int, offset: off_t, flags: c_int) -> ssize_t;
+    fn __pread_chk(fd: c_int, buf: *mut c_void, count: size_t, offset: off_t, buflen: size_t) -> ssize_t;
+    fn __pread64_chk(fd: c_int, buf: *mut c_void, count: size_t, offset: off64_t, buflen: size_t) -> ssize_t;
+    fn flock(fd: c_int, operation: c_int) -> c_int;
+    fn fcntl(fd: c_int, cmd: c_int, arg: c_ulong) -> c_int
+        as unsafe extern "C" fn(c_int, c_int, ...) -> c_int;
+    fn fcntl64(fd: c_int, cmd: c_int, arg: c_ulong) -> c_int
+        as unsafe extern "C" fn(c_int, c_int, ...) -> c_int;
+    fn open(path: *const c_char, flags: c_int, mode: c_uint) -> c_int
+        as unsafe extern "C" fn(*const c_char, c_int, ...) -> c_int;
+    fn open64(path: *const c_char, flags: c_int, mode: c_uint) -> c_int
+        as unsafe extern "C" fn(*const c_char, c_int, ...) -> c_int;
+    fn openat(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int
+        as unsafe extern "C" fn(c_int, *const c_char, c_int, ...) -> c_int;
+    fn openat64(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int
+        as unsafe extern "C" fn(c_int, *const c_char, c_int, ...) -> c_int;
+    fn __open_2(path: *const c_char, flags: c_int) -> c_int;
+    fn __open64_2(path: *const c_char, flags: c_int) -> c_int;
+    fn __openat_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int;
+    fn __openat64_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int;
+    // public aliases of the core calls
+    fn __read(fd: c_int, buf: *mut c_void, count: size_t) -> ssize_t;
+    fn __write(fd: c_int, buf: *const c_void, count: size_t) -> ssize_t;
+    fn __close(fd: c_int) -> c_int;
+    fn __connect(fd: c_int, addr: *const sockaddr, addrlen: socklen_t) -> c_int;
+    fn __send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t;
+    fn __waitpid(pid: pid_t, status: *mut c_int, options: c_int) -> pid_t;
+    fn __wait(status: *mut c_int) -> pid_t;
+    fn __nanosleep(req: *const timespec, rem: *mut timespec) -> c_int;
+    fn __poll(fds: *mut pollfd, nfds: nfds_t, timeout: c_int) -> c_int;
+    fn __select(nfds: c_int, readfds: *mut fd_set, writefds: *mut fd_set, exceptfds: *mut fd_set, timeout: *mut timeval) -> c_int;
+    // processes
+    fn wait(status: *mut c_int) -> pid_t;
+    fn wait3(status: *mut c_int, options: c_int, rusage: *mut libc::rusage) -> pid_t;
+    fn wait4(pid: pid_t, status: *mut c_int, options: c_int, rusage: *mut libc::rusage) -> pid_t;
+    // multiplexing
+    fn ppoll(fds: *mut pollfd, nfds: nfds_t, timeout: *const timespec, sigmask: *const sigset_t) -> c_int;
+    fn __poll_chk(fds: *mut pollfd, nfds: nfds_t, timeout: c_int, fdslen: size_t) -> c_int;
+    fn __ppoll_chk(fds: *mut pollfd, nfds: nfds_t, timeout: *const timespec, sigmask: *const sigset_t, fdslen: size_t) -> c_int;
+    fn select(nfds: c_int, readfds: *mut fd_set, writefds: *mut fd_set, exceptfds: *mut fd_set, timeout: *mut timeval) -> c_int;
+    fn pselect(nfds: c_int, readfds: *mut fd_set, writefds: *mut fd_set, exceptfds: *mut fd_set, timeout: *const timespec, sigmask: *const sigset_t) -> c_int;
+    fn epoll_wait(epfd: c_int, events: *mut epoll_event, maxevents: c_int, timeout: c_int) -> c_int;
+    fn epoll_pwait(epfd: c_int, events: *mut epoll_event, maxevents: c_int, timeout: c_int, sigmask: *const sigset_t) -> c_int;
+    fn epoll_pwait2(epfd: c_int, events: *mut epoll_event, maxevents: c_int, timeout: *const timespec, sigmask: *const sigset_t) -> c_int;
+    // semaphores, message queues, System V IPC
+    fn sem_wait(sem: *mut sem_t) -> c_int;
+    fn sem_timedwait(sem: *mut sem_t, abstime: *const timespec) -> c_int;
+    fn sem_clockwait(sem: *mut sem_t, clock: libc::clockid_t, abstime: *const timespec) -> c_int;
+    fn mq_receive(mq: mqd_t, msg: *mut c_char, len: size_t, prio: *mut c_uint) -> ssize_t;
+    fn mq_timedreceive(mq: mqd_t, msg: *mut c_char, len: size_t, prio: *mut c_uint, abstime: *const timespec) -> ssize_t;
+    fn mq_send(mq: mqd_t, msg: *const c_char, len: size_t, prio: c_uint) -> c_int;
+    fn mq_timedsend(mq: mqd_t, msg: *const c_char, len: size_t, prio: c_uint, abstime: *const timespec) -> c_int;
+    fn msgrcv(id: c_int, msg: *mut c_void, size: size_t, kind: c_long, flags: c_int) -> ssize_t;
+    fn msgsnd(id: c_int, msg: *const c_void, size: size_t, flags: c_int) -> c_int;
+    fn semop(id: c_int, sops: *mut sembuf, nsops: size_t) -> c_int;
+    fn semtimedop(id: c_int, sops: *mut sembuf, nsops: size_t, timeout: *const timespec) -> c_int;
 }

@@ -12,10 +12,15 @@
 /// `result` is the failed result of the first call, `function` the hook's
 /// [`Function`](crate::functions::Function); the slow path runs in an
 /// `unsafe` context because it makes the same libc calls again.
+///
+/// A row may add `where entry = expr` before `=>`: `expr` is evaluated
+/// before the first call and `entry` is visible to the slow path (calls
+/// with a timeout read the clock there, `select` copies its fd sets).
 macro_rules! hooks {
     ($(
         $(#[$doc:meta])*
         fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty
+            $(where $entry:ident = $init:expr)?
             => |$result:ident, $function:ident| $slow:expr;
     )*) => {$(
         $(#[$doc])*
@@ -25,6 +30,12 @@ macro_rules! hooks {
         #[cfg_attr(not(test), no_mangle)]
         #[cfg_attr(test, allow(dead_code))]
         pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
+            $(
+                #[allow(unused_unsafe)]
+                // SAFETY: the entry step only reads the caller's arguments
+                // under the function's contract.
+                let $entry = unsafe { $init };
+            )?
             // SAFETY: the program called this function under libc's
             // contract; the arguments go through unchanged.
             let $result = unsafe { crate::real::$name($($arg),*) };
@@ -42,7 +53,10 @@ macro_rules! hooks {
     )*};
 }
 
+pub mod files;
 pub mod io;
+pub mod ipc;
+pub mod multiplex;
 pub mod process;
 pub mod sockets;
 pub mod time;

@@ -288,3 +288,46 @@ hooks! {
     fn connect(fd: c_int, addr: *const sockaddr, addrlen: socklen_t) -> c_int
         => |result, _function| complete_connect(fd, result, || real::connect(fd, addr, addrlen));
 }
+
+hooks! {
+    /// `sendto(2)`: as `send`.
+    fn sendto(fd: c_int, buf: *const c_void, len: size_t, flags: c_int, addr: *const sockaddr, addrlen: socklen_t) -> ssize_t
+        => |result, function| retry_within_timeout(function, fd, Direction::Send, result, |ready| {
+            real::sendto(fd, buf, len, flags_when(ready, flags), addr, addrlen)
+        });
+
+    /// `recvmsg(2)`: as `recv`.
+    fn recvmsg(fd: c_int, msg: *mut libc::msghdr, flags: c_int) -> ssize_t
+        => |result, function| retry_within_timeout(function, fd, Direction::Receive, result, |ready| {
+            real::recvmsg(fd, msg, flags_when(ready, flags))
+        });
+
+    /// `sendmsg(2)`: as `send`.
+    fn sendmsg(fd: c_int, msg: *const libc::msghdr, flags: c_int) -> ssize_t
+        => |result, function| retry_within_timeout(function, fd, Direction::Send, result, |ready| {
+            real::sendmsg(fd, msg, flags_when(ready, flags))
+        });
+
+    /// `recvmmsg(2)`: as `recv` (EINTR comes only before the first
+    /// message; after one, the kernel returns the count instead).
+    fn recvmmsg(fd: c_int, msgs: *mut libc::mmsghdr, vlen: core::ffi::c_uint, flags: c_int, timeout: *mut libc::timespec) -> c_int
+        => |result, function| retry_within_timeout(function, fd, Direction::Receive, result, |ready| {
+            real::recvmmsg(fd, msgs, vlen, flags_when(ready, flags), timeout)
+        });
+
+    /// `sendmmsg(2)`: as `send`; a partial count is returned as it is.
+    fn sendmmsg(fd: c_int, msgs: *mut libc::mmsghdr, vlen: core::ffi::c_uint, flags: c_int) -> c_int
+        => |result, function| retry_within_timeout(function, fd, Direction::Send, result, |ready| {
+            real::sendmmsg(fd, msgs, vlen, flags_when(ready, flags))
+        });
+
+    /// `__send`, a public alias of `send`: as `send`.
+    fn __send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t
+        => |result, function| retry_within_timeout(function, fd, Direction::Send, result, |ready| {
+            real::__send(fd, buf, len, flags_when(ready, flags))
+        });
+
+    /// `__connect`, a public alias of `connect`: as `connect`.
+    fn __connect(fd: c_int, addr: *const sockaddr, addrlen: socklen_t) -> c_int
+        => |result, _function| complete_connect(fd, result, || real::__connect(fd, addr, addrlen));
+}
