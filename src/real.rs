@@ -114,4 +114,9 @@ real_functions! {
     // multiplexing, used by the slow paths to wait within a deadline
     fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout: c_int) -> c_int;
     fn close(fd: c_int) -> c_int;
+    // signals and timers, behind the signal family of hooks
+    fn sigaction(sig: c_int, act: *const libc::sigaction, old: *mut libc::sigaction) -> c_int;
+    fn alarm(seconds: c_uint) -> c_uint, missing = 0;
+    fn ualarm(value: libc::useconds_t, interval: libc::useconds_t) -> libc::useconds_t, missing = 0;
+    fn setitimer(which: c_int, new: *const libc::itimerval, old: *mut libc::itimerval) -> c_int;
 }

@@ -44,5 +44,6 @@ macro_rules! hooks {
 
 pub mod io;
 pub mod process;
+pub mod signals;
 pub mod sockets;
 pub mod time;
