@@ -213,8 +213,14 @@ mod tests {
     fn timer_kinds_follow_arming_and_firing() {
         // One test for the process-wide timer state, so that nothing races it.
         timer_armed(TimerKind::OneShot);
-        assert!(!after_handler(timer_state(), false), "not sent by the timer");
-        assert!(after_handler(timer_state(), true), "a one-shot firing is a timeout");
+        assert!(
+            !after_handler(timer_state(), false),
+            "not sent by the timer"
+        );
+        assert!(
+            after_handler(timer_state(), true),
+            "a one-shot firing is a timeout"
+        );
         assert_eq!(timer_state().kind(), TimerKind::Disarmed);
 
         timer_armed(TimerKind::OneShot);

@@ -63,7 +63,12 @@ fn pass_signals_alrm_makes_storm_programs_fail_as_bare() {
 #[test]
 fn an_alarm_timeout_cuts_a_read_at_one_second_through_a_signal_storm() {
     let fixed = fails_bare_works_under_shim("sig_alarm_timeout");
-    assert_within("alarm(1) timeout", fixed.figure_ms("timeout"), 990.0, 1300.0);
+    assert_within(
+        "alarm(1) timeout",
+        fixed.figure_ms("timeout"),
+        990.0,
+        1300.0,
+    );
     // With the rule off, the alarm is retried like any signal: the data
     // written at 2.5 s ends the read.
     let retried = run_c(
@@ -97,7 +102,11 @@ fn queries_round_trip_exactly_as_bare() {
         "sigset hold again prev=HOLD",
         "fired=1 errno=1234",
     ] {
-        assert!(shim.stdout.contains(line), "{line} missing: {}", shim.stdout);
+        assert!(
+            shim.stdout.contains(line),
+            "{line} missing: {}",
+            shim.stdout
+        );
     }
 }
 
@@ -155,6 +164,39 @@ fn python(script: &str, shim: bool) -> Command {
     cmd
 }
 
+/// Runs `cmd` to its end, killing it after `limit` (a retried alarm would
+/// otherwise hang the test forever).
+fn output_within(cmd: &mut Command, limit: Duration) -> std::process::Output {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let pid = child.id() as i32;
+    let done = Arc::new(AtomicBool::new(false));
+    let watchdog = {
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            while !done.load(Ordering::SeqCst) {
+                if start.elapsed() > limit {
+                    // SAFETY: kill with the child's pid, which `done` says is not
+                    // yet reaped (a reuse within one 20 ms poll is not a concern).
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let out = child.wait_with_output().expect("waits");
+    done.store(true, Ordering::SeqCst);
+    watchdog.join().expect("watchdog");
+    out
+}
+
 #[test]
 fn python_alarm_with_a_raising_handler_cuts_a_blocking_read_at_one_second() {
     let script = r#"
@@ -172,7 +214,7 @@ except Timeout:
     print("timeout_ms=%.3f" % ((time.monotonic() - start) * 1e3))
 "#;
     for shim in [false, true] {
-        let out = python(script, shim).output().expect("python3 runs");
+        let out = output_within(&mut python(script, shim), Duration::from_secs(20));
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "shim={shim}: {out:?}");
         let ms: f64 = stdout
@@ -225,5 +267,10 @@ fn a_shell_trap_still_cuts_wait() {
     );
     assert_eq!(run.code, Some(0), "{run:?}");
     assert!(run.stdout.contains("trapped\ndone"), "{run:?}");
-    assert_within("trap", run.elapsed.as_secs_f64() * 1e3, 300.0, 300.0 + 1500.0);
+    assert_within(
+        "trap",
+        run.elapsed.as_secs_f64() * 1e3,
+        300.0,
+        300.0 + 1500.0,
+    );
 }

@@ -95,9 +95,8 @@ extern "C" fn trampoline(signal: c_int, info: *mut siginfo_t, context: *mut c_vo
     };
     let word = disposition.action.load(Ordering::Acquire);
     // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
-    let by_timer = signal == libc::SIGALRM
-        && !info.is_null()
-        && unsafe { (*info).si_code } == SI_KERNEL;
+    let by_timer =
+        signal == libc::SIGALRM && !info.is_null() && unsafe { (*info).si_code } == SI_KERNEL;
     let before = signals::timer_state();
     match word & !ASKED_SIGINFO {
         libc::SIG_IGN => {}
@@ -175,7 +174,8 @@ impl<'a> Installing<'a> {
         let me = unsafe { libc::syscall(libc::SYS_gettid) } as i32;
         let lock = &disposition.lock;
         let mut spins = 0u32;
-        while let Err(owner) = lock.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
+        while let Err(owner) =
+            lock.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
         {
             spins = spins.wrapping_add(1);
             if spins % 64 == 0 {
@@ -219,7 +219,9 @@ fn as_installed(reported: &mut libc::sigaction, word: usize, trampolined: bool) 
     } else {
         // After an SA_RESETHAND handler fired, the kernel reports SIG_DFL
         // with the flags the trampoline was installed with.
-        trampolined && reported.sa_sigaction == libc::SIG_DFL && reported.sa_flags & SA_RESETHAND != 0
+        trampolined
+            && reported.sa_sigaction == libc::SIG_DFL
+            && reported.sa_flags & SA_RESETHAND != 0
     };
     if ours && !asked_siginfo {
         reported.sa_flags &= !SA_SIGINFO;
@@ -231,12 +233,12 @@ fn as_installed(reported: &mut libc::sigaction, word: usize, trampolined: bool) 
 ///
 /// # Safety
 /// Exactly libc's contract for `sigaction`.
-unsafe fn install(
-    signal: c_int,
-    act: *const libc::sigaction,
-    old: *mut libc::sigaction,
-) -> c_int {
-    let Some(disposition) = usize::try_from(signal).ok().and_then(|s| ACTIONS.get(s)).filter(|_| signal > 0) else {
+unsafe fn install(signal: c_int, act: *const libc::sigaction, old: *mut libc::sigaction) -> c_int {
+    let Some(disposition) = usize::try_from(signal)
+        .ok()
+        .and_then(|s| ACTIONS.get(s))
+        .filter(|_| signal > 0)
+    else {
         // SAFETY: the caller's arguments, unchanged: libc reports EINVAL.
         return unsafe { real::sigaction(signal, act, old) };
     };
@@ -253,7 +255,12 @@ unsafe fn install(
         }
         Some(new) => {
             let handler = new.sa_sigaction;
-            let word = handler | if new.sa_flags & SA_SIGINFO != 0 { ASKED_SIGINFO } else { 0 };
+            let word = handler
+                | if new.sa_flags & SA_SIGINFO != 0 {
+                    ASKED_SIGINFO
+                } else {
+                    0
+                };
             if handler == libc::SIG_DFL || handler == libc::SIG_IGN {
                 // SAFETY: the program's own action, copied; `old` is the caller's.
                 let result = unsafe { real::sigaction(signal, &new, old) };
