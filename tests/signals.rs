@@ -274,3 +274,12 @@ fn a_shell_trap_still_cuts_wait() {
         300.0 + 1500.0,
     );
 }
+
+#[test]
+fn threads_racing_to_install_never_see_a_mixed_action() {
+    for mode in [Mode::Bare, Mode::Shim(&[])] {
+        let run = run_c("sig_install_race", mode);
+        assert_eq!(run.code, Some(0), "{mode:?}: {run:?}");
+        assert!(run.stdout.contains("mixed=0 delivered=200"), "{run:?}");
+    }
+}

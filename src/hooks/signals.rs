@@ -126,7 +126,9 @@ extern "C" fn trampoline(signal: c_int, info: *mut siginfo_t, context: *mut c_vo
 
 /// The trampoline met SIG_DFL: the program set it while this signal was
 /// on its way. The kernel has SIG_DFL now, so the signal is raised again
-/// and meets it when the trampoline returns (it is blocked until then).
+/// and meets it when the trampoline returns (it is blocked until then; with
+/// SA_NODEFER, at once): the default action, as if it had come a moment
+/// later.
 #[cold]
 fn default_action(signal: c_int) {
     let ignored_by_default = matches!(
@@ -504,8 +506,7 @@ exports! {
                 (_, 0) => TimerKind::OneShot,
                 _ => TimerKind::Periodic,
             };
-            signals::timer_armed(kind);
-            real::ualarm(value, interval)
+            arm_timer(kind, useconds_t::MAX, || real::ualarm(value, interval))
         };
     /// `setitimer(2)`: for ITIMER_REAL, one-shot when its interval is zero,
     /// else periodic; the other timers do not send SIGALRM.
