@@ -283,3 +283,12 @@ fn threads_racing_to_install_never_see_a_mixed_action() {
         assert!(run.stdout.contains("mixed=0 delivered=200"), "{run:?}");
     }
 }
+
+#[test]
+fn a_child_forked_while_another_thread_installs_can_install() {
+    for mode in [Mode::Bare, Mode::Shim(&[])] {
+        let run = run_c("sig_fork_install", mode);
+        assert_eq!(run.code, Some(0), "{mode:?}: {run:?}");
+        assert!(run.stdout.contains("hung=0"), "{run:?}");
+    }
+}
