@@ -23,6 +23,10 @@ c-tests: $(C_PROGRAMS) ## Build the legacy C programs into target/c-tests/
 $(CBIN)/%_fortified: c-tests/%_fortified.c c-tests/legacy.h | $(CBIN)
 	$(CC) $(CFLAGS) $(FORTIFY_CFLAGS) -o $@ $< $(LDLIBS)
 
+# Programs named *_c99.c are strict ISO C, where signal() is System V's.
+$(CBIN)/%_c99: c-tests/%_c99.c | $(CBIN)
+	$(CC) $(CFLAGS) -std=c99 -o $@ $< $(LDLIBS)
+
 $(CBIN)/%: c-tests/%.c c-tests/legacy.h | $(CBIN)
 	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS) -lpthread -lrt
 

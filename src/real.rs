@@ -185,4 +185,9 @@ real_functions! {
     fn msgsnd(id: c_int, msg: *const c_void, size: size_t, flags: c_int) -> c_int;
     fn semop(id: c_int, sops: *mut sembuf, nsops: size_t) -> c_int;
     fn semtimedop(id: c_int, sops: *mut sembuf, nsops: size_t, timeout: *const timespec) -> c_int;
+    // signals and timers, behind the signal family of hooks
+    fn sigaction(sig: c_int, act: *const libc::sigaction, old: *mut libc::sigaction) -> c_int;
+    fn alarm(seconds: c_uint) -> c_uint, missing = 0;
+    fn ualarm(value: libc::useconds_t, interval: libc::useconds_t) -> libc::useconds_t, missing = 0;
+    fn setitimer(which: c_int, new: *const libc::itimerval, old: *mut libc::itimerval) -> c_int;
 }

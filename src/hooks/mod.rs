@@ -58,5 +58,6 @@ pub mod io;
 pub mod ipc;
 pub mod multiplex;
 pub mod process;
+pub mod signals;
 pub mod sockets;
 pub mod time;

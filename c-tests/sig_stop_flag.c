@@ -1,0 +1,66 @@
+/* The stop-flag program: a SIGTERM handler sets a flag, and the read loop
+ * checks it when read(2) fails with EINTR, under a 1 ms SIGALRM storm.
+ * A helper child sends SIGTERM at 300 ms (noting when, in shared memory)
+ * and writes data at 1500 ms, in case the flag is never seen.
+ * Exit 0: stopped by SIGTERM (prints stop_ms, from SIGTERM to stop);
+ * 1: read failed with EINTR before SIGTERM; 3: data came first. */
+#include "legacy.h"
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+int main(void)
+{
+	int p[2];
+	char buf[64];
+	ssize_t n;
+	pid_t child;
+	volatile double *sent_at;
+
+	sent_at = mmap(NULL, sizeof *sent_at, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sent_at == MAP_FAILED)
+		fail("mmap");
+	if (pipe(p) != 0)
+		fail("pipe");
+	legacy_handle(SIGTERM, on_term);
+	child = fork();
+	if (child < 0)
+		fail("fork");
+	if (child == 0) {
+		close(p[0]);
+		quiet_sleep_ms(300);
+		*sent_at = now_ms();
+		kill(getppid(), SIGTERM);
+		quiet_sleep_ms(1200);
+		if (write(p[1], "data", 4) != 4)
+			_exit(3);
+		_exit(0);
+	}
+	close(p[1]);
+	storm_start(1000);
+	for (;;) {
+		n = read(p[0], buf, sizeof buf);
+		if (n >= 0) {
+			storm_stop();
+			fprintf(stderr, "read %zd bytes: SIGTERM did not stop the loop\n", n);
+			return 3;
+		}
+		if (errno == EINTR && stop)
+			break;
+		fail("read");
+	}
+	storm_stop();
+	report_ms("stop", now_ms() - *sent_at);
+	CHECK(legacy_signals > 10);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	return 0;
+}
