@@ -194,9 +194,9 @@ fn python_ctypes_nanosleep_keeps_its_deadline_under_the_shim() {
 
 /// Starts the SIGHUP daemon, sends it SIGHUP while it blocks in sysread,
 /// then a line of work and end of input.
-fn hup_daemon(shim: bool) -> common::Run {
+fn hup_daemon(shim: bool, interpreter: &str, file: &str) -> common::Run {
     let start = Instant::now();
-    let child = command(shim, "perl", &[&script("hup_daemon.pl")])
+    let child = command(shim, interpreter, &[&script(file)])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -242,15 +242,29 @@ fn hup_daemon(shim: bool) -> common::Run {
 
 #[test]
 fn perl_daemon_survives_a_sighup_reload_under_the_shim() {
-    let bare = hup_daemon(false);
+    let bare = hup_daemon(false, "perl", "hup_daemon.pl");
     assert_ne!(bare.code, Some(0), "{bare:?}");
     assert!(
         bare.stderr.contains("read failed: Interrupted system call"),
         "{bare:?}"
     );
-    let fixed = hup_daemon(true);
+    let fixed = hup_daemon(true, "perl", "hup_daemon.pl");
     assert_eq!(fixed.code, Some(0), "{fixed:?}");
     // Perl runs its handler only once the retried sysread has returned:
     // the reload happens, late, before the line is processed.
+    assert_eq!(fixed.stdout, "got=work reloads=1\ndone reloads=1\n");
+}
+
+#[test]
+fn lua_posix_daemon_survives_a_sighup_reload_under_the_shim() {
+    // lua5.3 and lua-posix are installed by .ci/run.
+    let bare = hup_daemon(false, "lua5.3", "hup_daemon.lua");
+    assert_eq!(bare.code, Some(1), "{bare:?}");
+    assert!(
+        bare.stderr.contains("read failed: Interrupted system call"),
+        "{bare:?}"
+    );
+    let fixed = hup_daemon(true, "lua5.3", "hup_daemon.lua");
+    assert_eq!(fixed.code, Some(0), "{fixed:?}");
     assert_eq!(fixed.stdout, "got=work reloads=1\ndone reloads=1\n");
 }
