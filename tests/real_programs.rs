@@ -24,13 +24,21 @@ fn script(name: &str) -> PathBuf {
 /// A command with no EINTRFIX_* variables and no LD_PRELOAD inherited,
 /// bare or through `eintrfix --`.
 fn command(shim: bool, program: &str, args: &[&Path]) -> Command {
-    let mut cmd = if shim {
-        let mut cmd = Command::new(eintrfix());
-        cmd.args(["--", program]);
-        cmd
+    if shim {
+        with_options(&[], program, args)
     } else {
-        Command::new(program)
-    };
+        clean(Command::new(program), args)
+    }
+}
+
+/// `eintrfix OPTIONS -- program args`.
+fn with_options(options: &[&str], program: &str, args: &[&Path]) -> Command {
+    let mut cmd = Command::new(eintrfix());
+    cmd.args(options).args(["--", program]);
+    clean(cmd, args)
+}
+
+fn clean(mut cmd: Command, args: &[&Path]) -> Command {
     cmd.args(args);
     for (key, _) in std::env::vars() {
         if key.starts_with("EINTRFIX_") || key == "LD_PRELOAD" {
@@ -267,4 +275,39 @@ fn lua_posix_daemon_survives_a_sighup_reload_under_the_shim() {
     let fixed = hup_daemon(true, "lua5.3", "hup_daemon.lua");
     assert_eq!(fixed.code, Some(0), "{fixed:?}");
     assert_eq!(fixed.stdout, "got=work reloads=1\ndone reloads=1\n");
+}
+
+/// A known limit, tested so that the README stays true: Perl dies when one
+/// signal is pending more than 120 times before its handler can run, and a
+/// retried call does not let it run. `--max-retries` under 120 hands the
+/// EINTR back to Perl often enough (Perl's own waitpid then retries).
+#[test]
+fn perl_pending_signal_limit_and_its_workaround() {
+    let storm = script("perl_waitpid_storm.pl");
+    let run = |options: &[&str]| {
+        with_options(options, "perl", &[&storm])
+            .stdin(Stdio::null())
+            .output()
+            .expect("perl runs")
+    };
+    let bare = command(false, "perl", &[&storm])
+        .output()
+        .expect("perl runs");
+    assert_eq!(bare.status.code(), Some(0), "Perl retries waitpid itself");
+    let retried = run(&[]);
+    let stderr = String::from_utf8_lossy(&retried.stderr);
+    assert_ne!(retried.status.code(), Some(0));
+    assert!(
+        stderr.contains("Maximal count of pending signals (120) exceeded"),
+        "{stderr}"
+    );
+    let bounded = run(&["--max-retries", "100", "--log", "error"]);
+    let stdout = String::from_utf8_lossy(&bounded.stdout);
+    assert_eq!(
+        bounded.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&bounded.stderr)
+    );
+    assert!(stdout.starts_with("status=7 "), "{stdout}");
 }
