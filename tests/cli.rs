@@ -15,8 +15,32 @@ fn eintrfix() -> PathBuf {
     common::root().join("target/release/eintrfix")
 }
 
-/// A fresh, empty directory for one test.
-fn temp_dir(name: &str) -> PathBuf {
+/// A fresh, empty directory for one test, removed when the test ends.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn join(&self, path: impl AsRef<Path>) -> PathBuf {
+        self.0.join(path)
+    }
+    fn to_str(&self) -> Option<&str> {
+        self.0.to_str()
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(name: &str) -> TempDir {
     static COUNT: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "eintrfix-cli-{}-{}-{name}",
@@ -25,7 +49,7 @@ fn temp_dir(name: &str) -> PathBuf {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    TempDir(dir)
 }
 
 /// Runs `program args` with no EINTRFIX_* variables and no LD_PRELOAD
@@ -146,7 +170,8 @@ fn each_option_sets_its_variable() {
 
 #[test]
 fn bad_options_and_variables_exit_125_before_starting_anything() {
-    let marker = temp_dir("bad").join("started");
+    let dir = temp_dir("bad");
+    let marker = dir.join("started");
     let touch = format!("touch {}", marker.display());
     for (args, env, expected) in [
         (
@@ -265,6 +290,20 @@ fn the_library_goes_first_in_ld_preload_and_keeps_what_was_there() {
         seen(&[], &[("LD_PRELOAD", libm)], "LD_PRELOAD"),
         format!("{lib}:{libm}")
     );
+    // A nested eintrfix does not list the library twice.
+    let nested = run_with(
+        &eintrfix(),
+        &[
+            "--",
+            eintrfix().to_str().unwrap(),
+            "--",
+            "sh",
+            "-c",
+            "printf %s \"$LD_PRELOAD\"",
+        ],
+        &[("LD_PRELOAD", libm)],
+    );
+    assert_eq!(text(&nested.stdout), format!("{lib}:{libm}"));
     // The shim is really loaded in the program: a legacy program works.
     let read_pipe = common::c_program("read_pipe");
     let out = run_with(
@@ -325,7 +364,7 @@ fn library_lookup_override_build_tree_installed_and_never_the_current_directory(
     std::fs::copy(&built, dir.join("libeintrfix.so")).unwrap();
     let out = Command::new(&command)
         .args(["true"])
-        .current_dir(&dir)
+        .current_dir(&*dir)
         .env_remove("EINTRFIX_LIB")
         .output()
         .unwrap();
@@ -428,13 +467,46 @@ fn check_a_static_program_says_preloading_cannot_reach_it() {
         verdict.contains("unreachable: ") && verdict.contains("statically linked"),
         "{verdict}"
     );
+
+    // Go is recognised by the sections its linker writes (no Go toolchain
+    // here: a C program carrying a .go.buildinfo section stands in).
+    let go_source = dir.join("go.c");
+    std::fs::write(
+        &go_source,
+        "__attribute__((used, section(\".go.buildinfo\"))) static const char info[] = \"\\xff Go buildinf:\";\n\
+         int main(void) { return 0; }\n",
+    )
+    .unwrap();
+    for (flags, expected) in [
+        (&["-static"][..], "a statically linked Go program"),
+        (
+            &[],
+            "a Go program: the Go runtime makes its system calls itself",
+        ),
+    ] {
+        let go = dir.join("go");
+        let status = Command::new("gcc")
+            .args(flags)
+            .arg("-o")
+            .arg(&go)
+            .arg(&go_source)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let (code, verdict, out) = check(go.to_str().unwrap());
+        assert_eq!(code, Some(1), "{out}");
+        assert!(verdict.contains(expected), "{verdict}");
+    }
 }
 
 #[test]
 fn check_a_setuid_or_capable_copy_explains_secure_execution() {
     let dir = temp_dir("setuid");
-    let copy = dir.join("perl-setuid");
-    std::fs::copy(which("perl"), &copy).unwrap();
+    // A harmless program (coreutils sleep) in a private directory, removed
+    // at the end: a setuid-root copy of an interpreter would be a hole.
+    std::fs::set_permissions(&*dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let copy = dir.join("sleep-setuid");
+    std::fs::copy(which("sleep"), &copy).unwrap();
     std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o4755)).unwrap();
     let (code, verdict, out) = check(copy.to_str().unwrap());
     assert_eq!(code, Some(1), "{out}");
@@ -443,7 +515,10 @@ fn check_a_setuid_or_capable_copy_explains_secure_execution() {
         "{verdict}"
     );
     // Its imports are still listed: what it would change if run by its owner.
-    assert!(out.contains("accept4"), "{out}");
+    assert!(
+        out.contains("imports 1 hooked function: nanosleep"),
+        "{out}"
+    );
 
     std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o2755)).unwrap();
     let (code, verdict, _) = check(copy.to_str().unwrap());

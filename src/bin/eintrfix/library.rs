@@ -76,18 +76,18 @@ pub fn preload_value(library: &Path, existing: Option<OsString>) -> Result<OsStr
         ));
     }
     let mut value = library.as_os_str().to_owned();
-    if let Some(existing) = existing.filter(|v| !is_blank(v)) {
+    // Everything that was there stays, in its order; only this library
+    // itself is not repeated (a nested `eintrfix`).
+    let existing = existing.unwrap_or_default();
+    for entry in existing
+        .as_bytes()
+        .split(|&b| b == b' ' || b == b':' || b == b'\t')
+        .filter(|e| !e.is_empty() && *e != bytes)
+    {
         value.push(":");
-        value.push(existing);
+        value.push(OsStr::from_bytes(entry));
     }
     Ok(value)
-}
-
-fn is_blank(value: &OsStr) -> bool {
-    value
-        .as_bytes()
-        .iter()
-        .all(|&b| b == b' ' || b == b':' || b == b'\t')
 }
 
 #[cfg(test)]
@@ -104,7 +104,11 @@ mod tests {
         );
         assert_eq!(
             preload_value(lib, Some("libfoo.so /x/libbar.so".into())).unwrap(),
-            "/opt/lib/libeintrfix.so:libfoo.so /x/libbar.so"
+            "/opt/lib/libeintrfix.so:libfoo.so:/x/libbar.so"
+        );
+        assert_eq!(
+            preload_value(lib, Some("/opt/lib/libeintrfix.so:libfoo.so".into())).unwrap(),
+            "/opt/lib/libeintrfix.so:libfoo.so"
         );
         assert!(preload_value(Path::new("/my lib/libeintrfix.so"), None).is_err());
     }
