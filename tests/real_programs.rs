@@ -311,3 +311,14 @@ fn perl_pending_signal_limit_and_its_workaround() {
     );
     assert!(stdout.starts_with("status=7 "), "{stdout}");
 }
+
+#[test]
+fn dash_read_loop_loses_its_input_bare_and_keeps_it_under_the_shim() {
+    let bare = hup_daemon(false, "dash", "hup_daemon.sh");
+    // No error message and exit status 0: the input is just not read.
+    assert_eq!(bare.code, Some(0), "{bare:?}");
+    assert_eq!(bare.stdout, "done reloads=1\n", "{bare:?}");
+    let fixed = hup_daemon(true, "dash", "hup_daemon.sh");
+    assert_eq!(fixed.code, Some(0), "{fixed:?}");
+    assert_eq!(fixed.stdout, "got=work reloads=1\ndone reloads=1\n");
+}
