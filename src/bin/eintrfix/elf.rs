@@ -30,8 +30,6 @@ pub struct Elf {
     pub machine: u16,
     /// `PT_INTERP`: the dynamic loader it asks for.
     pub interpreter: Option<String>,
-    /// Whether it has a dynamic section.
-    pub dynamic: bool,
     /// `DT_NEEDED` entries.
     pub needed: Vec<String>,
     /// `DT_RPATH` directories.
@@ -202,7 +200,6 @@ fn parse_inner(data: &[u8]) -> Option<Elf> {
     let strings_of = |s: &Section| usize::try_from(s.link).ok().and_then(|i| sections.get(i));
 
     for s in sections.iter().filter(|s| s.kind == SHT_DYNAMIC) {
-        elf.dynamic = true;
         let strings = strings_of(s)?;
         let entry = if wide { 16 } else { 8 };
         for i in 0..s.size / entry {
@@ -299,4 +296,49 @@ pub fn ld_so_cache(data: &[u8]) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn own_executable() -> Vec<u8> {
+        std::fs::read("/proc/self/exe").expect("reads itself")
+    }
+
+    #[test]
+    fn reads_this_test_binary() {
+        let elf = parse(&own_executable()).expect("parses");
+        assert_eq!(elf.class64, cfg!(target_pointer_width = "64"));
+        assert!(elf.interpreter.is_some(), "a dynamic test binary");
+        assert!(elf.needed.iter().any(|n| n.starts_with("libc.so")));
+        assert!(elf.imports.iter().any(|n| n == "write"));
+        assert!(elf.sections.iter().any(|n| n == ".dynsym"));
+    }
+
+    #[test]
+    fn truncated_or_corrupted_files_give_errors_not_panics() {
+        let data = own_executable();
+        for len in (0..data.len()).step_by(4099).chain(0..80) {
+            let _ = parse(&data[..len]);
+        }
+        let mut corrupt = data.clone();
+        for at in (0..corrupt.len().min(4096)).step_by(7) {
+            corrupt[at] ^= 0xff;
+            let _ = parse(&corrupt);
+        }
+        assert!(parse(b"\x7fELF").is_err());
+        assert!(parse(b"#!/bin/sh").is_err());
+    }
+
+    #[test]
+    fn the_ld_so_cache_lists_libc() {
+        let Ok(data) = std::fs::read("/etc/ld.so.cache") else {
+            return;
+        };
+        let cache = ld_so_cache(&data);
+        assert!(cache
+            .iter()
+            .any(|(name, path)| name == "libc.so.6" && path.starts_with('/')));
+    }
 }
