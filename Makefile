@@ -56,12 +56,25 @@ stress-short: ## The short stress suite that CI runs
 # --- end stress ---
 
 # --- install (issue 6) ---
-PREFIX ?= /usr/local
-install: ## Install into $$(DESTDIR)$$(PREFIX)
-	@echo 'make install: not written yet'; exit 1
+# PREFIX/bin/eintrfix finds PREFIX/lib/eintrfix/libeintrfix.so by itself
+# (relative to its own location), so no variable is needed after install.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+INSTALL ?= install
+BINDIR  := $(DESTDIR)$(PREFIX)/bin
+PKGLIBDIR := $(DESTDIR)$(PREFIX)/lib/eintrfix
+MAN1DIR := $(DESTDIR)$(PREFIX)/share/man/man1
+
+install: ## Install into $$(DESTDIR)$$(PREFIX) (default /usr/local)
+	@test -f $(LIB) -a -f target/release/eintrfix || $(MAKE) lib
+	$(INSTALL) -d $(BINDIR) $(PKGLIBDIR) $(MAN1DIR)
+	$(INSTALL) -m 755 target/release/eintrfix $(BINDIR)/eintrfix
+	$(INSTALL) -m 644 $(LIB) $(PKGLIBDIR)/libeintrfix.so
+	$(INSTALL) -m 644 docs/eintrfix.1 $(MAN1DIR)/eintrfix.1
 
 uninstall: ## Remove what install installed
-	@echo 'make uninstall: not written yet'; exit 1
+	rm -f $(BINDIR)/eintrfix $(PKGLIBDIR)/libeintrfix.so $(MAN1DIR)/eintrfix.1
+	rmdir $(PKGLIBDIR) 2>/dev/null || true
 # --- end install ---
 
 clean: ## Remove build products
