@@ -64,6 +64,24 @@ impl Line {
         self.buf.get(..self.len).unwrap_or_default()
     }
 
+    /// How many bytes have been written so far.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing has been written.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Drops what was written after the first `len` bytes.
+    pub fn truncate(&mut self, len: usize) {
+        if len < self.len {
+            self.len = len;
+            self.truncated = false;
+        }
+    }
+
     /// Whether something did not fit.
     pub fn truncated(&self) -> bool {
         self.truncated
