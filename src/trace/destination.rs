@@ -90,26 +90,45 @@ pub fn setup() {
         log_file_variable()
     };
     if let Some(path) = variable {
-        if path.len() >= MAX_PATH {
-            report_failure(path, libc::ENAMETOOLONG);
-        } else {
-            // SAFETY: we moved STATE from UNSET to BUSY: no one else
-            // writes the template, and no one reads it before READY.
-            let template = unsafe { &mut *TEMPLATE.0.get() };
-            if let Some(dst) = template.get_mut(..path.len()) {
-                dst.copy_from_slice(path);
+        // SAFETY: we moved STATE from UNSET to BUSY: no one else writes
+        // the template, and no one reads it before READY.
+        let template = unsafe { &mut *TEMPLATE.0.get() };
+        match absolute(path, template) {
+            None => report_failure(path, libc::ENAMETOOLONG),
+            Some(len) => {
+                let template = template.get(..len).unwrap_or_default();
+                TEMPLATE_LEN.store(len, Ordering::Relaxed);
+                PER_PROCESS.store(has_pid_pattern(template), Ordering::Relaxed);
+                let pid = getpid();
+                if let Some(fd) = open_log(template, pid).and_then(move_high) {
+                    FD.store(fd, Ordering::Relaxed);
+                    line::set_output_fd(fd);
+                }
+                OWNER.store(pid, Ordering::Relaxed);
             }
-            TEMPLATE_LEN.store(path.len(), Ordering::Relaxed);
-            PER_PROCESS.store(has_pid_pattern(path), Ordering::Relaxed);
-            let pid = getpid();
-            if let Some(fd) = open_log(path, pid).and_then(move_high) {
-                FD.store(fd, Ordering::Relaxed);
-                line::set_output_fd(fd);
-            }
-            OWNER.store(pid, Ordering::Relaxed);
         }
     }
     STATE.store(READY, Ordering::Release);
+}
+
+/// Writes `path` into `out`, made absolute against the current directory
+/// (a child that changes directory still opens its file where the parent
+/// would). Returns its length, or None if it does not fit.
+fn absolute(path: &[u8], out: &mut [u8; MAX_PATH]) -> Option<usize> {
+    let mut len = 0;
+    if path.first() != Some(&b'/') {
+        // SAFETY: `out` is valid for MAX_PATH bytes; getcwd with a buffer
+        // is a system call that does not allocate.
+        let cwd = unsafe { libc::getcwd(out.as_mut_ptr().cast::<c_char>(), MAX_PATH) };
+        if !cwd.is_null() {
+            len = out.iter().position(|&b| b == 0)?;
+            *out.get_mut(len)? = b'/';
+            len += 1;
+        }
+    }
+    let end = len.checked_add(path.len()).filter(|&end| end < MAX_PATH)?;
+    out.get_mut(len..end)?.copy_from_slice(path);
+    Some(end)
 }
 
 /// The fd to write the next line to, for process `pid`. In a forked child
@@ -384,6 +403,20 @@ mod tests {
         assert!(has_pid_pattern(b"/tmp/%%%p"));
         assert!(!has_pid_pattern(b"/tmp/x"));
         assert!(expanded(&"%p".repeat(2048), 12345).is_none());
+    }
+
+    #[test]
+    fn relative_paths_are_made_absolute() {
+        let mut out = [0u8; MAX_PATH];
+        let len = absolute(b"/var/log/x", &mut out).unwrap();
+        assert_eq!(&out[..len], b"/var/log/x");
+        let len = absolute(b"x-%p.log", &mut out).unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(
+            std::str::from_utf8(&out[..len]).unwrap(),
+            format!("{}/x-%p.log", cwd.display())
+        );
+        assert!(absolute(&[b'a'; MAX_PATH], &mut out).is_none());
     }
 
     #[test]

@@ -98,9 +98,14 @@ impl Line {
         }
         let saved = crate::errno::get();
         let bytes = self.as_bytes();
+        // A signal may interrupt the write (stderr a full pipe): write the
+        // line again, whole, rather than lose it. A partial write is left
+        // as it is: writing the rest would break the line's atomicity.
         // SAFETY: `bytes` is valid for reads of its length; this is libc's
         // write, not our hook, so it cannot recurse.
-        unsafe { crate::real::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        while unsafe { crate::real::write(fd, bytes.as_ptr().cast(), bytes.len()) } < 0
+            && crate::errno::get() == libc::EINTR
+        {}
         crate::errno::set(saved);
     }
 
