@@ -1,17 +1,19 @@
 /* Hundreds of forks of a process whose threads are logging.
  *
- * Two threads sleep 1 ms at a time under a 200 us SIGUSR1 storm (a POSIX
- * timer, no SA_RESTART), so under the shim they log without pause. The
- * main thread (SIGUSR1 blocked) forks CHILDREN children meanwhile; each
- * child arms alarm(10) (a hang kills it), has its own nanosleep
- * interrupted (and logged), and exits. A logging path that took a lock
- * would leave some children hung on a lock held by a thread that does not
- * exist in the child. Prints children=N hung=H. */
+ * THREADS threads sleep 1 ms at a time under a 100 us SIGUSR1 storm (a
+ * POSIX timer, no SA_RESTART), so under the shim they log without pause.
+ * The main thread (SIGUSR1 blocked) forks CHILDREN children meanwhile;
+ * each child arms alarm(2) (a hang kills it; it needs a few ms), has its
+ * own nanosleep interrupted (and logged), and exits. A logging path that
+ * took a lock would leave some children hung on a lock held by a thread
+ * that does not exist in the child (a mutex around the write hung 1 to 4
+ * children in 3 runs of 4). Prints children=N hung=H. */
 #include "legacy.h"
 #include <pthread.h>
 #include <sys/wait.h>
 
 #define CHILDREN 300
+#define THREADS 4
 
 static volatile int stop;
 static volatile sig_atomic_t thread_eintr;
@@ -55,7 +57,7 @@ static void child(void)
 	struct timespec nap = { 0, 3000000L };
 	sigset_t usr1;
 
-	alarm(10);
+	alarm(2);
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
 	usr1_storm(200);
@@ -67,17 +69,17 @@ static void child(void)
 
 int main(void)
 {
-	pthread_t threads[2];
+	pthread_t threads[THREADS];
 	sigset_t usr1;
 	int i, status, hung = 0, failed = 0;
 
 	legacy_handle(SIGUSR1, on_usr1);
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
-	CHECK(pthread_create(&threads[0], NULL, sleeper, NULL) == 0);
-	CHECK(pthread_create(&threads[1], NULL, sleeper, NULL) == 0);
+	for (i = 0; i < THREADS; i++)
+		CHECK(pthread_create(&threads[i], NULL, sleeper, NULL) == 0);
 	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
-	usr1_storm(200);
+	usr1_storm(100);
 	fflush(stdout);
 	for (i = 0; i < CHILDREN; i++) {
 		pid_t pid = fork();
@@ -93,9 +95,9 @@ int main(void)
 			failed = WEXITSTATUS(status);
 	}
 	stop = 1;
-	pthread_join(threads[0], NULL);
-	pthread_join(threads[1], NULL);
-	printf("children=%d hung=%d\n", i, hung);
+	for (i = 0; i < THREADS; i++)
+		pthread_join(threads[i], NULL);
+	printf("children=%d hung=%d\n", CHILDREN, hung);
 	if (thread_eintr || failed == 1) {
 		errno = EINTR;
 		fail("nanosleep");
