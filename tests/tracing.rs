@@ -254,6 +254,24 @@ impl Drop for TempDir {
     }
 }
 
+/// Runs `cmd` with no EINTRFIX_* variables or LD_PRELOAD but `vars`.
+fn run_command(mut cmd: Command, vars: &[(&str, &str)]) -> Run {
+    for (key, _) in std::env::vars() {
+        if key.starts_with("EINTRFIX_") || key == "LD_PRELOAD" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.envs(vars.iter().copied());
+    let start = Instant::now();
+    let out = cmd.output().unwrap();
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+    }
+}
+
 /// A `key=value` figure the program printed on stdout.
 fn figure(run: &Run, key: &str) -> u64 {
     let prefix = format!("{key}=");
@@ -738,6 +756,48 @@ fn interruptions_in_atexit_and_thread_key_destructors_are_logged() {
 }
 
 // ---------------------------------------------------------------------
+// Before the constructor.
+
+#[test]
+fn events_before_the_constructor_are_written_and_filtered() {
+    // A library preloaded after the shim is initialised before it: its
+    // constructor's interrupted read reaches the hook first.
+    let early = common::root().join("target/c-tests/libtrace_early.so");
+    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args([
+            "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-o",
+        ])
+        .arg(&early)
+        .arg(common::root().join("c-tests/lib/trace_early.c"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let preload = format!("{} {}", library().display(), early.display());
+    let run_true = |vars: &[(&str, &str)]| {
+        let mut all = vec![("LD_PRELOAD", preload.as_str()), ("EINTRFIX_POLICY", "log")];
+        all.extend_from_slice(vars);
+        run_command(Command::new("/bin/true"), &all)
+    };
+    let json = run_true(&[("EINTRFIX_LOG_FORMAT", "json")]);
+    assert_eq!(json.code, Some(0), "{json:?}");
+    let lines: Vec<&str> = json.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{json:?}");
+    let event = Parser::parse(lines[0]).unwrap();
+    assert_eq!(
+        (
+            event.str("level"),
+            event.str("function"),
+            event.str("reason")
+        ),
+        ("WARN", "read", "log_policy")
+    );
+    assert_eq!(lines[1], "early: read: EINTR");
+    // EINTRFIX_LOG is honoured there too.
+    let off = run_true(&[("EINTRFIX_LOG", "off")]);
+    assert_eq!(off.stderr, "early: read: EINTR\n", "{off:?}");
+}
+
+// ---------------------------------------------------------------------
 // Secure execution.
 
 /// Whether this test process can make a setuid-root program and run it as
@@ -786,21 +846,13 @@ fn secure_execution_ignores_the_log_file() {
             None => Command::new(&program),
         };
         cmd.arg(&lib);
-        for (key, _) in std::env::vars() {
-            if key.starts_with("EINTRFIX_") || key == "LD_PRELOAD" {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.env("EINTRFIX_LOG", "info")
-            .env("EINTRFIX_LOG_FILE", &template);
-        let start = Instant::now();
-        let out = cmd.output().unwrap();
-        Run {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            elapsed: start.elapsed(),
-        }
+        run_command(
+            cmd,
+            &[
+                ("EINTRFIX_LOG", "info"),
+                ("EINTRFIX_LOG_FILE", template.to_str().unwrap()),
+            ],
+        )
     };
     let count_logs = || fs::read_dir(&logs).unwrap().count();
 

@@ -61,7 +61,7 @@ pub fn install() -> bool {
     // Config validation accepted only `LEVEL` and `TARGET=LEVEL` items:
     // static directives, so the filter never needs per-thread span state.
     let filter = log_directives()
-        .and_then(|d| EnvFilter::builder().parse(d).ok())
+        .and_then(|d| EnvFilter::builder().parse(normalized(d)).ok())
         .unwrap_or_else(|| EnvFilter::new("warn"));
     let subscriber = Registry::default().with(filter).with(LineLayer {
         format: config.log_format,
@@ -72,6 +72,16 @@ pub fn install() -> bool {
     INFO_CALLSITE.register();
     WARN_CALLSITE.register();
     true
+}
+
+/// Directives without the blanks the configuration accepts around items
+/// and `=` (`EnvFilter` would reject them). Allocates: constructor only.
+fn normalized(directives: &str) -> String {
+    directives
+        .split(',')
+        .map(|item| item.split('=').map(str::trim).collect::<Vec<_>>().join("="))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// `EINTRFIX_LOG`, when set, non-empty and UTF-8.
@@ -128,15 +138,67 @@ pub fn emit(report: &Report) {
     Event::dispatch(meta, &meta.fields().value_set_all(&values));
 }
 
-/// Writes a report as one line without `tracing` (before [`install`]).
+/// Whether directives (`EINTRFIX_LOG`'s grammar: `LEVEL` or `TARGET=LEVEL`
+/// items) enable `level` for the `eintrfix` target, decided as `EnvFilter`
+/// decides with static directives: the matching directive with the
+/// longest target (a prefix of the event's target) wins, a bare level
+/// matches every target, the last of equals wins, and no match disables.
+/// Allocation-free, for events before [`install`].
+pub fn directives_enable(directives: &[u8], level: Level) -> bool {
+    let mut best: Option<(usize, u8)> = None;
+    for item in directives.split(|&b| b == b',') {
+        let item = item.trim_ascii();
+        let (target, word) = match item.iter().position(|&b| b == b'=') {
+            Some(eq) => (
+                Some(item.get(..eq).unwrap_or_default().trim_ascii()),
+                item.get(eq + 1..).unwrap_or_default().trim_ascii(),
+            ),
+            None => (None, item),
+        };
+        let Some(verbosity) = verbosity(word) else {
+            continue;
+        };
+        let specificity = match target {
+            None => 0,
+            Some(t) if TARGET.as_bytes().starts_with(t) => t.len() + 1,
+            Some(_) => continue,
+        };
+        if best.map_or(true, |(s, _)| specificity >= s) {
+            best = Some((specificity, verbosity));
+        }
+    }
+    let wanted = match level {
+        Level::ERROR => 1,
+        Level::WARN => 2,
+        Level::INFO => 3,
+        Level::DEBUG => 4,
+        _ => 5,
+    };
+    best.is_some_and(|(_, v)| wanted <= v)
+}
+
+/// A level word's verbosity: off 0, error 1, ... trace 5.
+fn verbosity(word: &[u8]) -> Option<u8> {
+    [&b"off"[..], b"error", b"warn", b"info", b"debug", b"trace"]
+        .iter()
+        .position(|w| w.eq_ignore_ascii_case(word))
+        .and_then(|v| u8::try_from(v).ok())
+}
+
+/// Writes a report as one line without `tracing` (before [`install`]),
+/// if `EINTRFIX_LOG` lets it through.
 pub fn write_direct(report: &Report) {
-    let format = crate::policy::config().log_format;
-    let pid = destination::getpid();
     let level = if report.reason.is_warning() {
         Level::WARN
     } else {
         Level::INFO
     };
+    let directives = log_directives().map_or(&b"warn"[..], str::as_bytes);
+    if !directives_enable(directives, level) {
+        return;
+    }
+    let format = crate::policy::config().log_format;
+    let pid = destination::getpid();
     let mut line = Line::new();
     let mut record = Record::start(&mut line, format, Timestamp::now(), level.as_str(), TARGET);
     record.str("function", report.function.name());
@@ -212,5 +274,57 @@ impl Visit for Fields<'_, '_> {
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.0.display(field.name(), &AsDisplay(value));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `EnvFilter` itself decides for the shim's two callsites.
+    fn env_filter_enables(directives: &str, meta: &'static Metadata<'static>) -> bool {
+        let filter = EnvFilter::builder()
+            .parse(normalized(directives))
+            .unwrap_or_else(|e| panic!("{directives:?}: {e}"));
+        let dispatch = tracing::Dispatch::new(Registry::default().with(filter));
+        dispatch.enabled(meta)
+    }
+
+    #[test]
+    fn the_direct_path_filters_as_env_filter_does() {
+        for directives in [
+            "warn",
+            "info",
+            "off",
+            "error",
+            "trace",
+            "INFO",
+            "eintrfix=info",
+            "warn,eintrfix=info",
+            "eintrfix=info,warn",
+            "info,eintrfix=warn",
+            "eintrfix=warn,info",
+            "eint=info",
+            "eintrfix=off,info",
+            "other=info",
+            "other=info,warn",
+            "info,warn",
+            "warn,info",
+            "eintrfix=info,eintrfix=warn",
+            "eintrfix=warn,eintrfix=info",
+            "eintrfix::x=info",
+            "e=info,eintrfix=error",
+            "eintrfix=error,e=info",
+            " eintrfix = info , off ",
+            "Eintrfix=info",
+        ] {
+            for (meta, level) in [(&INFO_META, Level::INFO), (&WARN_META, Level::WARN)] {
+                assert_eq!(
+                    directives_enable(directives.as_bytes(), level),
+                    env_filter_enables(directives, meta),
+                    "{directives:?} at {level}"
+                );
+            }
+        }
     }
 }

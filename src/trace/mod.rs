@@ -29,11 +29,13 @@
 //!   `crate::real::write`, on an fd opened with raw system calls.
 //!
 //! # Before the constructor
-//! A hook can run before the library's constructor (another library's
-//! constructor calling `write`). Building the subscriber allocates, so it is
-//! never done lazily: until [`init`] has run, warnings are written directly
-//! as the same one-line format to the same destination, and `info` events
-//! are dropped (the default filter), whatever `EINTRFIX_LOG` says.
+//! A hook can run before the library's constructor (another preloaded
+//! library's constructor calling `write`). Building the subscriber
+//! allocates, so it is never done lazily: until [`init`] has run, events
+//! are written directly ([`layer::write_direct`]) in the same format to the
+//! same destination, filtered by `EINTRFIX_LOG` as `EnvFilter` would filter
+//! them ([`layer::directives_enable`], checked against `EnvFilter` by a
+//! unit test).
 
 pub mod destination;
 pub mod format;
@@ -144,7 +146,7 @@ pub fn interruption(report: &Report) {
     summary::count(report);
     if READY.load(Ordering::Acquire) {
         layer::emit(report);
-    } else if report.reason.is_warning() {
+    } else {
         layer::write_direct(report);
     }
 }
