@@ -574,6 +574,7 @@ fn pid_files_for_forked_and_execd_children() {
     let mut vars = INFO_JSON.to_vec();
     let template = template.to_str().unwrap();
     vars.push(("EINTRFIX_LOG_FILE", template));
+    vars.push(("EINTRFIX_SUMMARY", "1"));
     let run = run_c("trace_fork", Mode::Shim(&vars));
     assert_eq!(run.code, Some(0), "{run:?}");
     assert_eq!(run.stderr, "", "everything goes to the files");
@@ -593,7 +594,17 @@ fn pid_files_for_forked_and_execd_children() {
     {
         let meta = fs::metadata(&path).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{path:?}");
-        let events = json_lines(&fs::read_to_string(&path).unwrap());
+        let mut events = json_lines(&fs::read_to_string(&path).unwrap());
+        // Each process ends its file with its own summary: a forked child
+        // does not count its parent's calls.
+        let summary = events.pop().unwrap();
+        assert_eq!(summary.get("summary"), Some(&Json::Bool(true)), "{path:?}");
+        assert_eq!(summary.num("pid"), *pid);
+        assert_eq!(
+            summary.num("interruptions"),
+            events.len() as u64,
+            "{path:?}"
+        );
         assert!(events.len() >= 20, "{path:?}: {} events", events.len());
         for e in &events {
             assert_eq!(e.num("pid"), *pid, "{path:?}: {e:?}");
@@ -604,12 +615,19 @@ fn pid_files_for_forked_and_execd_children() {
 
 #[test]
 fn an_unopenable_log_file_falls_back_to_stderr_with_one_line() {
+    // A FIFO nobody reads: opening it must not block the program.
+    let dir = TempDir::new("fifo");
+    let fifo = dir.path().join("fifo");
+    let c_fifo = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_fifo.as_ptr(), 0o600) }, 0);
     for (path, error) in [
         (
             "/nonexistent-eintrfix-dir/x.log",
             "ENOENT (No such file or directory)",
         ),
         ("/dev/null/x.log", "ENOTDIR (Not a directory)"),
+        (fifo.to_str().unwrap(), "ENXIO (No such device or address)"),
     ] {
         let run = run_c(
             "trace_json",

@@ -274,7 +274,12 @@ fn open_log(template: &[u8], pid: c_int) -> Option<c_int> {
             libc::SYS_openat,
             libc::AT_FDCWD,
             path.as_ptr().cast::<c_char>(),
-            libc::O_WRONLY | libc::O_APPEND | libc::O_CLOEXEC | libc::O_CREAT | libc::O_NOCTTY,
+            libc::O_WRONLY
+                | libc::O_APPEND
+                | libc::O_CLOEXEC
+                | libc::O_CREAT
+                | libc::O_NOCTTY
+                | libc::O_NONBLOCK,
             0o600 as libc::mode_t,
         )
     };
@@ -283,6 +288,18 @@ fn open_log(template: &[u8], pid: c_int) -> Option<c_int> {
         report_failure(path.get(..end).unwrap_or_default(), crate::errno::get());
         return None;
     }
+    // O_NONBLOCK only kept the open of a FIFO without a reader from
+    // blocking the program (it fails with ENXIO instead); lines are then
+    // written blocking, as to stderr.
+    // SAFETY: fcntl(F_SETFL) on the fd just opened.
+    unsafe {
+        libc::syscall(
+            libc::SYS_fcntl,
+            fd,
+            libc::F_SETFL,
+            libc::O_WRONLY | libc::O_APPEND,
+        )
+    };
     c_int::try_from(fd).ok()
 }
 
