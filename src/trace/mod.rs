@@ -152,7 +152,10 @@ pub fn interruption(report: &Report) {
 }
 
 /// A call whose first interruption was at `first_ns` (CLOCK_MONOTONIC) is
-/// over: its time counts as waited in the summary.
+/// over: its time counts as waited in the summary. Keeps `errno`, which
+/// holds the call's result.
 pub fn finished(function: Function, first_ns: u64) {
+    let saved = crate::errno::get();
     summary::finished(function, first_ns);
+    crate::errno::set(saved);
 }
