@@ -171,7 +171,7 @@ impl Interruption {
         let (decision, reason) = judge(config, self.function, by, self.attempts);
         if config.enabled {
             trace::interruption(&Report {
-                function: self.function.name(),
+                function: self.function,
                 fd: self.fd,
                 signal: reported_signal(config, by, reason),
                 action: match decision {
@@ -185,6 +185,16 @@ impl Interruption {
         }
         errno::set(libc::EINTR);
         decision
+    }
+}
+
+impl Drop for Interruption {
+    /// The call is over: the tracing sink counts the time since its first
+    /// interruption (for `EINTRFIX_SUMMARY`).
+    fn drop(&mut self) {
+        if self.attempts > 0 {
+            trace::finished(self.function, self.first_ns);
+        }
     }
 }
 

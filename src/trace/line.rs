@@ -64,6 +64,24 @@ impl Line {
         self.buf.get(..self.len).unwrap_or_default()
     }
 
+    /// How many bytes have been written so far.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing has been written.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Drops what was written after the first `len` bytes.
+    pub fn truncate(&mut self, len: usize) {
+        if len < self.len {
+            self.len = len;
+            self.truncated = false;
+        }
+    }
+
     /// Whether something did not fit.
     pub fn truncated(&self) -> bool {
         self.truncated
@@ -80,9 +98,14 @@ impl Line {
         }
         let saved = crate::errno::get();
         let bytes = self.as_bytes();
+        // A signal may interrupt the write (stderr a full pipe): write the
+        // line again, whole, rather than lose it. A partial write is left
+        // as it is: writing the rest would break the line's atomicity.
         // SAFETY: `bytes` is valid for reads of its length; this is libc's
         // write, not our hook, so it cannot recurse.
-        unsafe { crate::real::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        while unsafe { crate::real::write(fd, bytes.as_ptr().cast(), bytes.len()) } < 0
+            && crate::errno::get() == libc::EINTR
+        {}
         crate::errno::set(saved);
     }
 

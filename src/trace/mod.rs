@@ -3,12 +3,52 @@
 //!
 //! Nothing here runs on the fast path: a call that does not fail with EINTR
 //! never reaches this module.
+//!
+//! Each report becomes a `tracing` event (target `eintrfix`; `info` when
+//! retried or passed by the rules, `warn` for the `log` policy and for
+//! exhausted retries) filtered by an `EnvFilter` built from `EINTRFIX_LOG`
+//! (default `warn`), and written by [`layer::LineLayer`]: formatted on the
+//! stack, one real `write(2)` per line, to the [destination]. When the
+//! summary is on, each report is also counted ([`summary`]).
+//!
+//! # Why the event path is safe anywhere
+//! A hook may report from a signal handler that interrupted `malloc`, from
+//! the forked child of a threaded parent, from an `atexit` handler or a
+//! thread-key destructor. So, after [`init`], an event takes no lock,
+//! allocates nothing and touches no thread-local:
+//! - the subscriber is the *global* default, and no scoped dispatcher is
+//!   ever set, so `tracing` reads it from a static (no thread-local);
+//! - the two callsites are registered by [`init`] (registration takes a
+//!   lock), and `EINTRFIX_LOG` only accepts static directives (`LEVEL`,
+//!   `TARGET=LEVEL`), so each callsite's interest is cached as `always` or
+//!   `never`: the filter is decided by one atomic load, and `EnvFilter`'s
+//!   per-thread span scope is never used;
+//! - no span is ever created or looked up, so the `Registry`'s per-thread
+//!   span stacks are never touched;
+//! - the layer formats into a fixed stack buffer and writes with
+//!   `crate::real::write`, on an fd opened with raw system calls.
+//!
+//! # Before the constructor
+//! A hook can run before the library's constructor (another preloaded
+//! library's constructor calling `write`). Building the subscriber
+//! allocates, so it is never done lazily: until [`init`] has run, events
+//! are written directly ([`layer::write_direct`]) in the same format to the
+//! same destination, filtered by `EINTRFIX_LOG` as `EnvFilter` would filter
+//! them ([`layer::directives_enable`], checked against `EnvFilter` by a
+//! unit test).
 
+pub mod destination;
+pub mod format;
+pub mod layer;
 pub mod line;
+pub mod summary;
 
-use crate::config::SignalName;
+use crate::functions::Function;
 use core::ffi::c_int;
-use core::fmt::Write;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+/// The target of every event.
+pub const TARGET: &str = "eintrfix";
 
 /// What the engine did with an interruption.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,12 +92,12 @@ impl Reason {
     /// As reported in events.
     pub const fn name(self) -> &'static str {
         match self {
-            Reason::Policy => "policy retry",
-            Reason::PassPolicy => "policy pass",
-            Reason::LogPolicy => "policy log",
-            Reason::PassSignal => "pass signal",
-            Reason::AlarmTimeout => "alarm timeout",
-            Reason::MaxRetries => "max retries reached",
+            Reason::Policy => "retry_policy",
+            Reason::PassPolicy => "pass_policy",
+            Reason::LogPolicy => "log_policy",
+            Reason::PassSignal => "pass_signal",
+            Reason::AlarmTimeout => "alarm_timeout",
+            Reason::MaxRetries => "max_retries",
             Reason::Disabled => "disabled",
         }
     }
@@ -71,8 +111,8 @@ impl Reason {
 /// One interruption of one call.
 #[derive(Clone, Copy, Debug)]
 pub struct Report {
-    /// The C name of the hooked function.
-    pub function: &'static str,
+    /// The hooked function.
+    pub function: Function,
     /// The call's fd, where it has one.
     pub fd: Option<c_int>,
     /// The signal whose handler ran, if known.
@@ -87,30 +127,35 @@ pub struct Report {
     pub waited_us: u64,
 }
 
-/// Sets up the sink, from the constructor.
-pub fn init() {}
+/// Set once the subscriber is the global default and the callsites are
+/// registered.
+static READY: AtomicBool = AtomicBool::new(false);
 
-/// Reports one interruption. Warnings (the `log` policy, exhausted
-/// retries) are written as one line on the shim's output.
+/// Sets up the sink, from the constructor: opens the destination, builds
+/// the subscriber (this allocates, once), registers the callsites.
+pub fn init() {
+    destination::setup();
+    summary::init();
+    if layer::install() {
+        READY.store(true, Ordering::Release);
+    }
+}
+
+/// Reports one interruption: counts it for the summary and emits it.
 pub fn interruption(report: &Report) {
-    if !report.reason.is_warning() {
-        return;
+    summary::count(report);
+    if READY.load(Ordering::Acquire) {
+        layer::emit(report);
+    } else {
+        layer::write_direct(report);
     }
-    let mut line = line::Line::new();
-    let _ = write!(line, "eintrfix: {}", report.function);
-    if let Some(fd) = report.fd {
-        let _ = write!(line, " fd={fd}");
-    }
-    let _ = match report.signal {
-        Some(s) => write!(line, " interrupted by {}", SignalName(s)),
-        None => write!(line, " interrupted by an unknown signal"),
-    };
-    let _ = write!(
-        line,
-        ": EINTR {} ({}, attempt {})",
-        report.action.name(),
-        report.reason.name(),
-        report.attempt
-    );
-    line.emit();
+}
+
+/// A call whose first interruption was at `first_ns` (CLOCK_MONOTONIC) is
+/// over: its time counts as waited in the summary. Keeps `errno`, which
+/// holds the call's result.
+pub fn finished(function: Function, first_ns: u64) {
+    let saved = crate::errno::get();
+    summary::finished(function, first_ns);
+    crate::errno::set(saved);
 }

@@ -1,0 +1,445 @@
+//! Where the shim's lines go: stderr, or the file `EINTRFIX_LOG_FILE`
+//! names, one per process when the name holds `%p`.
+//!
+//! Everything here is async-signal-safe and allocation-free, because it
+//! runs on the event path: in signal handlers, in forked children of
+//! threaded parents, in `atexit` handlers. Files are handled with raw
+//! system calls (`openat`, `fcntl`, `dup3`, `close`): no libc wrapper that
+//! the shim or another preloaded library may hook, no variadic call.
+//!
+//! - The file is opened with `O_WRONLY | O_APPEND | O_CLOEXEC | O_CREAT`,
+//!   mode 0600, then moved to a high fd with `F_DUPFD_CLOEXEC` so that the
+//!   program's own `close`/`dup2` of low fds leaves it alone. Each line is
+//!   one `write` on an `O_APPEND` fd: lines from several processes sharing
+//!   a file never interleave.
+//! - With `%p`, a forked child must not write into its parent's file. The
+//!   child notices the pid change at its first line (a file per child that
+//!   never logs would be clutter) and opens its own file onto the same fd
+//!   number with `dup3`, so a thread still writing to the fd never writes
+//!   to a closed or reused descriptor. After `exec`, `O_CLOEXEC` closed the
+//!   fd and the new image's constructor opens its file anew.
+//! - A file that cannot be opened: one line on stderr saying so, then
+//!   stderr.
+//! - In a secure-execution program (setuid, setgid, file capabilities:
+//!   `getauxval(AT_SECURE)`), `EINTRFIX_LOG_FILE` is ignored, as glibc
+//!   ignores its own debugging variables there: otherwise any user could
+//!   make a privileged program create or append to any file.
+
+use super::line::{self, Line};
+use core::cell::UnsafeCell;
+use core::ffi::{c_char, c_int, c_long, CStr};
+use core::fmt::Write;
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicUsize, Ordering};
+
+/// The longest `EINTRFIX_LOG_FILE` and expanded path accepted (PATH_MAX).
+const MAX_PATH: usize = 4096;
+
+const UNSET: u8 = 0;
+const BUSY: u8 = 1;
+const READY: u8 = 2;
+
+static STATE: AtomicU8 = AtomicU8::new(UNSET);
+/// The fd lines are written to: stderr, or the log file's high fd.
+static FD: AtomicI32 = AtomicI32::new(libc::STDERR_FILENO);
+/// Whether the path holds `%p` (each process opens its own file).
+static PER_PROCESS: AtomicBool = AtomicBool::new(false);
+/// The process whose file `FD` is (meaningful when `PER_PROCESS`).
+static OWNER: AtomicI32 = AtomicI32::new(0);
+/// The path as given (with `%p` unexpanded), written once while `STATE` is
+/// `BUSY` and read only after `READY`.
+static TEMPLATE: Template = Template(UnsafeCell::new([0; MAX_PATH]));
+static TEMPLATE_LEN: AtomicUsize = AtomicUsize::new(0);
+
+struct Template(UnsafeCell<[u8; MAX_PATH]>);
+
+// SAFETY: written by the one thread that moved STATE from UNSET to BUSY,
+// before the release store of READY; read only after an acquire load of
+// READY.
+unsafe impl Sync for Template {}
+
+/// Whether the kernel started this program in secure-execution mode.
+pub fn secure_execution() -> bool {
+    // SAFETY: getauxval only reads the auxiliary vector.
+    unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
+}
+
+/// The value of `EINTRFIX_LOG_FILE` (None when unset or empty).
+fn log_file_variable() -> Option<&'static [u8]> {
+    // SAFETY: the name is NUL-terminated; the value, if any, is a
+    // NUL-terminated string in the environment, which the process keeps.
+    unsafe {
+        let value = libc::getenv(c"EINTRFIX_LOG_FILE".as_ptr());
+        (!value.is_null())
+            .then(|| CStr::from_ptr(value).to_bytes())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// Reads `EINTRFIX_LOG_FILE` and opens the file, once: from the
+/// constructor, or lazily from the first line if a hook runs before it.
+pub fn setup() {
+    if STATE
+        .compare_exchange(UNSET, BUSY, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        return;
+    }
+    let variable = if secure_execution() {
+        None
+    } else {
+        log_file_variable()
+    };
+    if let Some(path) = variable {
+        // SAFETY: we moved STATE from UNSET to BUSY: no one else writes
+        // the template, and no one reads it before READY.
+        let template = unsafe { &mut *TEMPLATE.0.get() };
+        match absolute(path, template) {
+            None => report_failure(path, libc::ENAMETOOLONG),
+            Some(len) => {
+                let template = template.get(..len).unwrap_or_default();
+                TEMPLATE_LEN.store(len, Ordering::Relaxed);
+                PER_PROCESS.store(has_pid_pattern(template), Ordering::Relaxed);
+                let pid = getpid();
+                if let Some(fd) = open_log(template, pid).and_then(move_high) {
+                    FD.store(fd, Ordering::Relaxed);
+                    line::set_output_fd(fd);
+                }
+                OWNER.store(pid, Ordering::Relaxed);
+            }
+        }
+    }
+    STATE.store(READY, Ordering::Release);
+}
+
+/// Writes `path` into `out`, made absolute against the current directory
+/// (a child that changes directory still opens its file where the parent
+/// would). Returns its length, or None if it does not fit.
+fn absolute(path: &[u8], out: &mut [u8; MAX_PATH]) -> Option<usize> {
+    let mut len = 0;
+    if path.first() != Some(&b'/') {
+        // SAFETY: `out` is valid for MAX_PATH bytes; getcwd with a buffer
+        // is a system call that does not allocate.
+        let cwd = unsafe { libc::getcwd(out.as_mut_ptr().cast::<c_char>(), MAX_PATH) };
+        if !cwd.is_null() {
+            len = out.iter().position(|&b| b == 0)?;
+            *out.get_mut(len)? = b'/';
+            len += 1;
+        }
+    }
+    let end = len.checked_add(path.len()).filter(|&end| end < MAX_PATH)?;
+    out.get_mut(len..end)?.copy_from_slice(path);
+    Some(end)
+}
+
+/// The fd to write the next line to, for process `pid`. In a forked child
+/// of a `%p` configuration, first opens the child's own file.
+pub fn fd(pid: c_int) -> c_int {
+    match STATE.load(Ordering::Acquire) {
+        READY => {}
+        UNSET => {
+            setup();
+            if STATE.load(Ordering::Acquire) != READY {
+                return libc::STDERR_FILENO;
+            }
+        }
+        _ => return libc::STDERR_FILENO,
+    }
+    let fd = FD.load(Ordering::Relaxed);
+    if !PER_PROCESS.load(Ordering::Relaxed) || fd == libc::STDERR_FILENO {
+        return fd;
+    }
+    let owner = OWNER.load(Ordering::Acquire);
+    if owner != pid
+        && OWNER
+            .compare_exchange(owner, pid, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    {
+        reopen_for(fd, pid);
+    }
+    fd
+}
+
+/// In a child: points `fd` at the child's own file, or at stderr if it
+/// cannot be opened.
+fn reopen_for(fd: c_int, pid: c_int) {
+    // SAFETY: READY was observed by the caller with acquire ordering; the
+    // template is never written again.
+    let template = unsafe { &*TEMPLATE.0.get() };
+    let path = template
+        .get(..TEMPLATE_LEN.load(Ordering::Relaxed))
+        .unwrap_or_default();
+    let source = open_log(path, pid).unwrap_or(libc::STDERR_FILENO);
+    // SAFETY: plain system calls on integer fds.
+    unsafe {
+        libc::syscall(libc::SYS_dup3, source, fd, libc::O_CLOEXEC);
+        if source != libc::STDERR_FILENO {
+            libc::syscall(libc::SYS_close, source);
+        }
+    }
+}
+
+/// This process's id (never cached by glibc since 2.25: right after fork).
+pub fn getpid() -> c_int {
+    // SAFETY: getpid has no preconditions.
+    unsafe { libc::getpid() }
+}
+
+/// The calling thread's id.
+pub fn gettid() -> c_int {
+    // SAFETY: gettid has no preconditions.
+    let tid: c_long = unsafe { libc::syscall(libc::SYS_gettid) };
+    c_int::try_from(tid).unwrap_or(-1)
+}
+
+/// Whether `path` holds `%p`, not counting `%%p` (a literal `%p`).
+fn has_pid_pattern(path: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&b) = path.get(i) {
+        if b == b'%' {
+            if path.get(i + 1) == Some(&b'p') {
+                return true;
+            }
+            i += 1;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// A cursor over a path buffer, keeping the last byte for the NUL.
+struct PathWriter<'a> {
+    out: &'a mut [u8; MAX_PATH],
+    len: usize,
+    overflow: bool,
+}
+
+impl PathWriter<'_> {
+    fn push(&mut self, bytes: &[u8]) {
+        match self.out.get_mut(self.len..self.len + bytes.len()) {
+            Some(dst) if self.len + bytes.len() < MAX_PATH => {
+                dst.copy_from_slice(bytes);
+                self.len += bytes.len();
+            }
+            _ => self.overflow = true,
+        }
+    }
+}
+
+impl Write for PathWriter<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.push(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// Expands `%p` to `pid` and `%%` to `%` into `out` (NUL-terminated).
+/// Returns false if the result does not fit.
+fn expand(template: &[u8], pid: c_int, out: &mut [u8; MAX_PATH]) -> bool {
+    out.fill(0);
+    let mut path = PathWriter {
+        out,
+        len: 0,
+        overflow: false,
+    };
+    let mut i = 0;
+    while let Some(&b) = template.get(i) {
+        match (b, template.get(i + 1)) {
+            (b'%', Some(b'p')) => {
+                let _ = write!(path, "{pid}");
+                i += 2;
+            }
+            (b'%', Some(b'%')) => {
+                path.push(b"%");
+                i += 2;
+            }
+            _ => {
+                path.push(&[b]);
+                i += 1;
+            }
+        }
+    }
+    !path.overflow && !template.contains(&0)
+}
+
+/// Opens the log file for process `pid`; on failure, says so on stderr.
+fn open_log(template: &[u8], pid: c_int) -> Option<c_int> {
+    let mut path = [0u8; MAX_PATH];
+    if !expand(template, pid, &mut path) {
+        report_failure(template, libc::ENAMETOOLONG);
+        return None;
+    }
+    // SAFETY: `path` is NUL-terminated; openat with AT_FDCWD and a mode.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            path.as_ptr().cast::<c_char>(),
+            libc::O_WRONLY
+                | libc::O_APPEND
+                | libc::O_CLOEXEC
+                | libc::O_CREAT
+                | libc::O_NOCTTY
+                | libc::O_NONBLOCK,
+            0o600 as libc::mode_t,
+        )
+    };
+    if fd < 0 {
+        let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
+        report_failure(path.get(..end).unwrap_or_default(), crate::errno::get());
+        return None;
+    }
+    // O_NONBLOCK only kept the open of a FIFO without a reader from
+    // blocking the program (it fails with ENXIO instead); lines are then
+    // written blocking, as to stderr.
+    // SAFETY: fcntl(F_SETFL) on the fd just opened.
+    unsafe {
+        libc::syscall(
+            libc::SYS_fcntl,
+            fd,
+            libc::F_SETFL,
+            libc::O_WRONLY | libc::O_APPEND,
+        )
+    };
+    c_int::try_from(fd).ok()
+}
+
+/// The first fd tried for the log: high enough that programs that number
+/// their own fds, or `dup2` onto 0..N, do not meet it; below 1024 so that
+/// `select` users are not pushed past `FD_SETSIZE` by it.
+fn high_fd_floor() -> c_int {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is valid for writes.
+    let cur = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+        limit.rlim_cur.min(1024)
+    } else {
+        1024
+    };
+    c_int::try_from(cur / 4 * 3).unwrap_or(768)
+}
+
+/// Moves `fd` to a high fd (close-on-exec); keeps it where it is if none
+/// is free.
+fn move_high(fd: c_int) -> Option<c_int> {
+    let saved = crate::errno::get();
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) on our own fd.
+    let high =
+        unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_DUPFD_CLOEXEC, high_fd_floor()) };
+    crate::errno::set(saved);
+    match c_int::try_from(high) {
+        Ok(high) if high >= 0 => {
+            // SAFETY: our own fd, now duplicated.
+            unsafe { libc::syscall(libc::SYS_close, fd) };
+            Some(high)
+        }
+        _ => Some(fd),
+    }
+}
+
+/// One line on stderr: the file cannot be opened, and lines go to stderr.
+fn report_failure(path: &[u8], error: c_int) {
+    let saved = crate::errno::get();
+    let mut line = Line::new();
+    line.push(b"eintrfix: EINTRFIX_LOG_FILE: cannot open '");
+    line.push(path);
+    let _ = write!(
+        line,
+        "': {} ({}); logging to stderr instead",
+        ErrorName(error),
+        ErrorText(error)
+    );
+    line.write_to(libc::STDERR_FILENO);
+    crate::errno::set(saved);
+}
+
+/// The errors opening a file can meet: (number, name, text). strerror is
+/// not async-signal-safe (it may translate, and so lock and allocate).
+const ERRORS: &[(c_int, &str, &str)] = &[
+    (libc::ENOENT, "ENOENT", "No such file or directory"),
+    (libc::EACCES, "EACCES", "Permission denied"),
+    (libc::EPERM, "EPERM", "Operation not permitted"),
+    (libc::EROFS, "EROFS", "Read-only file system"),
+    (libc::ENOTDIR, "ENOTDIR", "Not a directory"),
+    (libc::EISDIR, "EISDIR", "Is a directory"),
+    (libc::ENAMETOOLONG, "ENAMETOOLONG", "File name too long"),
+    (libc::ELOOP, "ELOOP", "Too many levels of symbolic links"),
+    (libc::ENOSPC, "ENOSPC", "No space left on device"),
+    (libc::EDQUOT, "EDQUOT", "Disk quota exceeded"),
+    (libc::EMFILE, "EMFILE", "Too many open files"),
+    (libc::ENFILE, "ENFILE", "Too many open files in system"),
+    (libc::ENXIO, "ENXIO", "No such device or address"),
+    (libc::ETXTBSY, "ETXTBSY", "Text file busy"),
+    (libc::EINTR, "EINTR", "Interrupted system call"),
+];
+
+struct ErrorName(c_int);
+
+impl core::fmt::Display for ErrorName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match ERRORS.iter().find(|e| e.0 == self.0) {
+            Some(e) => f.write_str(e.1),
+            None => write!(f, "errno {}", self.0),
+        }
+    }
+}
+
+struct ErrorText(c_int);
+
+impl core::fmt::Display for ErrorText {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(
+            ERRORS
+                .iter()
+                .find(|e| e.0 == self.0)
+                .map_or("unexpected error", |e| e.2),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expanded(template: &str, pid: c_int) -> Option<String> {
+        let mut out = [0u8; MAX_PATH];
+        expand(template.as_bytes(), pid, &mut out).then(|| {
+            let end = out.iter().position(|&b| b == 0).unwrap();
+            String::from_utf8(out[..end].to_vec()).unwrap()
+        })
+    }
+
+    #[test]
+    fn pid_patterns() {
+        assert_eq!(expanded("/tmp/x.%p.log", 42).unwrap(), "/tmp/x.42.log");
+        assert_eq!(expanded("%p-%p", 7).unwrap(), "7-7");
+        assert_eq!(expanded("a%%p%", 7).unwrap(), "a%p%");
+        assert!(has_pid_pattern(b"/tmp/%p"));
+        assert!(!has_pid_pattern(b"/tmp/%%p"));
+        assert!(has_pid_pattern(b"/tmp/%%%p"));
+        assert!(!has_pid_pattern(b"/tmp/x"));
+        assert!(expanded(&"%p".repeat(2048), 12345).is_none());
+    }
+
+    #[test]
+    fn relative_paths_are_made_absolute() {
+        let mut out = [0u8; MAX_PATH];
+        let len = absolute(b"/var/log/x", &mut out).unwrap();
+        assert_eq!(&out[..len], b"/var/log/x");
+        let len = absolute(b"x-%p.log", &mut out).unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(
+            std::str::from_utf8(&out[..len]).unwrap(),
+            format!("{}/x-%p.log", cwd.display())
+        );
+        assert!(absolute(&[b'a'; MAX_PATH], &mut out).is_none());
+    }
+
+    #[test]
+    fn error_names() {
+        assert_eq!(ErrorName(libc::ENOENT).to_string(), "ENOENT");
+        assert_eq!(ErrorName(9999).to_string(), "errno 9999");
+        assert_eq!(ErrorText(libc::EACCES).to_string(), "Permission denied");
+    }
+}
