@@ -146,7 +146,7 @@ fn an_eintr_after_which_no_handler_ran_is_retried() {
 fn max_retries_passes_the_eintr_and_says_so() {
     let run = run_c("read_pipe", Mode::Shim(&[("EINTRFIX_MAX_RETRIES", "3")]));
     assert_eq!(run.code, Some(1), "{run:?}");
-    assert!(run.stderr.contains("max retries"), "{run:?}");
+    assert!(run.stderr.contains("reason=max_retries"), "{run:?}");
 }
 
 /// A Python script under the shim (or bare), with `args` after `-c`.
