@@ -43,8 +43,22 @@ demo: lib c-tests ## Show a legacy program failing bare and working under the sh
 	@LD_PRELOAD=$(CURDIR)/$(LIB) ./$(CBIN)/read_pipe; echo "exit status $$?"
 
 # --- bench (issue 7) ---
-bench: ## Benchmarks: fast-path cost, tracing cost, slow path, deadline accuracy
-	@echo 'make bench: not written yet'; exit 1
+# `make bench BENCH_QUICK=1`: a smoke run of the same tables (under a minute).
+BENCH_BIN      := target/bench
+BENCH_PROGRAMS := $(BENCH_BIN)/loop $(BENCH_BIN)/absorb $(BENCH_BIN)/deadline $(BENCH_BIN)/frame_cost \
+                  $(BENCH_BIN)/libretry.so $(BENCH_BIN)/libpassthrough.so
+
+bench: lib $(BENCH_PROGRAMS) ## Benchmarks: fast-path cost, tracing cost, slow path, deadline accuracy
+	python3 bench/run.py $(if $(BENCH_QUICK),--quick)
+
+$(BENCH_BIN)/lib%.so: bench/%_interposer.c | $(BENCH_BIN)
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
+
+$(BENCH_BIN)/%: bench/%.c c-tests/legacy.h | $(BENCH_BIN)
+	$(CC) $(CFLAGS) -o $@ $< -lpthread
+
+$(BENCH_BIN):
+	mkdir -p $@
 # --- end bench ---
 
 # --- stress (issue 8) ---
