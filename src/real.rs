@@ -141,7 +141,6 @@ real_functions! {
         missing = libc::ENOSYS;
     // multiplexing, used by the slow paths to wait within a deadline
     fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout: c_int) -> c_int;
-    fn ppoll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout: *const timespec, sigmask: *const libc::sigset_t) -> c_int;
     fn close(fd: c_int) -> c_int;
     // issue 5: the relatives of the core calls. A row `as TYPE` calls a C
     // variadic function through its variadic prototype (see
