@@ -21,10 +21,13 @@ c-tests: $(C_PROGRAMS) ## Build the legacy C programs into target/c-tests/
 
 # Programs named *_fortified.c are built as distributions build: fortified.
 $(CBIN)/%_fortified: c-tests/%_fortified.c c-tests/legacy.h | $(CBIN)
-	$(CC) $(CFLAGS) $(FORTIFY_CFLAGS) -o $@ $< $(LDLIBS)
+	$(CC) $(CFLAGS) $(FORTIFY_CFLAGS) -MMD -MP -o $@ $< $(LDLIBS)
 
 $(CBIN)/%: c-tests/%.c c-tests/legacy.h | $(CBIN)
-	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS) -lpthread -lrt
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(LDLIBS) -lpthread -lrt
+
+# What each program includes (other headers, or the base of a fortified build).
+-include $(C_PROGRAMS:=.d)
 
 $(CBIN):
 	mkdir -p $@

@@ -6,6 +6,9 @@ int main(void)
 {
 	int p[2];
 	char buf[64];
+	/* A length in a variable, as in most real code: built with
+	 * -D_FORTIFY_SOURCE=2 this call becomes its fortified form. */
+	volatile size_t room = sizeof buf;
 	ssize_t n;
 	pid_t child;
 
@@ -23,7 +26,7 @@ int main(void)
 	}
 	close(p[1]);
 	storm_start(1000);
-	n = read(p[0], buf, sizeof buf);
+	n = read(p[0], buf, room);
 	if (n < 0)
 		fail("read");
 	storm_stop();
