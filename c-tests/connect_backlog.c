@@ -11,10 +11,8 @@ int main(void)
 	int listener = tcp_listener(0, &addr);
 	int queued = tcp_client(&addr), fd;
 	double start, elapsed;
-	pid_t child = fork();
+	pid_t child = fork_helper();
 
-	if (child < 0)
-		fail("fork");
 	if (child == 0) {
 		int first, second;
 		quiet_sleep_ms(300);

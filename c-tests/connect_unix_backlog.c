@@ -16,9 +16,7 @@ int main(void)
 
 	if (queued < 0 || connect(queued, (struct sockaddr *)&addr, len) != 0)
 		fail("connect (the queued client)");
-	child = fork();
-	if (child < 0)
-		fail("fork");
+	child = fork_helper();
 	if (child == 0) {
 		int first, second;
 		quiet_sleep_ms(300);

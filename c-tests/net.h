@@ -11,8 +11,23 @@
 #include <netinet/in.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+
+/* Forks a helper child that dies with the program: when the blocking call
+ * fails bare, the program exits at once and a helper still waiting (for a
+ * client that will never come) must not outlive it. Returns as fork. */
+static inline pid_t fork_helper(void)
+{
+	pid_t parent = getpid();
+	pid_t child = fork();
+	if (child < 0)
+		fail("fork");
+	if (child == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent))
+		_exit(3);
+	return child;
+}
 
 /* A TCP socket listening on 127.0.0.1 (a free port), its address in *addr. */
 static inline int tcp_listener(int backlog, struct sockaddr_in *addr)
@@ -106,9 +121,7 @@ static inline int drain_and_check(int fd, size_t total)
 static inline pid_t late_client(const struct sockaddr_in *addr, long delay_ms,
 				const char *message)
 {
-	pid_t child = fork();
-	if (child < 0)
-		fail("fork");
+	pid_t child = fork_helper();
 	if (child == 0) {
 		int fd;
 		size_t len = strlen(message);

@@ -14,9 +14,7 @@ int main(void)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
 		fail("socketpair");
-	child = fork();
-	if (child < 0)
-		fail("fork");
+	child = fork_helper();
 	if (child == 0) {
 		close(sv[0]);
 		quiet_sleep_ms(300);

@@ -23,9 +23,7 @@ int main(void)
 		fail("bind");
 	if (getsockname(fd, (struct sockaddr *)&addr, &(socklen_t){ sizeof addr }) != 0)
 		fail("getsockname");
-	child = fork();
-	if (child < 0)
-		fail("fork");
+	child = fork_helper();
 	if (child == 0) {
 		int out = socket(AF_INET, SOCK_DGRAM, 0);
 		quiet_sleep_ms(300);

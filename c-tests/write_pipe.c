@@ -18,9 +18,7 @@ int main(void)
 		data[i] = pattern(i);
 	if (pipe(p) != 0)
 		fail("pipe");
-	child = fork();
-	if (child < 0)
-		fail("fork");
+	child = fork_helper();
 	if (child == 0) {
 		close(p[1]);
 		quiet_sleep_ms(300);
