@@ -35,7 +35,9 @@ $(CBIN):
 test: c-tests ## Run every test: unit, integration, legacy programs in every mode
 	$(CARGO) test --all-targets
 
-demo: lib c-tests ## Show a legacy program failing bare and working under the shim
+demo: ## Show a legacy program failing bare and working under the shim
+	@$(CARGO) build --release --quiet
+	@$(MAKE) -s c-tests
 	@echo '$$ ./$(CBIN)/read_pipe            # bare: a 1 ms SIGALRM storm meets read(2)'
 	@./$(CBIN)/read_pipe; echo "exit status $$?"
 	@echo '$$ LD_PRELOAD=$(LIB) ./$(CBIN)/read_pipe'
