@@ -10,7 +10,7 @@ int main(void)
 	int listener = tcp_listener(8, &addr), fd;
 	pid_t child = late_client(&addr, 300, "hello from a late client");
 
-	storm_start(1000);
+	helper_start_and_storm();
 	fd = accept4(listener, (struct sockaddr *)&peer, &peerlen, SOCK_CLOEXEC);
 	if (fd < 0)
 		fail("accept4");

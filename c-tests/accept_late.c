@@ -9,7 +9,7 @@ int main(void)
 	int listener = tcp_listener(8, &addr), fd;
 	pid_t child = late_client(&addr, 300, "hello from a late client");
 
-	storm_start(1000);
+	helper_start_and_storm();
 	fd = accept(listener, (struct sockaddr *)&peer, &peerlen);
 	if (fd < 0)
 		fail("accept");

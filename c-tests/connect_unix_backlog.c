@@ -30,7 +30,7 @@ int main(void)
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (fd < 0)
 		fail("socket");
-	storm_start(1000);
+	helper_start_and_storm();
 	start = now_ms();
 	if (connect(fd, (struct sockaddr *)&addr, len) != 0)
 		fail("connect");

@@ -15,18 +15,50 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
-/* Forks a helper child that dies with the program: when the blocking call
- * fails bare, the program exits at once and a helper still waiting (for a
- * client that will never come) must not outlive it. Returns as fork. */
+/* The write end of the pipe on which the last helper waits for its start. */
+static int helper_start_fd = -1;
+
+/* Forks a helper child. The helper waits until the program calls
+ * helper_start_and_storm(), so that its delay counts from the storm's start
+ * even when a loaded machine runs the program late; and it dies with the
+ * program: when the blocking call fails bare, the program exits at once and
+ * a helper still waiting (for a client that will never come) must not
+ * outlive it. Returns as fork. */
 static inline pid_t fork_helper(void)
 {
 	pid_t parent = getpid();
-	pid_t child = fork();
+	pid_t child;
+	int start[2];
+	char go;
+	if (pipe(start) != 0)
+		fail("pipe");
+	child = fork();
 	if (child < 0)
 		fail("fork");
-	if (child == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent))
-		_exit(3);
+	if (child == 0) {
+		close(start[1]);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+			_exit(3);
+		while (read(start[0], &go, 1) < 0 && errno == EINTR)
+			;
+		close(start[0]);
+		return 0;
+	}
+	close(start[0]);
+	helper_start_fd = start[1];
 	return child;
+}
+
+/* Starts the helper's clock, then the 1 ms SIGALRM storm. */
+static inline void helper_start_and_storm(void)
+{
+	if (helper_start_fd >= 0) {
+		if (write(helper_start_fd, "!", 1) != 1)
+			fail("write (starting the helper)");
+		close(helper_start_fd);
+		helper_start_fd = -1;
+	}
+	storm_start(1000);
 }
 
 /* A TCP socket listening on 127.0.0.1 (a free port), its address in *addr. */

@@ -1,6 +1,5 @@
 /* read(2) from a pipe whose writer is late, under a 1 ms SIGALRM storm. */
-#include "legacy.h"
-#include <sys/wait.h>
+#include "net.h"
 
 int main(void)
 {
@@ -14,9 +13,7 @@ int main(void)
 
 	if (pipe(p) != 0)
 		fail("pipe");
-	child = fork();
-	if (child < 0)
-		fail("fork");
+	child = fork_helper();
 	if (child == 0) {
 		close(p[0]);
 		quiet_sleep_ms(300);
@@ -25,7 +22,7 @@ int main(void)
 		_exit(0);
 	}
 	close(p[1]);
-	storm_start(1000);
+	helper_start_and_storm();
 	n = read(p[0], buf, room);
 	if (n < 0)
 		fail("read");

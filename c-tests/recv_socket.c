@@ -21,7 +21,7 @@ int main(void)
 		_exit(send(sv[1], "late data", 9, 0) == 9 ? 0 : 3);
 	}
 	close(sv[1]);
-	storm_start(1000);
+	helper_start_and_storm();
 	n = recv(sv[0], buf, room, 0);
 	if (n < 0)
 		fail("recv");

@@ -30,7 +30,7 @@ int main(void)
 		_exit(sendto(out, "late datagram", 13, 0, (struct sockaddr *)&addr,
 			     sizeof addr) == 13 ? 0 : 3);
 	}
-	storm_start(1000);
+	helper_start_and_storm();
 	n = recvfrom(fd, buf, room, 0, (struct sockaddr *)&from, &fromlen);
 	if (n < 0)
 		fail("recvfrom");

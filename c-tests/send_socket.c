@@ -25,7 +25,7 @@ int main(void)
 		_exit(drain_and_check(sv[1], TOTAL));
 	}
 	close(sv[1]);
-	storm_start(1000);
+	helper_start_and_storm();
 	while (done < TOTAL) {
 		n = send(sv[0], data + done, TOTAL - done, 0);
 		if (n < 0)

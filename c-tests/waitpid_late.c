@@ -1,20 +1,16 @@
 /* waitpid(2) for a child that exits late, under a 1 ms SIGALRM storm:
  * the child's exit status is checked. */
-#include "legacy.h"
-#include <sys/wait.h>
+#include "net.h"
 
 int main(void)
 {
 	int status = 0;
-	pid_t got, child = fork();
-
-	if (child < 0)
-		fail("fork");
+	pid_t got, child = fork_helper();
 	if (child == 0) {
 		quiet_sleep_ms(300);
 		_exit(42);
 	}
-	storm_start(1000);
+	helper_start_and_storm();
 	got = waitpid(child, &status, 0);
 	if (got < 0)
 		fail("waitpid");

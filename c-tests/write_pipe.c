@@ -25,7 +25,7 @@ int main(void)
 		_exit(drain_and_check(p[0], TOTAL));
 	}
 	close(p[0]);
-	storm_start(1000);
+	helper_start_and_storm();
 	while (done < TOTAL) {
 		n = write(p[1], data + done, TOTAL - done);
 		if (n < 0)

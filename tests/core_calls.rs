@@ -72,16 +72,18 @@ const CASES: &[Case] = &[
     case("recvfrom_socket", "recvfrom", true),
     case("accept_late", "accept", true),
     case("accept4_late", "accept4", true),
-    // The helper accepts at 300 ms; TCP then waits for the client's SYN,
-    // which the kernel dropped, to be sent again (after 1 s, then 3 s).
-    timed("connect_backlog", "connect", true, "connect", 300.0, 4500.0),
+    // The helper accepts 300 ms after the storm starts (the program's clock
+    // starts a little later: 20 ms of slack); TCP then waits for the
+    // client's SYN, which the kernel dropped, to be sent again (after 1 s,
+    // then 3 s).
+    timed("connect_backlog", "connect", true, "connect", 280.0, 4500.0),
     // AF_UNIX: the connect goes through as soon as the helper accepts.
     timed(
         "connect_unix_backlog",
         "connect",
         true,
         "connect",
-        300.0,
+        280.0,
         600.0,
     ),
     case("waitpid_late", "waitpid", false),
@@ -287,12 +289,15 @@ fn fortified_forms_follow_their_base_function() {
     }
 }
 
+/// The fortified builds import glibc's checked entry points (that their
+/// blocking call goes through one is shown by the `log` test, whose line
+/// names it; their helpers may still import the plain form).
 #[test]
 fn fortified_programs_really_call_the_checked_entry_points() {
-    for (program, checked, plain) in [
-        ("read_fortified", "__read_chk", "read"),
-        ("recv_fortified", "__recv_chk", "recv"),
-        ("recvfrom_fortified", "__recvfrom_chk", "recvfrom"),
+    for (program, checked) in [
+        ("read_fortified", "__read_chk"),
+        ("recv_fortified", "__recv_chk"),
+        ("recvfrom_fortified", "__recvfrom_chk"),
     ] {
         let out = Command::new("nm")
             .args(["-D", "--undefined-only"])
@@ -308,10 +313,6 @@ fn fortified_programs_really_call_the_checked_entry_points() {
         assert!(
             imports.iter().any(|s| s == checked),
             "{program} does not import {checked}: {imports:?}"
-        );
-        assert!(
-            !imports.iter().any(|s| s == plain),
-            "{program} still imports {plain}: {imports:?}"
         );
     }
 }
