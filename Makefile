@@ -21,14 +21,17 @@ c-tests: $(C_PROGRAMS) ## Build the legacy C programs into target/c-tests/
 
 # Programs named *_fortified.c are built as distributions build: fortified.
 $(CBIN)/%_fortified: c-tests/%_fortified.c c-tests/legacy.h | $(CBIN)
-	$(CC) $(CFLAGS) $(FORTIFY_CFLAGS) -o $@ $< $(LDLIBS)
+	$(CC) $(CFLAGS) $(FORTIFY_CFLAGS) -MMD -MP -o $@ $< $(LDLIBS)
 
 # Programs named *_c99.c are strict ISO C, where signal() is System V's.
 $(CBIN)/%_c99: c-tests/%_c99.c | $(CBIN)
 	$(CC) $(CFLAGS) -std=c99 -o $@ $< $(LDLIBS)
 
 $(CBIN)/%: c-tests/%.c c-tests/legacy.h | $(CBIN)
-	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS) -lpthread -lrt
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(LDLIBS) -lpthread -lrt
+
+# What each program includes (other headers, or the base of a fortified build).
+-include $(C_PROGRAMS:=.d)
 
 $(CBIN):
 	mkdir -p $@
@@ -36,7 +39,9 @@ $(CBIN):
 test: c-tests ## Run every test: unit, integration, legacy programs in every mode
 	$(CARGO) test --all-targets
 
-demo: lib c-tests ## Show a legacy program failing bare and working under the shim
+demo: ## Show a legacy program failing bare and working under the shim
+	@$(CARGO) build --release --quiet
+	@$(MAKE) -s c-tests
 	@echo '$$ ./$(CBIN)/read_pipe            # bare: a 1 ms SIGALRM storm meets read(2)'
 	@./$(CBIN)/read_pipe; echo "exit status $$?"
 	@echo '$$ LD_PRELOAD=$(LIB) ./$(CBIN)/read_pipe'

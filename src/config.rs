@@ -223,8 +223,8 @@ pub const LOG_FILE: &str = "EINTRFIX_LOG_FILE";
 /// Whether to print a summary at exit.
 pub const SUMMARY: &str = "EINTRFIX_SUMMARY";
 
-const POLICY_ACCEPTS: &str = "a comma-separated list of 'retry', 'pass' or 'log' (the default) \
-     and NAME=POLICY items, NAME a hooked function such as read or connect";
+const POLICY_ACCEPTS: &str = "a comma-separated list of at most one default policy, 'retry' (the \
+     default), 'pass' or 'log', and NAME=POLICY items, NAME a hooked function such as read or connect";
 const SIGNALS_ACCEPTS: &str = "'none', or a comma-separated list of signal names with or without \
      SIG (INT, SIGTERM), numbers 1-64, RTMIN+n or RTMAX-n";
 

@@ -17,7 +17,10 @@
 //! `connect` is never made again on a TCP socket after EINTR (Linux would
 //! block anew; POSIX says EALREADY): the shim polls for writability, within
 //! SO_SNDTIMEO if set, and returns the socket's SO_ERROR. An AF_UNIX
-//! connect keeps no pending state in the kernel, so it is simply retried.
+//! connect keeps no pending state in the kernel, so it is made again; with
+//! SO_SNDTIMEO set, each retry runs with the timeout lowered to what is left
+//! of the deadline (and the socket's own value put back after), ending with
+//! EAGAIN as the kernel does.
 
 use crate::deadline::Deadline;
 use crate::errno;
@@ -212,7 +215,10 @@ pub fn complete_connect(fd: c_int, first: c_int, again: impl FnMut() -> c_int) -
         return first;
     }
     if is_unix_socket(fd) {
-        return retry(Function::connect, Some(fd), first, again);
+        return match socket_timeout(fd, Direction::Send) {
+            None => retry(Function::connect, Some(fd), first, again),
+            Some(timeout) => retry_unix_connect(fd, timeout, again),
+        };
     }
     let deadline = socket_timeout(fd, Direction::Send).map(Deadline::after);
     let mut interruption = Interruption::new(Function::connect, Some(fd));
@@ -235,6 +241,64 @@ pub fn complete_connect(fd: c_int, first: c_int, again: impl FnMut() -> c_int) -
         error => {
             errno::set(error);
             -1
+        }
+    }
+}
+
+/// Sets the socket's timeout in that direction, rounded up to a whole
+/// microsecond (a zero timeout would mean none), keeping errno.
+fn set_socket_timeout(fd: c_int, direction: Direction, timeout: Duration) {
+    let micros = timeout.as_nanos().div_ceil(1000).max(1);
+    let tv = libc::timeval {
+        tv_sec: libc::time_t::try_from(micros / 1_000_000).unwrap_or(libc::time_t::MAX),
+        // Below 1e6, so it fits any suseconds_t.
+        tv_usec: (micros % 1_000_000) as libc::suseconds_t,
+    };
+    let saved = errno::get();
+    // SAFETY: `tv` is a valid timeval and the length is its size.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            direction.timeout_option(),
+            (&tv as *const libc::timeval).cast::<c_void>(),
+            core::mem::size_of::<libc::timeval>() as socklen_t,
+        )
+    };
+    errno::set(saved);
+}
+
+/// The slow path of an AF_UNIX `connect` with SO_SNDTIMEO. Such a connect
+/// keeps no pending state, so it is made again; but each call would wait
+/// the whole timeout anew, so each retry runs with SO_SNDTIMEO lowered to
+/// what is left of the first call's deadline, and the socket's own value
+/// is put back after it. Once the deadline has passed the call fails with
+/// EAGAIN, as the kernel reports an AF_UNIX connect that timed out.
+fn retry_unix_connect(fd: c_int, timeout: Duration, mut again: impl FnMut() -> c_int) -> c_int {
+    let deadline = Deadline::after(timeout);
+    let mut interruption = Interruption::new(Function::connect, Some(fd));
+    'interrupted: loop {
+        if interruption.decide() == Decision::Pass {
+            return -1;
+        }
+        loop {
+            let left = deadline.remaining();
+            if left.is_zero() {
+                errno::set(libc::EAGAIN);
+                return -1;
+            }
+            set_socket_timeout(fd, Direction::Send, left);
+            let result = again();
+            set_socket_timeout(fd, Direction::Send, timeout);
+            if interrupted(result) {
+                continue 'interrupted;
+            }
+            // The kernel counts timeouts in jiffies and may end one a tick
+            // before the deadline: wait out the rest.
+            if result == -1 && errno::get() == libc::EAGAIN && !deadline.passed() {
+                continue;
+            }
+            return result;
         }
     }
 }
