@@ -122,7 +122,7 @@ static inline void watchdog_start(long limit_s)
 static __thread unsigned long thread_signals;
 static volatile unsigned long all_signals;
 
-static void count_signal(int sig)
+static inline void count_signal(int sig)
 {
 	(void)sig;
 	thread_signals++;
