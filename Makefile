@@ -49,7 +49,7 @@ bench: ## Benchmarks: fast-path cost, tracing cost, slow path, deadline accuracy
 STRESS_SOURCES  := $(filter-out stress/rust_host.c,$(wildcard stress/*.c))
 STRESS_NAMES    := $(patsubst stress/%.c,%,$(STRESS_SOURCES))
 SBIN            := target/stress
-STRESS_PROGRAMS := $(addprefix $(SBIN)/,$(STRESS_NAMES) pump_fortified) \
+STRESS_PROGRAMS := $(addprefix $(SBIN)/,$(STRESS_NAMES) pump_fortified cancel_fortified) \
                    $(addsuffix _asan,$(addprefix $(SBIN)/,$(STRESS_NAMES)))
 STRESS_CFLAGS   := $(CFLAGS) -Ic-tests
 STRESS_LDLIBS   := -lpthread -lrt -ldl
