@@ -54,7 +54,7 @@ static void cleanup(void *arg)
 static void *victim(void *arg)
 {
 	struct victim *v = arg;
-	char buf[64];
+	char buf[64] = { 0 };
 	struct timespec ts = { 60, 0 };
 	int status;
 	volatile long r = 0;
@@ -143,10 +143,12 @@ static void setup(void)
 	if (setsockopt(timeout_listener, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0)
 		fail("setsockopt");
 
+	pid_t parent = getpid();
 	sleeper = fork();
 	if (sleeper < 0)
 		fail("fork");
 	if (sleeper == 0) {
+		die_with_parent(parent);
 		for (;;)
 			pause();
 	}

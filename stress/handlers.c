@@ -184,6 +184,7 @@ static int run_nested(void)
 		if (helper < 0)
 			fail("fork");
 		if (helper == 0) {
+			die_with_parent(parent);
 			quiet_sleep_ms(3);
 			kill(parent, SIGUSR1);
 			quiet_sleep_ms(10);

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -129,6 +130,15 @@ static inline void count_signal(int sig)
 	__atomic_fetch_add(&all_signals, 1, __ATOMIC_RELAXED);
 }
 
+/* In a helper child: die with the parent, so that a parent that exits
+ * early (a failed check) leaves no helper holding its output pipes. */
+static inline void die_with_parent(pid_t parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(0);
+}
+
 /* Starts a process that sends `sig` to this one every `period_us` until
  * this one exits; returns its pid. */
 static inline pid_t signaller_start(int sig, long period_us)
@@ -139,7 +149,8 @@ static inline pid_t signaller_start(int sig, long period_us)
 		fail("fork signaller");
 	if (child == 0) {
 		struct timespec ts = { period_us / 1000000, (period_us % 1000000) * 1000 };
-		while (kill(parent, sig) == 0)
+		die_with_parent(parent);
+		while (getppid() == parent && kill(parent, sig) == 0)
 			syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &ts, NULL);
 		_exit(0);
 	}
