@@ -14,8 +14,8 @@ cd "$(dirname "$0")/.."
 
 level=${1:-short}
 case $level in
-short) x=1 ;;
-long) x=8 ;;
+short) x=4 ;;
+long) x=40 ;;
 *)
     echo "usage: stress/run.sh short|long" >&2
     exit 2
@@ -128,7 +128,7 @@ shim "procs: $((700 * x)) children, SIGALRM 50 us, 2 pumping pairs" $((120 * x))
 traced "procs: $((350 * x)) children" $((120 * x)) "$S/procs" -n $((350 * x)) -p 100 -t 2
 
 echo "-- handlers that make hooked calls, nested EINTR, siglongjmp"
-bare "handlers write" "$S/handlers" -n 50 write
+bare "handlers write" "$S/handlers" -n 300 -p 20 write
 shim "handlers: write(2) in every handler, SIGALRM 20 us" $((60 * x)) -- \
     "$S/handlers" -n $((300 * x)) -p 20 write
 traced "handlers: write(2) in every handler" $((60 * x)) "$S/handlers" -n $((100 * x)) -p 50 write

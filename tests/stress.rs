@@ -35,14 +35,22 @@ fn stress_program(name: &str) -> PathBuf {
 fn bare_fails_and_shim_passes(name: &str, args: &[&str]) -> Run {
     let program = stress_program(name);
     let bare = run(&program, args, Mode::Bare);
-    assert_eq!(bare.code, Some(1), "{name} {args:?} bare must meet EINTR: {bare:?}");
+    assert_eq!(
+        bare.code,
+        Some(1),
+        "{name} {args:?} bare must meet EINTR: {bare:?}"
+    );
     assert!(bare.stderr.contains("Interrupted system call"), "{bare:?}");
     shim_passes(name, args)
 }
 
 fn shim_passes(name: &str, args: &[&str]) -> Run {
     let fixed = run(&stress_program(name), args, Mode::Shim(&[]));
-    assert_eq!(fixed.code, Some(0), "{name} {args:?} under the shim: {fixed:?}");
+    assert_eq!(
+        fixed.code,
+        Some(0),
+        "{name} {args:?} under the shim: {fixed:?}"
+    );
     fixed
 }
 
@@ -189,7 +197,11 @@ fn rust_workload(seconds: u64) {
                         Ok(0) => break,
                         Ok(n) => {
                             for (i, &byte) in buf[..n].iter().enumerate() {
-                                assert_eq!(byte, stream_byte(seed, pos + i as u64), "lost or duplicated");
+                                assert_eq!(
+                                    byte,
+                                    stream_byte(seed, pos + i as u64),
+                                    "lost or duplicated"
+                                );
                             }
                             pos += n as u64;
                         }
@@ -289,9 +301,15 @@ fn rust_program_hosts_the_shim() {
         (figure("interrupted="), figure("signals="))
     };
     let (bare_eintr, bare_signals) = child(false);
-    assert!(bare_eintr > 0, "bare, std must see EINTR ({bare_signals} signals)");
+    assert!(
+        bare_eintr > 0,
+        "bare, std must see EINTR ({bare_signals} signals)"
+    );
     let (shim_eintr, shim_signals) = child(true);
-    assert_eq!(shim_eintr, 0, "under the shim, through {shim_signals} signals");
+    assert_eq!(
+        shim_eintr, 0,
+        "under the shim, through {shim_signals} signals"
+    );
     assert!(shim_signals > 100);
 }
 
@@ -306,11 +324,42 @@ fn cli_never_panics_on_random_arguments() {
     use proptest::test_runner::{Config, TestRunner};
     let cli = common::library().with_file_name("eintrfix");
     const WORDS: &[&str] = &[
-        "--", "-", "--policy", "--policy=", "retry", "pass", "log", "read=pass", "bogus",
-        "--log", "info", "--log-file", "/nonexistent/x", "--pass-signals", "INT", "SIGFOO",
-        "--max-retries", "-1", "99999999999", "--summary", "--help", "-h", "--version", "-V",
-        "check", "--json", "-x", "--unknown", "=", "", " ", "\u{e9}", "true", "false",
-        "/nonexistent/program", "/dev/null",
+        "--",
+        "-",
+        "--policy",
+        "--policy=",
+        "retry",
+        "pass",
+        "log",
+        "read=pass",
+        "bogus",
+        "--log",
+        "info",
+        "--log-file",
+        "/nonexistent/x",
+        "--pass-signals",
+        "INT",
+        "SIGFOO",
+        "--max-retries",
+        "-1",
+        "99999999999",
+        "--summary",
+        "--help",
+        "-h",
+        "--version",
+        "-V",
+        "check",
+        "--json",
+        "-x",
+        "--unknown",
+        "=",
+        "",
+        " ",
+        "\u{e9}",
+        "true",
+        "false",
+        "/nonexistent/program",
+        "/dev/null",
     ];
     let mut runner = TestRunner::new(Config {
         cases: 64,
