@@ -69,7 +69,7 @@ $(SBIN)/%: stress/%.c stress/stress.h c-tests/legacy.h | $(SBIN)
 $(SBIN):
 	mkdir -p $@
 
-stress: lib c-tests stress-programs ## The long stress suite (about 25 minutes; see README, Reliability)
+stress: lib c-tests stress-programs ## The long stress suite (about 14 minutes; see README, Reliability)
 	stress/run.sh long
 
 stress-short: lib c-tests stress-programs ## The short stress suite that CI runs (under 4 minutes)

@@ -3,7 +3,7 @@
 #
 # short: what CI runs (`make stress-short`), under 4 minutes on 2 cores.
 # long:  `make stress`, the same steps with far more data, iterations and
-#        time (about 25 minutes here).
+#        time (837 s here).
 # Expects the library, the C tests and the stress programs built (the make
 # targets build them). Every step runs under a time limit; every step that
 # runs a legacy-style program under the shim also runs it bare first and
