@@ -695,3 +695,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests;

@@ -35,6 +35,7 @@ pub mod trace;
 /// function and reads the configuration, so that the hooks' slow paths
 /// find both ready. Hooks that run earlier resolve and read lazily.
 extern "C" fn init() {
+    trace::line::init();
     real::resolve_all();
     policy::init();
     signals::init();

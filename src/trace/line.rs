@@ -18,7 +18,29 @@ pub fn set_output_fd(fd: c_int) {
     OUTPUT_FD.store(fd, Ordering::Relaxed);
 }
 
-/// The fd the shim's output goes to.
+/// Run from the constructor: when the program was started with stderr
+/// closed, the shim's output goes nowhere, because the next file the
+/// program opens would get fd 2 and the shim would write into it.
+pub fn init() {
+    let saved = crate::errno::get();
+    // SAFETY: a zeroed stat is a valid value to be overwritten. fstat, not
+    // fcntl: fcntl is one of the hooked names.
+    let closed = unsafe {
+        let mut st: libc::stat = core::mem::zeroed();
+        libc::fstat(libc::STDERR_FILENO, &mut st) == -1 && crate::errno::get() == libc::EBADF
+    };
+    crate::errno::set(saved);
+    if closed {
+        let _ = OUTPUT_FD.compare_exchange(
+            libc::STDERR_FILENO,
+            -1,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
+}
+
+/// The fd the shim's output goes to (-1: nowhere).
 pub fn output_fd() -> c_int {
     OUTPUT_FD.load(Ordering::Relaxed)
 }
