@@ -697,4 +697,5 @@ mod tests {
 }
 
 #[cfg(test)]
+#[path = "config/proptests.rs"]
 mod proptests;
