@@ -318,7 +318,6 @@ fn rust_program_hosts_the_shim() {
 /// Random arguments to `eintrfix`: it never panics and exits 125, 126 or
 /// 127 (its own errors) or with the code of the program it ran.
 #[test]
-#[ignore = "the eintrfix command is a stub on this branch (issue 6 writes it)"]
 fn cli_never_panics_on_random_arguments() {
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestRunner};
