@@ -91,6 +91,8 @@ pub enum Wait {
     TimedOut,
     /// The wait itself was interrupted: errno is EINTR.
     Interrupted,
+    /// The wait itself failed (ENOMEM, ...): errno says why.
+    Failed,
 }
 
 /// Waits until `fd` is ready for `events`, at most until `deadline`.
@@ -112,7 +114,7 @@ pub fn wait_ready(fd: c_int, events: c_short, deadline: Option<Deadline>) -> Wai
     match unsafe { real::ppoll(&mut pfd, 1, timeout, core::ptr::null()) } {
         0 => Wait::TimedOut,
         -1 if errno::get() == libc::EINTR => Wait::Interrupted,
-        // Ready, or poll failed: let the call itself report the state.
+        -1 => Wait::Failed,
         _ => Wait::Ready,
     }
 }
@@ -147,7 +149,8 @@ pub fn retry_within_timeout<R: Outcome>(
         }
         loop {
             match wait_ready(fd, direction.poll_events(), Some(deadline)) {
-                Wait::Ready => {}
+                // A failed wait: let the call itself report the state.
+                Wait::Ready | Wait::Failed => {}
                 Wait::Interrupted => continue 'interrupted,
                 Wait::TimedOut => {
                     errno::set(libc::EAGAIN);
@@ -210,18 +213,23 @@ fn pending_error(fd: c_int) -> c_int {
 /// The slow path of `connect`: see the module documentation.
 #[cold]
 #[inline(never)]
-pub fn complete_connect(fd: c_int, first: c_int, again: impl FnMut() -> c_int) -> c_int {
+pub fn complete_connect(
+    function: Function,
+    fd: c_int,
+    first: c_int,
+    again: impl FnMut() -> c_int,
+) -> c_int {
     if !interrupted(first) {
         return first;
     }
     if is_unix_socket(fd) {
         return match socket_timeout(fd, Direction::Send) {
-            None => retry(Function::connect, Some(fd), first, again),
-            Some(timeout) => retry_unix_connect(fd, timeout, again),
+            None => retry(function, Some(fd), first, again),
+            Some(timeout) => retry_unix_connect(function, fd, timeout, again),
         };
     }
     let deadline = socket_timeout(fd, Direction::Send).map(Deadline::after);
-    let mut interruption = Interruption::new(Function::connect, Some(fd));
+    let mut interruption = Interruption::new(function, Some(fd));
     loop {
         if interruption.decide() == Decision::Pass {
             return -1;
@@ -234,6 +242,9 @@ pub fn complete_connect(fd: c_int, first: c_int, again: impl FnMut() -> c_int) -
                 return -1;
             }
             Wait::Ready => break,
+            // Reading SO_ERROR now could report success for a connection
+            // that is not made: report the wait's own failure instead.
+            Wait::Failed => return -1,
         }
     }
     match pending_error(fd) {
@@ -274,9 +285,14 @@ fn set_socket_timeout(fd: c_int, direction: Direction, timeout: Duration) {
 /// what is left of the first call's deadline, and the socket's own value
 /// is put back after it. Once the deadline has passed the call fails with
 /// EAGAIN, as the kernel reports an AF_UNIX connect that timed out.
-fn retry_unix_connect(fd: c_int, timeout: Duration, mut again: impl FnMut() -> c_int) -> c_int {
+fn retry_unix_connect(
+    function: Function,
+    fd: c_int,
+    timeout: Duration,
+    mut again: impl FnMut() -> c_int,
+) -> c_int {
     let deadline = Deadline::after(timeout);
-    let mut interruption = Interruption::new(Function::connect, Some(fd));
+    let mut interruption = Interruption::new(function, Some(fd));
     'interrupted: loop {
         if interruption.decide() == Decision::Pass {
             return -1;
@@ -357,7 +373,7 @@ hooks! {
 
     /// `connect(2)`: never made again on TCP; completes by polling, then SO_ERROR.
     fn connect(fd: c_int, addr: *const sockaddr, addrlen: socklen_t) -> c_int
-        => |result, _function| complete_connect(fd, result, || real::connect(fd, addr, addrlen));
+        => |result, function| complete_connect(function, fd, result, || real::connect(fd, addr, addrlen));
 }
 
 hooks! {
@@ -400,5 +416,5 @@ hooks! {
 
     /// `__connect`, a public alias of `connect`: as `connect`.
     fn __connect(fd: c_int, addr: *const sockaddr, addrlen: socklen_t) -> c_int
-        => |result, _function| complete_connect(fd, result, || real::__connect(fd, addr, addrlen));
+        => |result, function| complete_connect(function, fd, result, || real::__connect(fd, addr, addrlen));
 }
