@@ -107,14 +107,21 @@ static int run_write(void)
 	pthread_t d, w, r;
 	struct stream s = { .total = (uint64_t)iterations << 16 };
 	/* the signaller first, so that it holds no pipe end */
-	legacy_handle(SIGUSR1, write_a_byte);
+	/* SIGUSR1 stays blocked until the pipe its handler writes to exists:
+	 * the signaller starts before the pipes so that it holds no pipe end */
+	sigset_t usr1_set;
+	sigemptyset(&usr1_set);
+	sigaddset(&usr1_set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1_set, NULL);
 	pid_t usr1 = signaller_start(SIGUSR1, 700);
 	if (pipe(handler_pipe) != 0 || pipe(s.fds) != 0)
 		fail("pipe");
+	legacy_handle(SIGUSR1, write_a_byte);
 	if (pthread_create(&d, NULL, drainer, &drained) != 0)
 		fail("pthread_create");
 	storm_start(alrm_us);
 	legacy_handle(SIGALRM, write_a_byte);
+	pthread_sigmask(SIG_UNBLOCK, &usr1_set, NULL);
 	if (pthread_create(&w, NULL, stream_writer, &s) != 0 ||
 	    pthread_create(&r, NULL, stream_reader, &s) != 0)
 		fail("pthread_create");

@@ -139,13 +139,18 @@ pub fn fd(pid: c_int) -> c_int {
         UNSET => {
             setup();
             if STATE.load(Ordering::Acquire) != READY {
-                return libc::STDERR_FILENO;
+                return line::output_fd();
             }
         }
-        _ => return libc::STDERR_FILENO,
+        _ => return line::output_fd(),
     }
     let fd = FD.load(Ordering::Relaxed);
-    if !PER_PROCESS.load(Ordering::Relaxed) || fd == libc::STDERR_FILENO {
+    if fd == libc::STDERR_FILENO {
+        // stderr, unless it was closed when the library was loaded: then
+        // fd 2 may be a file of the program's, and lines go nowhere.
+        return line::output_fd();
+    }
+    if !PER_PROCESS.load(Ordering::Relaxed) {
         return fd;
     }
     let owner = OWNER.load(Ordering::Acquire);
