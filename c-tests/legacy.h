@@ -97,6 +97,28 @@ static inline void quiet_sleep_ms(long ms)
 		;
 }
 
+/* Makes the pipe p[] and forks a child that writes `data` into it after
+ * `ms` milliseconds; the parent keeps only the read end p[0]. Returns the
+ * child's pid. */
+static inline pid_t late_writer(int p[2], long ms, const char *data)
+{
+	pid_t child;
+	size_t len = strlen(data);
+
+	if (pipe(p) != 0)
+		fail("pipe");
+	child = fork();
+	if (child < 0)
+		fail("fork");
+	if (child == 0) {
+		close(p[0]);
+		quiet_sleep_ms(ms);
+		_exit(write(p[1], data, len) == (ssize_t)len ? 0 : 3);
+	}
+	close(p[1]);
+	return child;
+}
+
 /* Prints the elapsed time for the test harness to check bounds. */
 static inline void report_ms(const char *what, double ms)
 {

@@ -20,19 +20,7 @@ int main(void)
 	ssize_t n;
 	pid_t child;
 
-	if (pipe(p) != 0)
-		fail("pipe");
-	child = fork();
-	if (child < 0)
-		fail("fork");
-	if (child == 0) {
-		close(p[0]);
-		quiet_sleep_ms(300);
-		if (write(p[1], "late data", 9) != 9)
-			_exit(3);
-		_exit(0);
-	}
-	close(p[1]);
+	child = late_writer(p, 300, "late data");
 	legacy_handle(SIGALRM, on_alarm);
 	ualarm(1000, 0);
 	n = read(p[0], buf, sizeof buf);

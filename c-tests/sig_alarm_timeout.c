@@ -41,19 +41,7 @@ int main(void)
 	pid_t child;
 	double start;
 
-	if (pipe(p) != 0)
-		fail("pipe");
-	child = fork();
-	if (child < 0)
-		fail("fork");
-	if (child == 0) {
-		close(p[0]);
-		quiet_sleep_ms(2500);
-		if (write(p[1], "data", 4) != 4)
-			_exit(3);
-		_exit(0);
-	}
-	close(p[1]);
+	child = late_writer(p, 2500, "data");
 	legacy_handle(SIGALRM, on_alarm);
 	usr1_storm(1000);
 	start = now_ms();

@@ -12,19 +12,7 @@ int main(void)
 	pid_t child;
 	struct timespec nap = { 0, 100 * 1000000L };
 
-	if (pipe(p) != 0)
-		fail("pipe");
-	child = fork();
-	if (child < 0)
-		fail("fork");
-	if (child == 0) {
-		close(p[0]);
-		quiet_sleep_ms(200);
-		if (write(p[1], "late data", 9) != 9)
-			_exit(3);
-		_exit(0);
-	}
-	close(p[1]);
+	child = late_writer(p, 200, "late data");
 	printf("read_fd=%d\n", p[0]);
 	fflush(stdout);
 	storm_start(1000);
