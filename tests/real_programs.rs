@@ -7,6 +7,7 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -204,7 +205,17 @@ fn python_ctypes_nanosleep_keeps_its_deadline_under_the_shim() {
 /// then a line of work and end of input.
 fn hup_daemon(shim: bool, interpreter: &str, file: &str) -> common::Run {
     let start = Instant::now();
-    let child = command(shim, interpreter, &[&script(file)])
+    let mut cmd = command(shim, interpreter, &[&script(file)]);
+    // A shell cannot trap a signal that was ignored when it started (as
+    // under nohup): give the daemon SIGHUP's default disposition.
+    // SAFETY: signal() is async-signal-safe, as pre_exec requires.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_DFL);
+            Ok(())
+        })
+    };
+    let child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
