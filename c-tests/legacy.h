@@ -100,7 +100,7 @@ static inline void quiet_sleep_ms(long ms)
 /* Makes the pipe p[] and forks a child that writes `data` into it after
  * `ms` milliseconds; the parent keeps only the read end p[0]. Returns the
  * child's pid. */
-static inline pid_t late_writer(int p[2], long ms, const char *data)
+static inline pid_t late_pipe(int p[2], long ms, const char *data)
 {
 	pid_t child;
 	size_t len = strlen(data);

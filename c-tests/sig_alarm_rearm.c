@@ -20,7 +20,7 @@ int main(void)
 	ssize_t n;
 	pid_t child;
 
-	child = late_writer(p, 300, "late data");
+	child = late_pipe(p, 300, "late data");
 	legacy_handle(SIGALRM, on_alarm);
 	ualarm(1000, 0);
 	n = read(p[0], buf, sizeof buf);

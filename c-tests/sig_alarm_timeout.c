@@ -41,7 +41,7 @@ int main(void)
 	pid_t child;
 	double start;
 
-	child = late_writer(p, 2500, "data");
+	child = late_pipe(p, 2500, "data");
 	legacy_handle(SIGALRM, on_alarm);
 	usr1_storm(1000);
 	start = now_ms();

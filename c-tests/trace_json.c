@@ -12,7 +12,7 @@ int main(void)
 	pid_t child;
 	struct timespec nap = { 0, 100 * 1000000L };
 
-	child = late_writer(p, 200, "late data");
+	child = late_pipe(p, 200, "late data");
 	printf("read_fd=%d\n", p[0]);
 	fflush(stdout);
 	storm_start(1000);
