@@ -185,7 +185,9 @@ pub fn after_handler(before: TimerState, by_timer: bool) -> bool {
 
 /// Sets up signal tracking, from the constructor: nothing to do, the state
 /// is all static.
-pub fn init() {}
+pub fn init() {
+    crate::hooks::signals::init();
+}
 
 #[cfg(test)]
 mod tests {

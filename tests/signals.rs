@@ -292,3 +292,26 @@ fn a_child_forked_while_another_thread_installs_can_install() {
         assert!(run.stdout.contains("hung=0"), "{run:?}");
     }
 }
+
+/// Regression: Python's subprocess resets every handler to SIG_DFL in its
+/// vfork child before exec. The child shares the parent's memory, so the
+/// shim recorded SIG_DFL for the parent too, and the parent's next SIGALRM
+/// re-raised itself forever instead of reaching the handler.
+#[test]
+fn a_vfork_child_resetting_handlers_leaves_the_parents_alone() {
+    let script = "import signal, subprocess, time\n\
+                  hits = []\n\
+                  signal.signal(signal.SIGALRM, lambda s, f: hits.append(s))\n\
+                  subprocess.run(['true'], check=True)\n\
+                  signal.setitimer(signal.ITIMER_REAL, 0.05)\n\
+                  time.sleep(0.3)\n\
+                  print('hits', len(hits))\n";
+    for shim in [false, true] {
+        let out = output_within(&mut python(script, shim), Duration::from_secs(10));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "hits 1",
+            "shim={shim}: {out:?}"
+        );
+    }
+}

@@ -230,8 +230,41 @@ fn as_installed(reported: &mut libc::sigaction, word: usize, trampolined: bool) 
     }
 }
 
+/// The process whose memory holds [`ACTIONS`]: set by the constructor and
+/// in every `fork` child (0 until then: this process).
+static OWNER: AtomicI32 = AtomicI32::new(0);
+
+/// This process's id, from the kernel (glibc caches none after `vfork`).
+fn kernel_pid() -> c_int {
+    // SAFETY: getpid has no arguments and cannot fail.
+    unsafe { libc::syscall(libc::SYS_getpid) as c_int }
+}
+
+extern "C" fn owner_after_fork() {
+    OWNER.store(kernel_pid(), Ordering::Relaxed);
+}
+
+/// Notes this process as the owner of the table, and every `fork` child
+/// as the owner of its copy.
+pub fn init() {
+    OWNER.store(kernel_pid(), Ordering::Relaxed);
+    // SAFETY: registers a child handler that only stores an atomic.
+    unsafe { libc::pthread_atfork(None, None, Some(owner_after_fork)) };
+}
+
+/// Whether this is a `vfork` child (or a raw `clone`) that shares its
+/// parent's memory, and so its parent's table. Python's subprocess resets
+/// every handler to SIG_DFL in such a child before exec: recording that
+/// would make the parent's trampoline think its handlers gone.
+fn borrowing_parents_memory() -> bool {
+    let owner = OWNER.load(Ordering::Relaxed);
+    owner != 0 && owner != kernel_pid()
+}
+
 /// `sigaction` as the program sees it: installs handlers behind the
-/// trampoline and reports what the program installed.
+/// trampoline and reports what the program installed. In a child that
+/// shares its parent's memory (`vfork`), changes go straight to the kernel
+/// and leave the parent's table alone.
 ///
 /// # Safety
 /// Exactly libc's contract for `sigaction`.
@@ -244,6 +277,18 @@ unsafe fn install(signal: c_int, act: *const libc::sigaction, old: *mut libc::si
         // SAFETY: the caller's arguments, unchanged: libc reports EINVAL.
         return unsafe { real::sigaction(signal, act, old) };
     };
+    if !act.is_null() && borrowing_parents_memory() {
+        // SAFETY: the caller's arguments, unchanged.
+        let result = unsafe { real::sigaction(signal, act, old) };
+        if result == 0 {
+            // SAFETY: `old` is null or valid, and libc just filled it.
+            if let Some(old) = unsafe { old.as_mut() } {
+                let word = disposition.action.load(Ordering::Acquire);
+                as_installed(old, word, disposition.trampolined.load(Ordering::Relaxed));
+            }
+        }
+        return result;
+    }
     // A copy: `act` and `old` may be the same structure.
     // SAFETY: `act` is null or points to a valid sigaction (caller's contract).
     let new = unsafe { act.as_ref() }.copied();
