@@ -161,6 +161,16 @@ fn python(script: &str, shim: bool) -> Command {
     if shim {
         cmd.env("LD_PRELOAD", library());
     }
+    // Python installs no handler for a signal ignored at start (as SIGINT
+    // is for a shell's background jobs): start with the defaults.
+    // SAFETY: signal() is async-signal-safe, as pre_exec requires.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGALRM, libc::SIG_DFL);
+            Ok(())
+        })
+    };
     cmd
 }
 
