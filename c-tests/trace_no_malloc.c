@@ -70,17 +70,7 @@ static void late_read(void)
 	ssize_t n;
 	pid_t writer;
 
-	if (pipe(p) != 0)
-		fail("pipe");
-	writer = fork();
-	if (writer < 0)
-		fail("fork");
-	if (writer == 0) {
-		close(p[0]);
-		quiet_sleep_ms(150);
-		_exit(write(p[1], "x", 1) == 1 ? 0 : 3);
-	}
-	close(p[1]);
+	writer = late_pipe(p, 150, "x");
 	storm_start(1000);
 	window = 1;
 	n = read(p[0], buf, sizeof buf);

@@ -28,17 +28,7 @@ int main(int argc, char **argv)
 		*(void **)&read_fn = dlsym(shim, "read");
 		CHECK(read_fn != NULL);
 	}
-	if (pipe(p) != 0)
-		fail("pipe");
-	writer = fork();
-	if (writer < 0)
-		fail("fork");
-	if (writer == 0) {
-		close(p[0]);
-		quiet_sleep_ms(100);
-		_exit(write(p[1], "x", 1) == 1 ? 0 : 3);
-	}
-	close(p[1]);
+	writer = late_pipe(p, 100, "x");
 	storm_start(1000);
 	n = read_fn(p[0], buf, sizeof buf);
 	if (n < 0)
