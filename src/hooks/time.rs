@@ -54,36 +54,7 @@ pub unsafe extern "C" fn nanosleep(req: *const timespec, rem: *mut timespec) -> 
         return result;
     }
     // SAFETY: `rem` is null or valid for writes, as nanosleep requires.
-    unsafe { interrupted_nanosleep(&left, rem) }
-}
-
-/// The slow path of `nanosleep`, `left` being what the kernel reported.
-///
-/// # Safety
-/// `rem` is null or valid for writes.
-#[cold]
-#[inline(never)]
-unsafe fn interrupted_nanosleep(left: &timespec, rem: *mut timespec) -> c_int {
-    if errno::get() != libc::EINTR {
-        return -1;
-    }
-    let deadline = Deadline::after_at(
-        crate::deadline::now_ns(),
-        core::time::Duration::from_nanos(timespec_ns(left)),
-    );
-    let mut interruption = Interruption::new(Function::nanosleep, None);
-    match sleep_until(deadline, &mut interruption) {
-        0 => 0,
-        error => {
-            if error == libc::EINTR && !rem.is_null() {
-                let now_left = ns_timespec(deadline.remaining_ns_at(crate::deadline::now_ns()));
-                // SAFETY: `rem` is non-null and valid for writes (caller's contract).
-                unsafe { *rem = now_left };
-            }
-            errno::set(error);
-            -1
-        }
-    }
+    unsafe { nanosleep_interrupted(Function::nanosleep, &left, rem) }
 }
 
 /// Sleeps what is left of an interrupted sleep, `left` being what the
