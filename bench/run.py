@@ -197,7 +197,7 @@ def wall_ratios(quick):
 def strace_ratios(quick, bare_ns):
     """{call: {mode: ratio to bare}} for strace on the same loop (fewer
     calls: every call stops the process twice)."""
-    calls = 20_000 if quick else 100_000
+    calls = 10_000 if quick else 20_000
     rounds = 1 if quick else 3
     modes = {
         "strace -Z": ["-f", "-qq", "-o", "/dev/null", "-Z"],
@@ -398,7 +398,7 @@ def report(quick, tools):
          + ("200k calls per run, fastest of 20 batches, median of 3" if quick else
             "1M calls per run, fastest of 100 batches, median of 15")
          + " interleaved rounds; strace: "
-         + ("20k calls, 1 run)" if quick else "100k calls, median of 3)"))
+         + ("10k calls, 1 run)" if quick else "20k calls, median of 3)"))
     rows = []
     for call in CALLS:
         w = walls[call]
@@ -415,10 +415,13 @@ def report(quick, tools):
     emit(table(["call", "bare", "eintrfix", "LOG=info", "C retry-only", "C tail call", "strace -Z",
                 "strace --seccomp-bpf", "target", ""], rows))
     frames = [figures(run([os.path.join(BIN, "frame_cost")])[1]) for _ in range(3 if quick else 7)]
-    around_syscall = statistics.median(f["frame_around_syscall_ns"] for f in frames)
-    around_code = statistics.median(f["frame_around_code_ns"] for f in frames)
-    emit(f"One stack frame (call and return) costs {around_syscall:.1f} ns around a system call"
-         f" and {around_code:.1f} ns around plain code (bench/frame_cost.c)")
+    med = {k: statistics.median(f[k] for f in frames) for k in frames[0]}
+    emit(f"Why: one more stack frame (a call and a return) costs {med['frame_around_syscall_ns']:.1f} ns"
+         f" around a system call and {med['frame_around_code_ns']:.1f} ns around plain code;"
+         f" left by an indirect jump instead of a return, the same frame costs"
+         f" {med['frame_jmp_exit_ns']:.1f} ns, and the one return after the system call"
+         f" in a bare call costs {med['first_return_ns']:.1f} ns: returns after a system call"
+         f" are mispredicted (bench/frame_cost.c)")
     emit("")
 
     # 2. Slow path.
