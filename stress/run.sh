@@ -184,7 +184,12 @@ if command -v valgrind >/dev/null; then
     shim "valgrind memcheck: pump" 120 -- "${vg[@]}" "$S/pump" -t 2 -m $((2 * x)) -p 200
     shim "valgrind memcheck: handlers write" 120 -- "${vg[@]}" "$S/handlers" -n $((50 * x)) write
     shim "valgrind memcheck: handlers nested" 120 -- "${vg[@]}" "$S/handlers" -n $((5 * x)) nested
-    shim "valgrind memcheck: handlers longjmp" 120 -- "${vg[@]}" "$S/handlers" -n $((30 * x)) longjmp
+    # At a 10 kHz storm (the default) valgrind 3.19 itself hangs or jumps to
+    # a garbage address when a handler siglongjmps out of a blocked call:
+    # bench/retry_interposer.c, a minimal C retry loop, fails the same way,
+    # and natively (above) and under ASan (below) the test passes. 5 kHz
+    # passed every time; memcheck runs it at 1 kHz.
+    shim "valgrind memcheck: handlers longjmp" 120 -- "${vg[@]}" "$S/handlers" -n $((30 * x)) -p 1000 longjmp
     shim "valgrind memcheck: cancel" 120 -- "${vg[@]}" "$S/cancel" -n $((30 * x))
     shim "valgrind memcheck: procs" 120 -- "${vg[@]}" "$S/procs" -n $((21 * x))
     shim "valgrind memcheck: per_thread" 120 -- "${vg[@]}" "$S/per_thread" -n $((3 * x))
