@@ -84,10 +84,7 @@ static void *stress_watchdog(void *arg)
 {
 	unsigned long seen = (unsigned long)-1;
 	long still = 0;
-	sigset_t all;
 	(void)arg;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	for (;;) {
 		struct timespec ts = { 1, 0 };
 		/* the raw syscall: the watchdog must not depend on the shim */
@@ -112,8 +109,17 @@ static void *stress_watchdog(void *arg)
 static inline void watchdog_start(long limit_s)
 {
 	pthread_t t;
+	sigset_t all, old;
 	stress_watchdog_limit_s = limit_s;
-	if (pthread_create(&t, NULL, stress_watchdog, NULL) != 0)
+	/* The thread starts with every signal blocked: if it unblocked them
+	 * only once running, a signal sent to the process before then (a
+	 * signaller's first SIGUSR1, its handler not installed yet) could be
+	 * delivered to it and kill the process with the default action. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int created = pthread_create(&t, NULL, stress_watchdog, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (created != 0)
 		fail("pthread_create watchdog");
 	pthread_detach(t);
 }
