@@ -24,6 +24,17 @@
 static int iterations = 200;
 static long alrm_us = 100;
 
+/* A call in a handler failed: says so as fail() would (async-signal-safe:
+ * no stdio, no strerror) and exits 1 for EINTR, 2 for anything else. */
+static void handler_failed(const char *what)
+{
+	int eintr = errno == EINTR;
+	const char *why = eintr ? ": Interrupted system call\n" : ": failed\n";
+	syscall(SYS_write, 2, what, strlen(what));
+	syscall(SYS_write, 2, why, strlen(why));
+	_exit(eintr ? 1 : 2);
+}
+
 /* ---- write ---- */
 
 static int handler_pipe[2];
@@ -33,11 +44,8 @@ static void write_a_byte(int sig)
 {
 	int saved = errno;
 	unsigned char b = (unsigned char)sig;
-	if (write(handler_pipe[1], &b, 1) != 1) {
-		static const char msg[] = "write in a handler failed\n";
-		syscall(SYS_write, 2, msg, sizeof msg - 1);
-		_exit(errno == EINTR ? 1 : 2);
-	}
+	if (write(handler_pipe[1], &b, 1) != 1)
+		handler_failed("write in a handler");
 	__atomic_fetch_add(&handler_writes, 1, __ATOMIC_RELAXED);
 	errno = saved;
 }
@@ -166,9 +174,9 @@ static void nested_usr1(int sig)
 	ssize_t n = read(pipe_b[0], nested_got, sizeof nested_got);
 	in_usr1 = 0;
 	if (n != 6) {
-		static const char msg[] = "read in the SIGUSR1 handler failed\n";
-		syscall(SYS_write, 2, msg, sizeof msg - 1);
-		_exit(n < 0 && errno == EINTR ? 1 : 2);
+		if (n >= 0)
+			errno = 0;
+		handler_failed("read in the SIGUSR1 handler");
 	}
 	usr1_done = 1;
 	errno = saved;
