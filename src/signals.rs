@@ -183,8 +183,8 @@ pub fn after_handler(before: TimerState, by_timer: bool) -> bool {
     false
 }
 
-/// Sets up signal tracking, from the constructor: nothing to do, the state
-/// is all static.
+/// Sets up signal tracking, from the constructor: the state here is all
+/// static; the hooks note which process owns the table of handlers.
 pub fn init() {
     crate::hooks::signals::init();
 }

@@ -234,20 +234,14 @@ fn as_installed(reported: &mut libc::sigaction, word: usize, trampolined: bool) 
 /// in every `fork` child (0 until then: this process).
 static OWNER: AtomicI32 = AtomicI32::new(0);
 
-/// This process's id, from the kernel (glibc caches none after `vfork`).
-fn kernel_pid() -> c_int {
-    // SAFETY: getpid has no arguments and cannot fail.
-    unsafe { libc::syscall(libc::SYS_getpid) as c_int }
-}
-
 extern "C" fn owner_after_fork() {
-    OWNER.store(kernel_pid(), Ordering::Relaxed);
+    OWNER.store(crate::trace::destination::getpid(), Ordering::Relaxed);
 }
 
 /// Notes this process as the owner of the table, and every `fork` child
 /// as the owner of its copy.
 pub fn init() {
-    OWNER.store(kernel_pid(), Ordering::Relaxed);
+    OWNER.store(crate::trace::destination::getpid(), Ordering::Relaxed);
     // SAFETY: registers a child handler that only stores an atomic.
     unsafe { libc::pthread_atfork(None, None, Some(owner_after_fork)) };
 }
@@ -258,7 +252,7 @@ pub fn init() {
 /// would make the parent's trampoline think its handlers gone.
 fn borrowing_parents_memory() -> bool {
     let owner = OWNER.load(Ordering::Relaxed);
-    owner != 0 && owner != kernel_pid()
+    owner != 0 && owner != crate::trace::destination::getpid()
 }
 
 /// `sigaction` as the program sees it: installs handlers behind the

@@ -183,7 +183,8 @@ fn reopen_for(fd: c_int, pid: c_int) {
     }
 }
 
-/// This process's id (never cached by glibc since 2.25: right after fork).
+/// This process's id, asked of the kernel each time (glibc keeps no cache
+/// since 2.25): right after `fork`, and in a `vfork` child.
 pub fn getpid() -> c_int {
     // SAFETY: getpid has no preconditions.
     unsafe { libc::getpid() }
