@@ -114,7 +114,6 @@ static int run_write(void)
 	unsigned long drained = 0;
 	pthread_t d, w, r;
 	struct stream s = { .total = (uint64_t)iterations << 16 };
-	/* the signaller first, so that it holds no pipe end */
 	/* SIGUSR1 stays blocked until the pipe its handler writes to exists:
 	 * the signaller starts before the pipes so that it holds no pipe end */
 	sigset_t usr1_set;
