@@ -22,12 +22,15 @@
 #[macro_use]
 pub mod hooks;
 
+pub mod arch;
+pub mod code;
 pub mod config;
 pub mod deadline;
 pub mod errno;
 pub mod functions;
 pub mod policy;
 pub mod real;
+pub mod restart;
 pub mod signals;
 pub mod trace;
 
@@ -37,6 +40,7 @@ pub mod trace;
 extern "C" fn init() {
     trace::line::init();
     real::resolve_all();
+    code::init();
     policy::init();
     signals::init();
     trace::init();

@@ -11,7 +11,7 @@ use crate::deadline::now_ns;
 use crate::errno;
 use crate::functions::Function;
 use crate::signals::{self, Interrupting};
-use crate::trace::{self, Action, Reason, Report};
+use crate::trace::{self, Action, Reason, Report, Site};
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, CStr};
 use core::fmt::Write;
@@ -172,6 +172,7 @@ impl Interruption {
         if config.enabled {
             trace::interruption(&Report {
                 function: self.function,
+                site: Site::Hook,
                 fd: self.fd,
                 signal: reported_signal(config, by, reason),
                 action: match decision {
@@ -196,6 +197,39 @@ impl Drop for Interruption {
             trace::finished(self.function, self.first_ns);
         }
     }
+}
+
+/// A call that no hook made (inside libc: stdio, `system`, ...) was
+/// interrupted, and the kernel will make it again when the signal's
+/// handler returns: decides whether it may, with the same rules as for a
+/// hooked call, and reports it. The call is named after its system call.
+///
+/// The shim sees neither where such a call starts nor where it ends, so
+/// each interruption is judged and reported on its own (attempt 1, nothing
+/// waited) and `EINTRFIX_MAX_RETRIES` does not bound it. Called from the
+/// signal trampoline: async-signal-safe, and errno is left as it was.
+pub fn at_delivery(function: Function, fd: Option<c_int>) -> Decision {
+    let saved = errno::get();
+    let config = config();
+    let by = signals::take_interrupting();
+    let (decision, reason) = judge(config, function, by, 1);
+    if config.enabled {
+        trace::interruption(&Report {
+            function,
+            site: Site::Libc,
+            fd,
+            signal: reported_signal(config, by, reason),
+            action: match decision {
+                Decision::Retry => Action::Retried,
+                Decision::Pass => Action::Passed,
+            },
+            reason,
+            attempt: 1,
+            waited_us: 0,
+        });
+    }
+    errno::set(saved);
+    decision
 }
 
 /// A return value whose failure is -1 with errno set.

@@ -27,18 +27,26 @@
 
 use crate::errno;
 use crate::real;
+use crate::restart;
 use crate::signals::{self, TimerKind};
 use core::ffi::{c_int, c_uint, c_void};
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
-use libc::{itimerval, sighandler_t, siginfo_t, useconds_t, SA_RESETHAND, SA_SIGINFO};
+use libc::{itimerval, sighandler_t, siginfo_t, useconds_t, SA_RESETHAND, SA_RESTART, SA_SIGINFO};
 
 /// The highest signal number Linux has.
 const MAX_SIGNAL: usize = 64;
 
 /// In an [`ACTIONS`] word: the program asked for SA_SIGINFO. User-space
-/// addresses on 64-bit Linux never have the top bit set.
+/// addresses on 64-bit Linux never have the top two bits set.
 const ASKED_SIGINFO: usize = 1 << (usize::BITS - 1);
+
+/// In an [`ACTIONS`] word: the program asked for SA_RESTART (the kernel
+/// gets it for every handler when [`restart::forced`] says so).
+const ASKED_RESTART: usize = 1 << (usize::BITS - 2);
+
+/// The flag bits of an [`ACTIONS`] word; the rest is the handler.
+const ASKED: usize = ASKED_SIGINFO | ASKED_RESTART;
 
 /// `si_code` of a signal sent by the kernel itself, as `ITIMER_REAL` sends
 /// SIGALRM (a `kill` says SI_USER, `sigqueue` SI_QUEUE, `timer_create`
@@ -84,7 +92,8 @@ fn trampoline_address() -> sighandler_t {
 /// The kernel's handler for every signal the program handles: calls the
 /// program's handler as it registered it, then notes on this thread that
 /// the signal ran (and whether it was a one-shot timer's SIGALRM: a
-/// timeout). Async-signal-safe: atomics and thread-local atomics only;
+/// timeout), then decides whether a system call it interrupted is
+/// restarted ([`restart::after_handler`]). Async-signal-safe: atomics and thread-local atomics only;
 /// errno reaches the program's handler as the interrupted code left it.
 /// Nothing is held across the program's handler, which may `siglongjmp`
 /// away: then the signal is simply not noted.
@@ -98,9 +107,12 @@ extern "C" fn trampoline(signal: c_int, info: *mut siginfo_t, context: *mut c_vo
     let by_timer =
         signal == libc::SIGALRM && !info.is_null() && unsafe { (*info).si_code } == SI_KERNEL;
     let before = signals::timer_state();
-    match word & !ASKED_SIGINFO {
-        libc::SIG_IGN => {}
-        libc::SIG_DFL => default_action(signal),
+    let ran = match word & !ASKED {
+        libc::SIG_IGN => false,
+        libc::SIG_DFL => {
+            default_action(signal);
+            false
+        }
         handler if word & ASKED_SIGINFO != 0 => {
             // SAFETY: the program installed this address as an SA_SIGINFO
             // handler, whose C type this is.
@@ -108,6 +120,7 @@ extern "C" fn trampoline(signal: c_int, info: *mut siginfo_t, context: *mut c_vo
                 unsafe { core::mem::transmute(handler) };
             errno::set(saved_errno);
             handler(signal, info, context);
+            true
         }
         handler => {
             // SAFETY: the program installed this address as a plain
@@ -115,12 +128,17 @@ extern "C" fn trampoline(signal: c_int, info: *mut siginfo_t, context: *mut c_vo
             let handler: extern "C" fn(c_int) = unsafe { core::mem::transmute(handler) };
             errno::set(saved_errno);
             handler(signal);
+            true
         }
-    }
+    };
     let timeout = signals::after_handler(before, by_timer);
     signals::record(signal);
     if timeout {
         signals::record_alarm_timeout();
+    }
+    if ran {
+        // SAFETY: the kernel's context for this running handler.
+        unsafe { restart::after_handler(context, word & ASKED_RESTART != 0) };
     }
 }
 
@@ -212,11 +230,12 @@ fn thread_exists(tid: i32) -> bool {
 }
 
 /// Turns what the kernel reports into what the program installed: its
-/// handler in place of the trampoline, and SA_SIGINFO only if it asked.
+/// handler in place of the trampoline, and SA_SIGINFO and SA_RESTART only
+/// if it asked.
 fn as_installed(reported: &mut libc::sigaction, word: usize, trampolined: bool) {
     let asked_siginfo = word & ASKED_SIGINFO != 0;
     let ours = if reported.sa_sigaction == trampoline_address() {
-        reported.sa_sigaction = word & !ASKED_SIGINFO;
+        reported.sa_sigaction = word & !ASKED;
         true
     } else {
         // After an SA_RESETHAND handler fired, the kernel reports SIG_DFL
@@ -227,6 +246,9 @@ fn as_installed(reported: &mut libc::sigaction, word: usize, trampolined: bool) 
     };
     if ours && !asked_siginfo {
         reported.sa_flags &= !SA_SIGINFO;
+    }
+    if ours && word & ASKED_RESTART == 0 {
+        reported.sa_flags &= !SA_RESTART;
     }
 }
 
@@ -296,12 +318,9 @@ unsafe fn install(signal: c_int, act: *const libc::sigaction, old: *mut libc::si
         }
         Some(new) => {
             let handler = new.sa_sigaction;
-            let word = handler
-                | if new.sa_flags & SA_SIGINFO != 0 {
-                    ASKED_SIGINFO
-                } else {
-                    0
-                };
+            let asked = |flag: c_int, bit: usize| if new.sa_flags & flag != 0 { bit } else { 0 };
+            let word =
+                handler | asked(SA_SIGINFO, ASKED_SIGINFO) | asked(SA_RESTART, ASKED_RESTART);
             if handler == libc::SIG_DFL || handler == libc::SIG_IGN {
                 // SAFETY: the program's own action, copied; `old` is the caller's.
                 let result = unsafe { real::sigaction(signal, &new, old) };
@@ -314,9 +333,10 @@ unsafe fn install(signal: c_int, act: *const libc::sigaction, old: *mut libc::si
                 // The handler is published before the kernel can call the
                 // trampoline for it.
                 disposition.action.store(word, Ordering::Release);
+                let forced = if restart::forced() { SA_RESTART } else { 0 };
                 let through = libc::sigaction {
                     sa_sigaction: trampoline_address(),
-                    sa_flags: new.sa_flags | SA_SIGINFO,
+                    sa_flags: new.sa_flags | SA_SIGINFO | forced,
                     ..new
                 };
                 // SAFETY: `through` is a valid action; `old` is the caller's.

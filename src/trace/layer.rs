@@ -125,7 +125,7 @@ pub fn emit(report: &Report) {
     };
     let fd = report.fd;
     let values: [Option<&dyn Value>; 9] = [
-        Some(&report.function.name()),
+        Some(&report.name()),
         fd.as_ref().map(|fd| fd as &dyn Value),
         Some(signal),
         Some(&report.action.name()),
@@ -201,7 +201,7 @@ pub fn write_direct(report: &Report) {
     let pid = destination::getpid();
     let mut line = Line::new();
     let mut record = Record::start(&mut line, format, Timestamp::now(), level.as_str(), TARGET);
-    record.str("function", report.function.name());
+    record.str("function", report.name());
     if let Some(fd) = report.fd {
         record.num("fd", fd);
     }

@@ -108,11 +108,24 @@ impl Reason {
     }
 }
 
+/// Where an interrupted call was made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Site {
+    /// Through a hook, which decided.
+    Hook,
+    /// Inside libc (stdio, `system`, ...) or anywhere else no hook sees: the
+    /// signal trampoline found the call and decided whether the kernel
+    /// restarts it.
+    Libc,
+}
+
 /// One interruption of one call.
 #[derive(Clone, Copy, Debug)]
 pub struct Report {
-    /// The hooked function.
+    /// The hooked function, or the one named after the system call.
     pub function: Function,
+    /// Where the call was made.
+    pub site: Site,
     /// The call's fd, where it has one.
     pub fd: Option<c_int>,
     /// The signal whose handler ran, if known.
@@ -125,6 +138,17 @@ pub struct Report {
     pub attempt: u32,
     /// Microseconds since the call's first interruption.
     pub waited_us: u64,
+}
+
+impl Report {
+    /// The call's name in events and the summary: the function's, or
+    /// `libc:NAME` for a call inside libc.
+    pub const fn name(&self) -> &'static str {
+        match self.site {
+            Site::Hook => self.function.name(),
+            Site::Libc => self.function.libc_name(),
+        }
+    }
 }
 
 /// Set once the subscriber is the global default and the callsites are

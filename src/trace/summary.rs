@@ -17,7 +17,7 @@
 use super::destination;
 use super::format::{Record, Timestamp};
 use super::line::Line;
-use super::{Action, Report};
+use super::{Action, Report, Site};
 use crate::config::{LogFormat, SignalName};
 use crate::functions::Function;
 use core::fmt::Write;
@@ -61,7 +61,27 @@ impl Counts {
     }
 }
 
-static COUNTS: [Counts; Function::COUNT] = [const { Counts::zero() }; Function::COUNT];
+/// The counts of each function's hooked calls, then of the calls of its
+/// name inside libc (see [`slot`]).
+static COUNTS: [Counts; 2 * Function::COUNT] = [const { Counts::zero() }; 2 * Function::COUNT];
+
+/// Where the counts of `function`'s calls made at `site` are.
+const fn slot(function: Function, site: Site) -> usize {
+    match site {
+        Site::Hook => function.index(),
+        Site::Libc => Function::COUNT + function.index(),
+    }
+}
+
+/// The name of the calls counted at a [`slot`].
+fn slot_name(index: usize) -> Option<&'static str> {
+    let function = Function::ALL.get(index % Function::COUNT)?;
+    Some(if index < Function::COUNT {
+        function.name()
+    } else {
+        function.libc_name()
+    })
+}
 /// Set once the summary has been printed (a destructor may run twice if
 /// the library is both preloaded and `dlopen`ed).
 static PRINTED: AtomicBool = AtomicBool::new(false);
@@ -95,7 +115,7 @@ pub fn count(report: &Report) {
     if !enabled() {
         return;
     }
-    let Some(counts) = COUNTS.get(report.function.index()) else {
+    let Some(counts) = COUNTS.get(slot(report.function, report.site)) else {
         return;
     };
     counts.interruptions.fetch_add(1, Ordering::Relaxed);
@@ -118,7 +138,7 @@ pub fn finished(function: Function, first_ns: u64) {
     if !enabled() {
         return;
     }
-    if let Some(counts) = COUNTS.get(function.index()) {
+    if let Some(counts) = COUNTS.get(slot(function, Site::Hook)) {
         let waited = crate::deadline::now_ns().saturating_sub(first_ns);
         counts.waited_ns.fetch_add(waited, Ordering::Relaxed);
     }
@@ -126,7 +146,9 @@ pub fn finished(function: Function, first_ns: u64) {
 
 /// One function's counts, read once.
 struct Row {
-    function: Function,
+    /// Its slot in [`COUNTS`].
+    index: usize,
+    name: &'static str,
     interruptions: u64,
     retried: u64,
     passed: u64,
@@ -134,11 +156,11 @@ struct Row {
 }
 
 fn rows() -> impl Iterator<Item = Row> {
-    Function::ALL.iter().filter_map(|&function| {
-        let counts = COUNTS.get(function.index())?;
+    COUNTS.iter().enumerate().filter_map(|(index, counts)| {
         let interruptions = counts.interruptions.load(Ordering::Relaxed);
         (interruptions > 0).then(|| Row {
-            function,
+            index,
+            name: slot_name(index).unwrap_or("?"),
             interruptions,
             retried: counts.retried.load(Ordering::Relaxed),
             passed: counts.passed.load(Ordering::Relaxed),
@@ -149,8 +171,8 @@ fn rows() -> impl Iterator<Item = Row> {
 
 /// The signal counts of a function: (slot, count) for each non-zero one,
 /// known signals first, unknown last.
-fn signal_counts(function: Function) -> impl Iterator<Item = (usize, u64)> {
-    let counts = COUNTS.get(function.index());
+fn signal_counts(index: usize) -> impl Iterator<Item = (usize, u64)> {
+    let counts = COUNTS.get(index);
     (1..SIGNAL_SLOTS).chain(0..1).filter_map(move |slot| {
         let n = counts?.by_signal.get(slot)?.load(Ordering::Relaxed);
         (n > 0).then_some((slot, u64::from(n)))
@@ -204,7 +226,7 @@ fn print_text(fd: libc::c_int, pid: libc::c_int, functions: u64, total: u64) {
     );
     line.write_to(fd);
     let name_width = rows()
-        .map(|row| row.function.name().len())
+        .map(|row| row.name.len())
         .fold("function".len(), usize::max);
     let mut line = Line::new();
     let _ = write!(line, "eintrfix {:<name_width$}", "function");
@@ -219,13 +241,13 @@ fn print_text(fd: libc::c_int, pid: libc::c_int, functions: u64, total: u64) {
         let _ = write!(
             line,
             "eintrfix {:<name_width$} {:>w1$} {:>w2$} {:>w3$} {:>w4$.3} ",
-            row.function.name(),
+            row.name,
             row.interruptions,
             row.retried,
             row.passed,
             row.waited_ns as f64 / 1e6,
         );
-        for (slot, n) in signal_counts(row.function) {
+        for (slot, n) in signal_counts(row.index) {
             let _ = write!(line, " {}={n}", SlotName(slot));
         }
         line.write_to(fd);
@@ -243,14 +265,14 @@ fn print_json(fd: libc::c_int, pid: libc::c_int) {
             super::TARGET,
         );
         record.bool("summary", true);
-        record.str("function", row.function.name());
+        record.str("function", row.name);
         record.num("pid", pid);
         record.num("interruptions", row.interruptions);
         record.num("retried", row.retried);
         record.num("passed", row.passed);
         record.num("waited_us", row.waited_ns / 1000);
         record.open_object("signals");
-        for (i, (slot, n)) in signal_counts(row.function).enumerate() {
+        for (i, (slot, n)) in signal_counts(row.index).enumerate() {
             record.object_entry(i == 0, &SlotName(slot), n);
         }
         record.close_object();

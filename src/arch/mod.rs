@@ -1,0 +1,40 @@
+//! What depends on the processor: the registers a signal handler's
+//! context shows for an interrupted system call, and the system call
+//! numbers. Everything else in the crate is portable.
+//!
+//! One module per architecture, each exporting the same items:
+//! - `SUPPORTED`: whether the trampoline can read and change the context
+//!   (when false, handlers are installed as the program asked and every
+//!   interruption is left to the hooks, as before the kernel-restart path);
+//! - [`Restart`] and `pending_restart(context)`: a system call the kernel
+//!   will make again when the handler returns (SA_RESTART);
+//! - `fail_with_eintr(context)`: turns that restart into a failure with
+//!   EINTR, as the kernel would have reported it without SA_RESTART;
+//! - `syscall_function(number)`: the hooked function named after a system
+//!   call, for the policy and for reports.
+//!
+//! See `docs/kernel-restart.md` for what an aarch64 port needs.
+
+/// A system call that a signal interrupted and that the kernel will make
+/// again when the handler returns, as the handler's context shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Restart {
+    /// The system call number.
+    pub number: i64,
+    /// Its first argument (the fd of the I/O calls).
+    pub first_argument: i64,
+    /// The address of the system call instruction.
+    pub pc: usize,
+    /// The interrupted stack pointer.
+    pub stack: usize,
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86_64;
+#[cfg(target_arch = "x86_64")]
+pub use x86_64::*;
+
+#[cfg(not(target_arch = "x86_64"))]
+mod unsupported;
+#[cfg(not(target_arch = "x86_64"))]
+pub use unsupported::*;

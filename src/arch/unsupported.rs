@@ -1,0 +1,28 @@
+//! Any architecture without a port: the trampoline never changes a
+//! context, so every interruption is left to the hooks.
+
+use super::Restart;
+use crate::functions::Function;
+use core::ffi::c_void;
+
+/// The trampoline cannot read contexts here.
+pub const SUPPORTED: bool = false;
+
+/// Never: the context is not read on this architecture.
+///
+/// # Safety
+/// None needed; the context is not touched.
+pub unsafe fn pending_restart(_context: *mut c_void) -> Option<Restart> {
+    None
+}
+
+/// Does nothing: no restart is ever pending here.
+///
+/// # Safety
+/// None needed; the context is not touched.
+pub unsafe fn fail_with_eintr(_context: *mut c_void) {}
+
+/// No system call is named here.
+pub fn syscall_function(_number: i64) -> Option<Function> {
+    None
+}

@@ -1,0 +1,182 @@
+//! x86-64: the kernel's restart convention (arch/x86/kernel/signal.c).
+//!
+//! When a handler interrupts a system call that returned -ERESTARTSYS and
+//! the handler has SA_RESTART, the kernel sets RAX back to the system call
+//! number and RIP back by the 2 bytes of the `syscall` instruction
+//! (`0f 05`), so the call is made again when the handler returns. The
+//! handler's `ucontext_t` holds exactly those registers, and sigreturn
+//! restores whatever the frame holds.
+//!
+//! A signal that lands in user space just before a `syscall` instruction
+//! shows the same RIP and RAX. What tells them apart is RCX: the `syscall`
+//! instruction itself writes the address after it into RCX, so an
+//! interrupted system call shows RCX = RIP + 2.
+
+use super::Restart;
+use crate::functions::Function;
+use core::ffi::c_void;
+use libc::{ucontext_t, REG_RAX, REG_RCX, REG_RDI, REG_RIP, REG_RSP};
+
+/// The trampoline reads and changes contexts on this architecture.
+pub const SUPPORTED: bool = true;
+
+/// The encoding of `syscall`.
+const SYSCALL: [u8; 2] = [0x0f, 0x05];
+/// Its length, which the kernel subtracts from RIP to restart.
+const SYSCALL_LEN: usize = SYSCALL.len();
+
+/// The general registers of a handler's context.
+///
+/// # Safety
+/// `context` is the third argument the kernel passed to an SA_SIGINFO
+/// handler that is still running.
+unsafe fn registers<'a>(context: *mut c_void) -> Option<&'a mut [i64; 23]> {
+    // SAFETY: the kernel's context is a valid ucontext_t for as long as
+    // the handler runs (caller's contract); null is checked.
+    let context = unsafe { context.cast::<ucontext_t>().as_mut() }?;
+    Some(&mut context.uc_mcontext.gregs)
+}
+
+fn get(registers: &[i64; 23], register: libc::c_int) -> i64 {
+    usize::try_from(register)
+        .ok()
+        .and_then(|r| registers.get(r))
+        .copied()
+        .unwrap_or(0)
+}
+
+fn set(registers: &mut [i64; 23], register: libc::c_int, value: i64) {
+    if let Some(slot) = usize::try_from(register)
+        .ok()
+        .and_then(|r| registers.get_mut(r))
+    {
+        *slot = value;
+    }
+}
+
+/// The system call the kernel will make again when this handler returns,
+/// if the context shows one: RIP at a `syscall` instruction, RCX just past
+/// it, RAX a system call number.
+///
+/// # Safety
+/// `context` is the third argument of a running SA_SIGINFO handler.
+pub unsafe fn pending_restart(context: *mut c_void) -> Option<Restart> {
+    // SAFETY: the caller's contract.
+    let registers = unsafe { registers(context) }?;
+    let pc = get(registers, REG_RIP) as usize;
+    let number = get(registers, REG_RAX);
+    if get(registers, REG_RCX) as usize != pc.wrapping_add(SYSCALL_LEN)
+        || !(0..1024).contains(&number)
+    {
+        return None;
+    }
+    // SAFETY: RCX = RIP + 2 means the thread was in a system call made by
+    // the instruction at RIP, which is mapped executable (and readable:
+    // x86-64 Linux has no execute-only user mappings).
+    let instruction = unsafe { core::ptr::read_unaligned(pc as *const [u8; 2]) };
+    (instruction == SYSCALL).then(|| Restart {
+        number,
+        first_argument: get(registers, REG_RDI),
+        pc,
+        stack: get(registers, REG_RSP) as usize,
+    })
+}
+
+/// Turns the pending restart into what the kernel reports without
+/// SA_RESTART: RAX = -EINTR, RIP past the `syscall` instruction.
+///
+/// # Safety
+/// `context` is the third argument of a running SA_SIGINFO handler, and
+/// [`pending_restart`] found a restart in it.
+pub unsafe fn fail_with_eintr(context: *mut c_void) {
+    // SAFETY: the caller's contract.
+    if let Some(registers) = unsafe { registers(context) } {
+        let pc = get(registers, REG_RIP);
+        set(registers, REG_RAX, -i64::from(libc::EINTR));
+        set(registers, REG_RIP, pc.wrapping_add(SYSCALL_LEN as i64));
+    }
+}
+
+/// The hooked function named after a system call that can be restarted
+/// (one that returns -ERESTARTSYS): the name a call inside libc answers to
+/// in `EINTRFIX_POLICY` and in reports. Positioned reads and writes answer
+/// to `pread`/`pwrite`, glibc's `send`/`recv` make `sendto`/`recvfrom`,
+/// `waitpid` and `wait` make `wait4`, `mq_send`/`mq_receive` make their
+/// timed forms. System calls with no hooked namesake (futex, ioctl, ...)
+/// are left to the program, as without the shim.
+pub fn syscall_function(number: i64) -> Option<Function> {
+    Some(match number {
+        libc::SYS_read => Function::read,
+        libc::SYS_write => Function::write,
+        libc::SYS_open => Function::open,
+        libc::SYS_pread64 => Function::pread,
+        libc::SYS_pwrite64 => Function::pwrite,
+        libc::SYS_readv => Function::readv,
+        libc::SYS_writev => Function::writev,
+        libc::SYS_connect => Function::connect,
+        libc::SYS_accept => Function::accept,
+        libc::SYS_sendto => Function::sendto,
+        libc::SYS_recvfrom => Function::recvfrom,
+        libc::SYS_sendmsg => Function::sendmsg,
+        libc::SYS_recvmsg => Function::recvmsg,
+        libc::SYS_wait4 => Function::wait4,
+        libc::SYS_fcntl => Function::fcntl,
+        libc::SYS_flock => Function::flock,
+        libc::SYS_mq_timedsend => Function::mq_timedsend,
+        libc::SYS_mq_timedreceive => Function::mq_timedreceive,
+        libc::SYS_waitid => Function::waitid,
+        libc::SYS_openat => Function::openat,
+        libc::SYS_accept4 => Function::accept4,
+        libc::SYS_preadv => Function::preadv,
+        libc::SYS_pwritev => Function::pwritev,
+        libc::SYS_recvmmsg => Function::recvmmsg,
+        libc::SYS_sendmmsg => Function::sendmmsg,
+        libc::SYS_preadv2 => Function::preadv2,
+        libc::SYS_pwritev2 => Function::pwritev2,
+        _ => return None,
+    })
+}
+
+/// Whether `address` follows a call instruction, as a return address does:
+/// `call rel32` (`e8`, 5 bytes), `call *disp32(%rip)` (`ff 15`, 6 bytes, what
+/// `-fno-plt` code makes), or `call *%reg`, `call *(%reg)`, `call
+/// *disp8(%reg)` and `call *disp32(%reg)` (`ff /2`, 2 to 6 bytes, with or
+/// without a REX prefix or a SIB byte).
+///
+/// # Safety
+/// The 7 bytes before `address` are mapped and readable (it lies at least
+/// 7 bytes into a loaded object's text).
+pub unsafe fn follows_call(address: usize) -> bool {
+    // SAFETY: the caller's contract.
+    let before = unsafe { core::ptr::read_unaligned((address - 7) as *const [u8; 7]) };
+    let [_, b1, b2, b3, b4, b5, b6] = before;
+    let indirect = |opcode: u8, modrm: u8| opcode == 0xff && modrm & 0x38 == 0x10;
+    b2 == 0xe8
+        || (b1 == 0xff && b2 == 0x15)
+        || (indirect(b5, b6) && (b6 & 0xc0 == 0xc0 || (b6 & 0xc0 == 0 && !matches!(b6 & 7, 4 | 5))))
+        || (indirect(b1, b2) && b2 & 0xc0 == 0x80)
+        || (indirect(b4, b5) && b5 & 0xc0 == 0x40)
+        || (indirect(b4, b5) && b5 & 0xc7 == 0x04)
+        || (indirect(b3, b4) && b4 & 0xc7 == 0x44)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_call_numbers_match_the_kernel() {
+        for (number, function) in [
+            (libc::SYS_read, Function::read),
+            (libc::SYS_write, Function::write),
+            (libc::SYS_wait4, Function::wait4),
+            (libc::SYS_accept4, Function::accept4),
+            (libc::SYS_recvfrom, Function::recvfrom),
+            (libc::SYS_pwritev2, Function::pwritev2),
+            (libc::SYS_mq_timedreceive, Function::mq_timedreceive),
+        ] {
+            assert_eq!(syscall_function(number), Some(function));
+        }
+        assert_eq!(syscall_function(libc::SYS_futex), None);
+    }
+}

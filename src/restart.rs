@@ -1,0 +1,77 @@
+//! Calls the kernel restarts: how an interruption that no hook sees (a
+//! `read` inside `fgets`, a `write` inside `fflush`, `system`'s `waitpid`)
+//! is retried without glibc ever seeing the EINTR.
+//!
+//! Every handler the program installs goes to the kernel with SA_RESTART
+//! (see [`crate::hooks::signals`]), so the kernel would make any
+//! restartable system call again when the handler returns. After the
+//! program's handler ran, the trampoline calls [`after_handler`], which
+//! looks at the handler's context ([`crate::arch`]):
+//!
+//! - no restart pending (the signal landed in user code, or the call is one
+//!   the kernel never restarts: timeouts, sleeps, `poll`): nothing to do;
+//!   the hooks handle those EINTRs as before;
+//! - the program's own handler asked for SA_RESTART: the kernel restarts
+//!   it, as it would without the shim;
+//! - a hook made the call (the first return address above libc's frames is
+//!   in this library): the restart becomes the EINTR the program asked
+//!   for, and the hook decides with its own name, policy and deadline;
+//! - otherwise the policy engine decides for the function named after the
+//!   system call ([`crate::policy::at_delivery`]): retry lets the kernel
+//!   restart it, pass turns it into the EINTR the program would have seen
+//!   without the shim. A system call with no hooked namesake (`futex`,
+//!   `ioctl`) is always turned back into EINTR.
+
+use crate::arch;
+use crate::code::{self, Owner};
+use crate::functions::Function;
+use crate::policy::{self, Decision};
+use core::ffi::{c_int, c_void};
+
+/// Whether handlers are installed with SA_RESTART behind the program's
+/// back: the trampoline can read contexts on this processor and the
+/// configuration is good (a bad one changes nothing).
+pub fn forced() -> bool {
+    arch::SUPPORTED && policy::config().enabled
+}
+
+/// Whether a system call's first argument is its fd, worth reporting.
+fn fd_of(function: Function, first_argument: i64) -> Option<c_int> {
+    let no_fd = matches!(
+        function,
+        Function::wait4 | Function::waitid | Function::open | Function::openat
+    );
+    (!no_fd)
+        .then(|| c_int::try_from(first_argument).ok())
+        .flatten()
+}
+
+/// From the trampoline, after the program's handler returned (and the
+/// signal was recorded): decides about a pending restart, if any. See the
+/// module documentation. Async-signal-safe; errno is left as it was.
+///
+/// # Safety
+/// `context` is the third argument of the running SA_SIGINFO handler.
+pub unsafe fn after_handler(context: *mut c_void, program_asked_restart: bool) {
+    if program_asked_restart {
+        return;
+    }
+    // SAFETY: the caller's contract.
+    let Some(restart) = (unsafe { arch::pending_restart(context) }) else {
+        return;
+    };
+    // SAFETY: the interrupted stack pointer of this thread, whose stack
+    // holds the frames of the interrupted calls above it.
+    let caller = unsafe { code::first_caller(restart.stack, |owner| owner == Owner::Libc) };
+    let function = match caller {
+        Some((_, Owner::Shim)) => None,
+        _ => arch::syscall_function(restart.number),
+    };
+    let decision = function.map_or(Decision::Pass, |function| {
+        policy::at_delivery(function, fd_of(function, restart.first_argument))
+    });
+    if decision == Decision::Pass {
+        // SAFETY: the caller's contract; a restart is pending in it.
+        unsafe { arch::fail_with_eintr(context) };
+    }
+}
