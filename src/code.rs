@@ -61,6 +61,11 @@ static RANGES: [Range; CAPACITY] = [const {
 /// How many entries of [`RANGES`] are filled (published with release).
 static FILLED: AtomicUsize = AtomicUsize::new(0);
 
+/// Whether the table is filled (the constructor has run).
+pub fn ready() -> bool {
+    FILLED.load(Ordering::Acquire) != 0
+}
+
 /// The owner of `address`, if it lies in a known text segment.
 pub fn owner_of(address: usize) -> Option<Owner> {
     let filled = FILLED.load(Ordering::Acquire).min(CAPACITY);
@@ -191,7 +196,7 @@ mod tests {
     fn libc_and_this_code_are_known() {
         init();
         assert_eq!(owner_of(init as fn() as usize), Some(Owner::Shim));
-        assert_eq!(owner_of(libc::getpid as usize), Some(Owner::Libc));
+        assert_eq!(owner_of(libc::getpid as *const () as usize), Some(Owner::Libc));
         assert_eq!(owner_of(0), None);
     }
 }

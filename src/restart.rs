@@ -14,8 +14,10 @@
 //! - the program's own handler asked for SA_RESTART: the kernel restarts
 //!   it, as it would without the shim;
 //! - a hook made the call (the first return address above libc's frames is
-//!   in this library): the restart becomes the EINTR the program asked
-//!   for, and the hook decides with its own name, policy and deadline;
+//!   in this library), or the constructor has not yet listed the loaded
+//!   code ([`crate::code`]) so that a hook's call cannot be told from
+//!   libc's: the restart becomes the EINTR the program asked for, and any
+//!   hook decides with its own name, policy and deadline;
 //! - otherwise the policy engine decides for the function named after the
 //!   system call ([`crate::policy::at_delivery`]): retry lets the kernel
 //!   restart it, pass turns it into the EINTR the program would have seen
@@ -46,6 +48,21 @@ fn fd_of(function: Function, first_argument: i64) -> Option<c_int> {
         .flatten()
 }
 
+/// Whether a hook made the system call interrupted with `stack` as its
+/// stack pointer: the first return address above libc's frames is in
+/// this library. Before the constructor has listed the loaded code, a
+/// hook's call cannot be told from libc's, so every call counts as a
+/// hook's (the hooks then decide, as they always have).
+fn made_by_a_hook(stack: usize) -> bool {
+    if !code::ready() {
+        return true;
+    }
+    // SAFETY: the interrupted stack pointer of this thread, whose stack
+    // holds the frames of the interrupted calls above it.
+    let caller = unsafe { code::first_caller(stack, |owner| owner == Owner::Libc) };
+    matches!(caller, Some((_, Owner::Shim)))
+}
+
 /// From the trampoline, after the program's handler returned (and the
 /// signal was recorded): decides about a pending restart, if any. See the
 /// module documentation. Async-signal-safe; errno is left as it was.
@@ -60,12 +77,10 @@ pub unsafe fn after_handler(context: *mut c_void, program_asked_restart: bool) {
     let Some(restart) = (unsafe { arch::pending_restart(context) }) else {
         return;
     };
-    // SAFETY: the interrupted stack pointer of this thread, whose stack
-    // holds the frames of the interrupted calls above it.
-    let caller = unsafe { code::first_caller(restart.stack, |owner| owner == Owner::Libc) };
-    let function = match caller {
-        Some((_, Owner::Shim)) => None,
-        _ => arch::syscall_function(restart.number),
+    let function = if made_by_a_hook(restart.stack) {
+        None
+    } else {
+        arch::syscall_function(restart.number)
     };
     let decision = function.map_or(Decision::Pass, |function| {
         policy::at_delivery(function, fd_of(function, restart.first_argument))

@@ -1,0 +1,65 @@
+/* fgets with an alarm(1) timeout, while a POSIX timer sends SIGUSR1 every
+ * millisecond (ITIMER_REAL is the alarm itself). A helper child writes a
+ * line at 2500 ms, in case the timeout never cuts the read.
+ * Exit 0: timed out (prints timeout_ms) or the line came (prints data_ms);
+ * 1: fgets failed with EINTR from SIGUSR1. */
+#include "legacy.h"
+#include <sys/wait.h>
+
+static volatile sig_atomic_t timed_out;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	timed_out = 1;
+}
+
+static void usr1_storm(long period_us)
+{
+	struct sigevent ev;
+	struct itimerspec its;
+	timer_t timer;
+
+	legacy_handle(SIGUSR1, legacy_count_signal);
+	memset(&ev, 0, sizeof ev);
+	ev.sigev_notify = SIGEV_SIGNAL;
+	ev.sigev_signo = SIGUSR1;
+	if (timer_create(CLOCK_MONOTONIC, &ev, &timer) != 0)
+		fail("timer_create");
+	its.it_interval.tv_sec = 0;
+	its.it_interval.tv_nsec = period_us * 1000;
+	its.it_value = its.it_interval;
+	if (timer_settime(timer, 0, &its, NULL) != 0)
+		fail("timer_settime");
+}
+
+int main(void)
+{
+	int p[2];
+	char line[64];
+	pid_t child;
+	double start;
+	FILE *in;
+	char *got;
+
+	child = late_pipe(p, 2500, "line\n");
+	in = fdopen(p[0], "r");
+	if (!in)
+		fail("fdopen");
+	legacy_handle(SIGALRM, on_alarm);
+	usr1_storm(1000);
+	start = now_ms();
+	alarm(1);
+	got = fgets(line, sizeof line, in);
+	if (!got && !(errno == EINTR && timed_out))
+		fail("fgets");
+	alarm(0);
+	if (!got)
+		report_ms("timeout", now_ms() - start);
+	else
+		report_ms("data", now_ms() - start);
+	CHECK(legacy_signals > 10);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	return 0;
+}
