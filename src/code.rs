@@ -85,23 +85,28 @@ const SCAN_WORDS: usize = 256;
 /// a known text segment whose owner `skip` does not pass over, with that
 /// owner: the code that called into the frames skipped. Bounded to
 /// [`SCAN_WORDS`] words; only words that follow a call instruction count.
+/// The scan reads whatever the stack holds, padding included, so valgrind
+/// is asked not to report it.
 ///
 /// # Safety
 /// `stack` is a thread's stack pointer, with at least [`SCAN_WORDS`]
 /// readable words above it (a stack's top holds far more than that).
 pub unsafe fn first_caller(stack: usize, skip: impl Fn(Owner) -> bool) -> Option<(usize, Owner)> {
-    (0..SCAN_WORDS).find_map(|i| {
-        let at = stack.checked_add(i * core::mem::size_of::<usize>())?;
-        // SAFETY: within the readable words above the stack pointer
-        // (caller's contract); aligned by construction when `stack` is.
-        let word = unsafe { core::ptr::read_unaligned(at as *const usize) };
-        let owner = owner_of(word)?;
-        if skip(owner) || owner_of(word.wrapping_sub(7)) != Some(owner) {
-            return None;
-        }
-        // SAFETY: `word - 7` and `word` lie in the same mapped text segment.
-        unsafe { crate::arch::follows_call(word) }.then_some((word, owner))
-    })
+    let scan = || {
+        (0..SCAN_WORDS).find_map(|i| {
+            let at = stack.checked_add(i * core::mem::size_of::<usize>())?;
+            // SAFETY: within the readable words above the stack pointer
+            // (caller's contract); aligned by construction when `stack` is.
+            let word = unsafe { core::ptr::read_unaligned(at as *const usize) };
+            let owner = owner_of(word)?;
+            if skip(owner) || owner_of(word.wrapping_sub(7)) != Some(owner) {
+                return None;
+            }
+            // SAFETY: `word - 7` and `word` lie in the same mapped text segment.
+            unsafe { crate::arch::follows_call(word) }.then_some((word, owner))
+        })
+    };
+    crate::arch::unreported_by_valgrind(scan)
 }
 
 /// Lists the text segments of every loaded object, from the constructor.
@@ -196,7 +201,10 @@ mod tests {
     fn libc_and_this_code_are_known() {
         init();
         assert_eq!(owner_of(init as fn() as usize), Some(Owner::Shim));
-        assert_eq!(owner_of(libc::getpid as *const () as usize), Some(Owner::Libc));
+        assert_eq!(
+            owner_of(libc::getpid as *const () as usize),
+            Some(Owner::Libc)
+        );
         assert_eq!(owner_of(0), None);
     }
 }
