@@ -78,6 +78,15 @@ bare() {
     run "bare: $name (must fail with EINTR)" 60 1 "$@"
 }
 
+# bare_or_lost NAME COMMAND...: must fail without the shim, with EINTR
+# (exit 1) or with data lost (exit 2), whichever a thread reports first.
+bare_or_lost() {
+    local name=$1
+    shift
+    run "bare: $name (must fail: EINTR or data lost)" 60 0 \
+        sh -c '"$@"; code=$?; [ $code = 1 ] || [ $code = 2 ]' sh "$@"
+}
+
 # Trace files written by a traced run must hold whole lines only.
 check_traces() {
     local name=$1 dir=$2 bad=0 f
@@ -115,6 +124,16 @@ shim "pump, fortified (__read_chk, __recv_chk, __recvfrom_chk)" $((90 * x)) -- \
 traced "pump" $((90 * x)) "$S/pump" -t 5 -m $((8 * x)) -p 50
 run "a bad variable: the shim changes nothing (pump fails as bare)" 60 1 \
     env LD_PRELOAD="$LIB" EINTRFIX_POLICY=bogus "$S/pump" -t 2 -m 2 -p 50
+
+echo "-- stdio: reads and writes inside libc, restarted by the kernel"
+# 4 pairs: 100 MiB in all (short), 1 GiB (long).
+stdio_mib=$((x * 32 / 5))
+bare_or_lost "stdio_pump" "$S/stdio_pump" -t 4 -m 4 -p 50
+shim "stdio_pump: 4 pairs x $stdio_mib MiB (fwrite/fread, fprintf/fgets), SIGALRM 50 us" $((30 * x)) -- \
+    "$S/stdio_pump" -t 4 -m $stdio_mib -p 50 -u 500
+shim "stdio_pump: 8 pairs x $((stdio_mib / 4)) MiB, SIGALRM 20 us" $((30 * x)) -- \
+    "$S/stdio_pump" -t 8 -m $((stdio_mib / 4)) -p 20 -u 300
+traced "stdio_pump" $((30 * x)) "$S/stdio_pump" -t 4 -m $((stdio_mib / 4)) -p 100
 
 echo "-- per-thread state"
 bare "per_thread" "$S/per_thread" -n 3
@@ -194,6 +213,7 @@ if command -v valgrind >/dev/null; then
     shim "valgrind memcheck: procs" 120 -- "${vg[@]}" "$S/procs" -n $((21 * x))
     shim "valgrind memcheck: per_thread" 120 -- "${vg[@]}" "$S/per_thread" -n $((3 * x))
     shim "valgrind memcheck: fd limit" 120 -- "${vg[@]}" "$S/hostile" fd-limit
+    shim "valgrind memcheck: stdio_pump" 120 -- "${vg[@]}" "$S/stdio_pump" -t 4 -m $x -p 200
 else
     echo "FAIL  valgrind is not installed (apt-get install valgrind)"
     failures+=("valgrind")
@@ -207,6 +227,7 @@ shim "ASan: handlers longjmp" 120 "${asan[@]}" -- "$S/handlers_asan" -n $((100 *
 shim "ASan: cancel" 120 "${asan[@]}" -- "$S/cancel_asan" -n $((100 * x))
 shim "ASan: per_thread" 120 "${asan[@]}" -- "$S/per_thread_asan" -n $((5 * x))
 shim "ASan: fd limit" 120 "${asan[@]}" -- "$S/hostile_asan" fd-limit
+shim "ASan: stdio_pump" 120 "${asan[@]}" -- "$S/stdio_pump_asan" -t 4 -m $((stdio_mib / 4)) -p 50
 
 took=$(($(date +%s) - suite_start))
 if ((${#failures[@]})); then

@@ -62,6 +62,22 @@ fn pump_moves_every_byte_exactly_once() {
 }
 
 #[test]
+fn stdio_pump_moves_every_byte_exactly_once() {
+    let args = ["-t", "4", "-m", "4", "-p", "50"];
+    let program = stress_program("stdio_pump");
+    let bare = run(&program, &args, Mode::Bare);
+    // Bare, a thread reports the EINTR (exit 1), or a reader the hole
+    // glibc left when it dropped a buffer whose write failed (exit 2).
+    assert!(
+        matches!(bare.code, Some(1 | 2)) && bare.stderr.contains("Interrupted system call")
+            || bare.code == Some(2) && bare.stderr.contains("wrong"),
+        "stdio_pump bare must fail: {bare:?}"
+    );
+    let r = shim_passes("stdio_pump", &args);
+    assert!(r.stdout.contains("pairs=4 "), "{r:?}");
+}
+
+#[test]
 fn per_thread_signals_stay_on_their_thread() {
     bare_fails_and_shim_passes("per_thread", &["-n", "5"]);
 }
