@@ -407,6 +407,29 @@ fn check_a_dynamic_program_lists_its_hooked_imports() {
 }
 
 #[test]
+fn check_says_calls_inside_libc_are_covered_behind_libc_handlers() {
+    let program = common::c_program("stdio_read");
+    let (code, verdict, out) = check(program.to_str().unwrap());
+    assert_eq!(code, Some(0), "{out}");
+    assert!(verdict.starts_with("reachable: "), "{verdict}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("calls inside libc through"))
+        .unwrap_or_else(|| panic!("no line about calls inside libc: {out}"));
+    assert!(
+        line.contains(" fgets") && line.contains(" getdelim") && line.contains("(sigaction)"),
+        "{line}"
+    );
+    assert!(line.contains("the kernel restarts them"), "{line}");
+    // true writes through stdio but installs no handler.
+    let (_, _, out) = check("true");
+    assert!(
+        out.contains("nothing it imports installs a signal handler through libc"),
+        "{out}"
+    );
+}
+
+#[test]
 fn check_a_fortified_program_names_the_chk_forms() {
     let dir = temp_dir("fortified");
     let source = dir.join("fortified.c");

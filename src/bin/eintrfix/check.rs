@@ -32,7 +32,8 @@ enum Verdict {
 }
 
 /// Stdio and other libc entry points that block inside libc, where no
-/// hook can see the read they make.
+/// hook sees the system call they make: the kernel-restart path covers
+/// them, behind handlers installed through libc.
 const INSIDE_LIBC: &[&str] = &[
     "fgets",
     "fgetc",
@@ -51,6 +52,38 @@ const INSIDE_LIBC: &[&str] = &[
     "fgets_unlocked",
     "fread_unlocked",
     "getc_unlocked",
+    "fwrite",
+    "fputs",
+    "puts",
+    "fputc",
+    "putc",
+    "putchar",
+    "fprintf",
+    "printf",
+    "vfprintf",
+    "__printf_chk",
+    "__fprintf_chk",
+    "__vfprintf_chk",
+    "fflush",
+    "fclose",
+    "fwrite_unlocked",
+    "fputc_unlocked",
+    "system",
+    "popen",
+    "pclose",
+];
+
+/// The functions that install a signal handler through libc, and so
+/// behind the shim's trampoline.
+const HANDLER_INSTALLERS: &[&str] = &[
+    "sigaction",
+    "__sigaction",
+    "signal",
+    "bsd_signal",
+    "ssignal",
+    "sysv_signal",
+    "__sysv_signal",
+    "sigset",
 ];
 
 /// Runs the check and returns the exit status: 0 when the shim can act, 1
@@ -248,10 +281,22 @@ fn examine(path: &Path, depth: usize, details: &mut Vec<String>) -> Result<Verdi
     for name in &missing {
         details.push(format!("needed library not found: {name}"));
     }
-    if !inside.is_empty() {
+    let (installers, inside): (Vec<String>, Vec<String>) = inside
+        .into_iter()
+        .partition(|name| HANDLER_INSTALLERS.contains(&name.as_str()));
+    let covered = !inside.is_empty() && !installers.is_empty();
+    if covered {
         details.push(format!(
-            "reads through {}: those reads happen inside libc, where no hook sees them \
-             (an EINTR there sets the stream's error flag)",
+            "calls inside libc through {}: no hook sees them, but the kernel restarts them \
+             behind the handlers it installs through libc ({}), when the policy says retry",
+            inside.join(" "),
+            installers.join(" ")
+        ));
+    } else if !inside.is_empty() {
+        details.push(format!(
+            "calls inside libc through {}: nothing it imports installs a signal handler \
+             through libc, so no handler of its own can interrupt them (one installed by a \
+             raw rt_sigaction system call would be out of reach)",
             inside.join(" ")
         ));
     }
@@ -265,10 +310,16 @@ fn examine(path: &Path, depth: usize, details: &mut Vec<String>) -> Result<Verdi
 
     Ok(if !barriers.is_empty() {
         Verdict::Unreachable(barriers.join("; "))
-    } else if total.is_empty() {
+    } else if total.is_empty() && !covered {
         Verdict::NothingToHook(
             "dynamically linked, but neither it nor its libraries import a hooked function; \
              only libraries it loads at run time (dlopen) could reach the shim"
+                .into(),
+        )
+    } else if total.is_empty() {
+        Verdict::Reachable(
+            "dynamically linked; it imports no hooked function, but its calls inside libc \
+             (stdio) are restarted behind the handlers it installs"
                 .into(),
         )
     } else {
@@ -445,7 +496,9 @@ fn walk(path: &Path, program: &Elf) -> Walked {
     let mut visit = |object: &Path, elf: &Elf, queue: &mut std::collections::VecDeque<Need>| {
         objects.push((object.to_path_buf(), hooked(elf)));
         for name in &elf.imports {
-            if INSIDE_LIBC.contains(&name.as_str()) && !inside.contains(name) {
+            let listed =
+                INSIDE_LIBC.contains(&name.as_str()) || HANDLER_INSTALLERS.contains(&name.as_str());
+            if listed && !inside.contains(name) {
                 inside.push(name.clone());
             }
         }
