@@ -217,10 +217,13 @@ def strace_ratios(quick, bare_ns):
 # --- slow path -------------------------------------------------------------
 
 
-def absorb(period_us, duration_ms, extra, restart=False):
+def absorb(period_us, duration_ms, extra, mode=None):
+    """`mode`: None (read(2), the hook retries), "restart" (the program's
+    own SA_RESTART) or "stdio" (fgetc's read inside libc: under the shim
+    the kernel restarts it, as the trampoline decides)."""
     argv = [os.path.join(BIN, "absorb"), str(period_us), str(duration_ms)]
-    if restart:
-        argv.append("restart")
+    if mode:
+        argv.append(mode)
     code, out, err = run(argv, extra)
     if code == 1:
         return None  # the read failed with EINTR
@@ -229,21 +232,25 @@ def absorb(period_us, duration_ms, extra, restart=False):
     return figures(out)
 
 
+# The slow-path variants: (environment, absorb's mode).
+SLOW_VARIANTS = {
+    "bare, SA_RESTART": ({}, "restart"),
+    "bare": ({}, None),
+    "C retry-only": ({"LD_PRELOAD": REF}, None),
+    "eintrfix": ({"LD_PRELOAD": LIB}, None),
+    "eintrfix, in libc": ({"LD_PRELOAD": LIB}, "stdio"),
+}
+
+
 def slow_path(quick):
     """{period: {variant: (signals/s, cpu µs per signal) or None}}."""
     duration = 300 if quick else 1000
     rounds = 1 if quick else 3
-    variants = {
-        "bare, SA_RESTART": ({}, True),
-        "bare": ({}, False),
-        "C retry-only": ({"LD_PRELOAD": REF}, False),
-        "eintrfix": ({"LD_PRELOAD": LIB}, False),
-    }
     result = {}
     for period in STORM_PERIODS_US:
         result[period] = {}
-        for name, (extra, restart) in variants.items():
-            runs = [absorb(period, duration, extra, restart) for _ in range(rounds)]
+        for name, (extra, mode) in SLOW_VARIANTS.items():
+            runs = [absorb(period, duration, extra, mode) for _ in range(rounds)]
             if any(r is None for r in runs):
                 result[period][name] = None
                 continue
@@ -260,13 +267,14 @@ def slow_path_instructions():
     """User-space instructions per absorbed signal (handler and retry),
     from callgrind: the slope between two storm lengths at 1 ms."""
     result = {}
-    for name, extra in (("C retry-only", {"LD_PRELOAD": REF}), ("eintrfix", {"LD_PRELOAD": LIB})):
+    for name in ("C retry-only", "eintrfix", "eintrfix, in libc"):
+        extra, mode = SLOW_VARIANTS[name]
         points = []
         for duration in (200, 600):
             out = os.path.join(BIN, f"callgrind.{os.getpid()}.out")
             code, stdout, err = run(
                 ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                 os.path.join(BIN, "absorb"), "1000", str(duration)],
+                 os.path.join(BIN, "absorb"), "1000", str(duration), *([mode] if mode else [])],
                 extra,
             )
             ir = None
@@ -429,9 +437,10 @@ def report(quick, tools):
     emit("Slow path: one read(2) blocked under a SIGALRM storm; every signal is one"
          " interrupted call to retry")
     emit("(signals/s absorbed; CPU µs per signal, kernel delivery included;"
-         " `bare` dies at the first signal)")
+         " `bare` dies at the first signal; `in libc`: the read fgetc makes,"
+         " restarted by the kernel as the trampoline decides)")
     rows = []
-    names = ["bare, SA_RESTART", "bare", "C retry-only", "eintrfix"]
+    names = list(SLOW_VARIANTS)
     for period in STORM_PERIODS_US:
         row = [f"{period} µs"]
         for name in names:
