@@ -84,7 +84,11 @@ const SCAN_WORDS: usize = 256;
 /// The first return address on the stack from `stack` upward that lies in
 /// a known text segment whose owner `skip` does not pass over, with that
 /// owner: the code that called into the frames skipped. Bounded to
-/// [`SCAN_WORDS`] words; only words that follow a call instruction count.
+/// [`SCAN_WORDS`] words; only words that follow a call instruction count,
+/// and in this library only those after a call through a pointer (every
+/// hook calls libc through one: a code address here that follows a direct
+/// call is a stale value or a function pointer, such as a `pthread_atfork`
+/// handler that `fork`'s frame holds).
 /// The scan reads whatever the stack holds, padding included, so valgrind
 /// is asked not to report it.
 ///
@@ -103,7 +107,8 @@ pub unsafe fn first_caller(stack: usize, skip: impl Fn(Owner) -> bool) -> Option
                 return None;
             }
             // SAFETY: `word - 7` and `word` lie in the same mapped text segment.
-            unsafe { crate::arch::follows_call(word) }.then_some((word, owner))
+            let call = unsafe { crate::arch::call_before(word) }?;
+            (owner != Owner::Shim || call == crate::arch::Call::Indirect).then_some((word, owner))
         })
     };
     crate::arch::unreported_by_valgrind(scan)

@@ -162,6 +162,14 @@ impl Config {
             .or_else(|| self.named.get(function.base().index()).copied().flatten())
             .unwrap_or(self.default_policy)
     }
+
+    /// Whether any function can be retried: the shim is enabled and the
+    /// default policy, or one function's, is `retry`.
+    pub fn retries_anything(&self) -> bool {
+        self.enabled
+            && (self.default_policy == Policy::Retry
+                || self.named.iter().any(|p| *p == Some(Policy::Retry)))
+    }
 }
 
 /// A variable that could not be parsed.

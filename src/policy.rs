@@ -206,13 +206,20 @@ impl Drop for Interruption {
 ///
 /// The shim sees neither where such a call starts nor where it ends, so
 /// each interruption is judged and reported on its own (attempt 1, nothing
-/// waited) and `EINTRFIX_MAX_RETRIES` does not bound it. Called from the
-/// signal trampoline: async-signal-safe, and errno is left as it was.
+/// waited) and `EINTRFIX_MAX_RETRIES` does not bound it. A passed EINTR
+/// leaves the record of the signals behind it in place: a hook may be
+/// waiting above the call after all (another interposer, such as
+/// AddressSanitizer's, between the hook and libc), and it must judge the
+/// EINTR as the trampoline did. Called from the signal trampoline:
+/// async-signal-safe, and errno is left as it was.
 pub fn at_delivery(function: Function, fd: Option<c_int>) -> Decision {
     let saved = errno::get();
     let config = config();
     let by = signals::take_interrupting();
     let (decision, reason) = judge(config, function, by, 1);
+    if decision == Decision::Pass {
+        signals::put_back(by);
+    }
     if config.enabled {
         trace::interruption(&Report {
             function,

@@ -13,16 +13,22 @@
 //!   the hooks handle those EINTRs as before;
 //! - the program's own handler asked for SA_RESTART: the kernel restarts
 //!   it, as it would without the shim;
-//! - a hook made the call (the first return address above libc's frames is
-//!   in this library), or the constructor has not yet listed the loaded
+//! - a hook made the call (one a hook makes, and the first return address
+//!   above libc's frames is in this library), or the constructor has not yet listed the loaded
 //!   code ([`crate::code`]) so that a hook's call cannot be told from
 //!   libc's: the restart becomes the EINTR the program asked for, and any
 //!   hook decides with its own name, policy and deadline;
 //! - otherwise the policy engine decides for the function named after the
 //!   system call ([`crate::policy::at_delivery`]): retry lets the kernel
 //!   restart it, pass turns it into the EINTR the program would have seen
-//!   without the shim. A system call with no hooked namesake (`futex`,
-//!   `ioctl`) is always turned back into EINTR.
+//!   without the shim;
+//! - a system call with no hooked namesake (`futex`, `ioctl`, `clone`) is
+//!   left to restart, as under SA_RESTART. Turning it into EINTR could be
+//!   wrong in two ways the context cannot tell apart: `fork` and `clone`
+//!   are restarted by the kernel whatever the flags (-ERESTARTNOINTR: bare,
+//!   they never fail with EINTR), and glibc's internal futex waits (in
+//!   `pthread_once`, under the unwinder of a cancelled thread) abort on an
+//!   error they do not expect.
 
 use crate::arch;
 use crate::code::{self, Owner};
@@ -31,10 +37,14 @@ use crate::policy::{self, Decision};
 use core::ffi::{c_int, c_void};
 
 /// Whether handlers are installed with SA_RESTART behind the program's
-/// back: the trampoline can read contexts on this processor and the
-/// configuration is good (a bad one changes nothing).
+/// back: the trampoline can read contexts on this processor (natively:
+/// valgrind's signal frames do not show enough, see
+/// [`arch::under_valgrind`]), and the configuration is good (a bad one
+/// changes nothing) and can retry something (under `EINTRFIX_POLICY=pass`
+/// handlers are as the program installed them, so every call behaves
+/// exactly as bare).
 pub fn forced() -> bool {
-    arch::SUPPORTED && policy::config().enabled
+    arch::SUPPORTED && policy::config().retries_anything() && !arch::under_valgrind()
 }
 
 /// Whether a system call's first argument is its fd, worth reporting.
@@ -77,14 +87,14 @@ pub unsafe fn after_handler(context: *mut c_void, program_asked_restart: bool) {
     let Some(restart) = (unsafe { arch::pending_restart(context) }) else {
         return;
     };
-    let function = if made_by_a_hook(restart.stack) {
-        None
+    let decision = if arch::hooks_make(restart.number) && made_by_a_hook(restart.stack) {
+        Decision::Pass
     } else {
-        arch::syscall_function(restart.number)
-    };
-    let decision = function.map_or(Decision::Pass, |function| {
+        let Some(function) = arch::syscall_function(restart.number) else {
+            return;
+        };
         policy::at_delivery(function, fd_of(function, restart.first_argument))
-    });
+    };
     if decision == Decision::Pass {
         // SAFETY: the caller's contract; a restart is pending in it.
         unsafe { arch::fail_with_eintr(context) };

@@ -91,6 +91,22 @@ pub fn take_interrupting() -> Interrupting {
     }
 }
 
+/// Puts back what [`take_interrupting`] took, for a later look on this
+/// thread (the trampoline passed an EINTR that a hook above it will judge
+/// again).
+pub fn put_back(by: Interrupting) {
+    let bits = by.signals.bits();
+    if RAN
+        .try_with(|ran| ran.fetch_or(bits, Ordering::Relaxed))
+        .is_err()
+    {
+        RAN_ANYWHERE.fetch_or(bits, Ordering::Relaxed);
+    }
+    if by.alarm_timeout {
+        record_alarm_timeout();
+    }
+}
+
 /// What kind of `ITIMER_REAL` the program armed last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimerKind {
@@ -209,6 +225,8 @@ mod tests {
         );
         assert!(!taken.alarm_timeout);
         assert_eq!(take_interrupting(), Interrupting::default());
+        put_back(taken);
+        assert_eq!(take_interrupting(), taken);
     }
 
     #[test]

@@ -213,7 +213,6 @@ if command -v valgrind >/dev/null; then
     shim "valgrind memcheck: procs" 120 -- "${vg[@]}" "$S/procs" -n $((21 * x))
     shim "valgrind memcheck: per_thread" 120 -- "${vg[@]}" "$S/per_thread" -n $((3 * x))
     shim "valgrind memcheck: fd limit" 120 -- "${vg[@]}" "$S/hostile" fd-limit
-    shim "valgrind memcheck: stdio_pump" 120 -- "${vg[@]}" "$S/stdio_pump" -t 4 -m $x -p 200
 else
     echo "FAIL  valgrind is not installed (apt-get install valgrind)"
     failures+=("valgrind")

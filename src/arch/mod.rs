@@ -11,7 +11,13 @@
 //! - `fail_with_eintr(context)`: turns that restart into a failure with
 //!   EINTR, as the kernel would have reported it without SA_RESTART;
 //! - `syscall_function(number)`: the hooked function named after a system
-//!   call, for the policy and for reports.
+//!   call, for the policy and for reports; `hooks_make(number)`: whether a
+//!   hook's real call can block in it;
+//! - `Call` and `call_before(address)`: the call instruction before a
+//!   return address, for stack scans ([`crate::code`]);
+//! - `under_valgrind()` and `unreported_by_valgrind(scan)`: valgrind's
+//!   client requests (its frames cannot be read as the kernel's; a stack
+//!   scan reads uninitialised padding on purpose).
 //!
 //! See `docs/kernel-restart.md` for what an aarch64 port needs.
 

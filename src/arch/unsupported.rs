@@ -22,6 +22,28 @@ pub unsafe fn pending_restart(_context: *mut c_void) -> Option<Restart> {
 /// None needed; the context is not touched.
 pub unsafe fn fail_with_eintr(_context: *mut c_void) {}
 
+/// No hook's call is restarted here.
+pub fn hooks_make(_number: i64) -> bool {
+    false
+}
+
+/// How the instruction before a return address called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Call {
+    /// A direct call.
+    Direct,
+    /// A call through a pointer.
+    Indirect,
+}
+
+/// Never: no instruction is decoded here.
+///
+/// # Safety
+/// None needed; nothing is read.
+pub unsafe fn call_before(_address: usize) -> Option<Call> {
+    None
+}
+
 /// No system call is named here.
 pub fn syscall_function(_number: i64) -> Option<Function> {
     None
@@ -30,4 +52,9 @@ pub fn syscall_function(_number: i64) -> Option<Function> {
 /// Runs `scan`: no valgrind requests here.
 pub fn unreported_by_valgrind<R>(scan: impl FnOnce() -> R) -> R {
     scan()
+}
+
+/// Not asked here.
+pub fn under_valgrind() -> bool {
+    false
 }

@@ -8,14 +8,19 @@
 //! restores whatever the frame holds.
 //!
 //! A signal that lands in user space just before a `syscall` instruction
-//! shows the same RIP and RAX. What tells them apart is RCX: the `syscall`
-//! instruction itself writes the address after it into RCX, so an
-//! interrupted system call shows RCX = RIP + 2.
+//! shows the same RIP and RAX. What tells them apart is what the `syscall`
+//! instruction itself leaves: it writes the address after it into RCX and
+//! RFLAGS into R11, and the kernel saves those same values as the frame's
+//! RIP and flags, so an interrupted system call shows RCX = RIP + 2 and
+//! R11 = EFLAGS. RCX alone is not enough: a call made again at the same
+//! instruction can find RCX still holding the address after it (seen under
+//! valgrind, which delivers signals just before a `syscall` instruction);
+//! the flags have changed by then.
 
 use super::Restart;
 use crate::functions::Function;
 use core::ffi::c_void;
-use libc::{ucontext_t, REG_RAX, REG_RCX, REG_RDI, REG_RIP, REG_RSP};
+use libc::{ucontext_t, REG_EFL, REG_R11, REG_RAX, REG_RCX, REG_RDI, REG_RIP, REG_RSP};
 
 /// The trampoline reads and changes contexts on this architecture.
 pub const SUPPORTED: bool = true;
@@ -56,7 +61,7 @@ fn set(registers: &mut [i64; 23], register: libc::c_int, value: i64) {
 
 /// The system call the kernel will make again when this handler returns,
 /// if the context shows one: RIP at a `syscall` instruction, RCX just past
-/// it, RAX a system call number.
+/// it, R11 equal to the flags, RAX a system call number.
 ///
 /// # Safety
 /// `context` is the third argument of a running SA_SIGINFO handler.
@@ -65,9 +70,9 @@ pub unsafe fn pending_restart(context: *mut c_void) -> Option<Restart> {
     let registers = unsafe { registers(context) }?;
     let pc = get(registers, REG_RIP) as usize;
     let number = get(registers, REG_RAX);
-    if get(registers, REG_RCX) as usize != pc.wrapping_add(SYSCALL_LEN)
-        || !(0..1024).contains(&number)
-    {
+    let entered = get(registers, REG_RCX) as usize == pc.wrapping_add(SYSCALL_LEN)
+        && get(registers, REG_R11) == get(registers, REG_EFL);
+    if !entered || !(0..1024).contains(&number) {
         return None;
     }
     // SAFETY: RCX = RIP + 2 means the thread was in a system call made by
@@ -137,38 +142,67 @@ pub fn syscall_function(number: i64) -> Option<Function> {
     })
 }
 
-/// Whether `address` follows a call instruction, as a return address does:
-/// `call rel32` (`e8`, 5 bytes), `call *disp32(%rip)` (`ff 15`, 6 bytes, what
-/// `-fno-plt` code makes), or `call *%reg`, `call *(%reg)`, `call
-/// *disp8(%reg)` and `call *disp32(%reg)` (`ff /2`, 2 to 6 bytes, with or
-/// without a REX prefix or a SIB byte).
+/// Whether a hook's real call can block in this system call and be
+/// restarted: the calls named above, and the futex waits of `sem_wait`,
+/// `sem_timedwait` and `sem_clockwait`.
+pub fn hooks_make(number: i64) -> bool {
+    number == libc::SYS_futex || syscall_function(number).is_some()
+}
+
+/// How the instruction before a return address called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Call {
+    /// `call rel32` (`e8`): a direct call.
+    Direct,
+    /// `call *disp32(%rip)` (`ff 15`, what `-fno-plt` code makes), `call
+    /// *%reg`, `call *(%reg)`, `call *disp8(%reg)` or `call *disp32(%reg)`
+    /// (`ff /2`, 2 to 6 bytes, with or without a REX prefix or SIB byte):
+    /// through a pointer.
+    Indirect,
+}
+
+/// The call instruction `address` follows, as a return address does, if
+/// its bytes encode one.
 ///
 /// # Safety
 /// The 7 bytes before `address` are mapped and readable (it lies at least
 /// 7 bytes into a loaded object's text).
-pub unsafe fn follows_call(address: usize) -> bool {
+pub unsafe fn call_before(address: usize) -> Option<Call> {
     // SAFETY: the caller's contract.
     let before = unsafe { core::ptr::read_unaligned((address - 7) as *const [u8; 7]) };
     let [_, b1, b2, b3, b4, b5, b6] = before;
     let indirect = |opcode: u8, modrm: u8| opcode == 0xff && modrm & 0x38 == 0x10;
-    b2 == 0xe8
-        || (b1 == 0xff && b2 == 0x15)
-        || (indirect(b5, b6) && (b6 & 0xc0 == 0xc0 || (b6 & 0xc0 == 0 && !matches!(b6 & 7, 4 | 5))))
+    let through_pointer = (b1 == 0xff && b2 == 0x15)
+        || (indirect(b5, b6)
+            && (b6 & 0xc0 == 0xc0 || (b6 & 0xc0 == 0 && !matches!(b6 & 7, 4 | 5))))
         || (indirect(b1, b2) && b2 & 0xc0 == 0x80)
         || (indirect(b4, b5) && b5 & 0xc0 == 0x40)
         || (indirect(b4, b5) && b5 & 0xc7 == 0x04)
-        || (indirect(b3, b4) && b4 & 0xc7 == 0x44)
+        || (indirect(b3, b4) && b4 & 0xc7 == 0x44);
+    if through_pointer {
+        Some(Call::Indirect)
+    } else if b2 == 0xe8 {
+        Some(Call::Direct)
+    } else {
+        None
+    }
 }
 
 /// valgrind's client request that turns its error reports off (`1`) and
 /// back on (`-1`) for this thread (`VG_USERREQ__CHANGE_ERR_DISABLEMENT`).
 const VALGRIND_CHANGE_ERR_DISABLEMENT: usize = 0x1801;
 
-/// Makes a valgrind client request; natively (or under any other tool
-/// that ignores it) it does nothing: four rotations of RDI by 128 bits in
-/// all, then `xchg rbx, rbx`, the sequence valgrind recognises.
-fn valgrind_request(request: usize, argument: usize) {
+/// valgrind's client request that answers how many valgrinds the program
+/// runs under (0 natively: the request's default).
+const VALGRIND_RUNNING_ON_VALGRIND: usize = 0x1001;
+
+/// Makes a valgrind client request and returns its answer (0 natively, or
+/// under any other tool that ignores it, where it does nothing: four
+/// rotations of RDI by 128 bits in all, then `xchg rbx, rbx`, the sequence
+/// valgrind recognises).
+fn valgrind_request(request: usize, argument: usize) -> usize {
     let arguments: [usize; 6] = [request, argument, 0, 0, 0, 0];
+    let answer: usize;
     // SAFETY: the sequence leaves every register as it was (RDI rotates
     // back to its value, RBX is exchanged with itself) but the flags and
     // RDX, declared clobbered; valgrind reads the six words at RAX.
@@ -180,19 +214,28 @@ fn valgrind_request(request: usize, argument: usize) {
             "rol rdi, 51",
             "xchg rbx, rbx",
             in("rax") arguments.as_ptr(),
-            inout("rdx") 0usize => _,
+            inout("rdx") 0usize => answer,
             options(nostack, readonly),
         );
     }
+    answer
+}
+
+/// Whether the program runs under valgrind. Its signal frames are its own:
+/// RCX and R11 do not show whether the thread had entered the system call
+/// (a signal delivered just before the `syscall` instruction looks like a
+/// pending restart), so the trampoline must not rely on them there.
+pub fn under_valgrind() -> bool {
+    valgrind_request(VALGRIND_RUNNING_ON_VALGRIND, 0) != 0
 }
 
 /// Runs `scan` with valgrind's error reports off on this thread: a stack
 /// scan reads padding that nobody initialised, on purpose, and memcheck
 /// would report each such word. No effect outside valgrind.
 pub fn unreported_by_valgrind<R>(scan: impl FnOnce() -> R) -> R {
-    valgrind_request(VALGRIND_CHANGE_ERR_DISABLEMENT, 1);
+    let _ = valgrind_request(VALGRIND_CHANGE_ERR_DISABLEMENT, 1);
     let result = scan();
-    valgrind_request(VALGRIND_CHANGE_ERR_DISABLEMENT, usize::MAX);
+    let _ = valgrind_request(VALGRIND_CHANGE_ERR_DISABLEMENT, usize::MAX);
     result
 }
 
