@@ -168,7 +168,7 @@ impl Config {
     pub fn retries_anything(&self) -> bool {
         self.enabled
             && (self.default_policy == Policy::Retry
-                || self.named.iter().any(|p| *p == Some(Policy::Retry)))
+                || self.named.contains(&Some(Policy::Retry)))
     }
 }
 
