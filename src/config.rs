@@ -163,12 +163,13 @@ impl Config {
             .unwrap_or(self.default_policy)
     }
 
-    /// Whether any function can be retried: the shim is enabled and the
-    /// default policy, or one function's, is `retry`.
-    pub fn retries_anything(&self) -> bool {
+    /// Whether the EINTR of any function can be retried or logged: the
+    /// shim is enabled and the default policy, or one function's, is not
+    /// `pass`.
+    pub fn acts_on_anything(&self) -> bool {
         self.enabled
-            && (self.default_policy == Policy::Retry
-                || self.named.contains(&Some(Policy::Retry)))
+            && (self.default_policy != Policy::Pass
+                || self.named.iter().flatten().any(|p| *p != Policy::Pass))
     }
 }
 

@@ -40,11 +40,11 @@ use core::ffi::{c_int, c_void};
 /// back: the trampoline can read contexts on this processor (natively:
 /// valgrind's signal frames do not show enough, see
 /// [`arch::under_valgrind`]), and the configuration is good (a bad one
-/// changes nothing) and can retry something (under `EINTRFIX_POLICY=pass`
-/// handlers are as the program installed them, so every call behaves
-/// exactly as bare).
+/// changes nothing) and can retry or log something (under
+/// `EINTRFIX_POLICY=pass` handlers are as the program installed them, so
+/// every call behaves exactly as bare).
 pub fn forced() -> bool {
-    arch::SUPPORTED && policy::config().retries_anything() && !arch::under_valgrind()
+    arch::SUPPORTED && policy::config().acts_on_anything() && !arch::under_valgrind()
 }
 
 /// Whether a system call's first argument is its fd, worth reporting.
