@@ -35,8 +35,8 @@
 //! between is caught. Names this process may trust cannot be swapped by
 //! others: the sticky bit stops them.
 //!
-//! Raw system calls and `fstat` only: async-signal-safe, no allocation, no
-//! hooked libc function (the file may be opened from a signal handler or a
+//! Raw system calls, `fstat` and `geteuid` only: async-signal-safe, no
+//! allocation, no hooked libc function (the file may be opened from a signal handler or a
 //! forked child of a threaded parent).
 
 use core::ffi::{c_char, c_int, c_long};
@@ -289,6 +289,12 @@ fn walk(
     // The given path is buf[..len], then a NUL; each link target read is
     // written after it, NUL-terminated, over the previous one.
     let targets = len + 1;
+    match buf.get(..len) {
+        Some([]) => return Err(Denied::Error(libc::ENOENT)),
+        // The kernel would see a shorter path than the one checked.
+        Some(path) if path.contains(&0) => return Err(Denied::Error(libc::EINVAL)),
+        _ => {}
+    }
     match buf.get_mut(len) {
         Some(nul) => *nul = 0,
         None => return Err(Denied::Error(libc::ENAMETOOLONG)),
@@ -723,6 +729,16 @@ mod tests {
             open_path(&dir.join("none/x")),
             Err(format!("errno {}", libc::ENOENT))
         );
+        let mut buf = *b"/tmp\0x\0";
+        assert!(matches!(
+            open(&mut buf, 6, libc::O_WRONLY, 0o600),
+            Err(Denied::Error(libc::EINVAL))
+        ));
+        let mut buf = [0u8; 1];
+        assert!(matches!(
+            check(&mut buf, 0),
+            Err(Denied::Error(libc::ENOENT))
+        ));
         // No room for the NUL.
         let mut buf = *b"/tmp/x";
         assert!(matches!(
