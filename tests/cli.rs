@@ -227,6 +227,78 @@ fn bad_options_and_variables_exit_125_before_starting_anything() {
 }
 
 #[test]
+fn a_log_file_planted_in_a_shared_directory_exits_125_before_starting_anything() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to make files of another user");
+        return;
+    }
+    use std::os::unix::fs::{lchown, symlink};
+    let shared = temp_dir("shared");
+    std::fs::set_permissions(&*shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let private = temp_dir("private");
+    std::fs::set_permissions(&*private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let victim = private.join("victim");
+    std::fs::write(&victim, "").unwrap();
+    let marker = private.join("started");
+    let touch = format!("touch {}", marker.display());
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let _ = std::fs::remove_file(&marker);
+        let mut all = args.to_vec();
+        all.extend(["--", "sh", "-c", &touch]);
+        let out = run_with(&eintrfix(), &all, env);
+        (out.status.code(), text(&out.stderr), marker.exists())
+    };
+    let planted = shared.join("app.log");
+    symlink(&victim, &planted).unwrap();
+    lchown(&planted, Some(65534), None).unwrap();
+    let planted = planted.to_str().unwrap();
+    let reason = "it is a symbolic link owned by uid 65534 in a sticky world-writable \
+                  directory, and the protected_symlinks rule follows one there only if owned \
+                  by the effective uid (0) or the directory's owner (0)";
+    assert_eq!(
+        run(&["--log-file", planted], &[]),
+        (
+            Some(125),
+            format!("eintrfix: --log-file: refusing '{planted}': {reason}\n"),
+            false
+        )
+    );
+    assert_eq!(
+        run(&[], &[("EINTRFIX_LOG_FILE", planted)]),
+        (
+            Some(125),
+            format!(
+                "eintrfix: EINTRFIX_LOG_FILE (from the environment): refusing '{planted}': \
+                 {reason}\n"
+            ),
+            false
+        )
+    );
+    let theirs = shared.join("theirs.log");
+    std::fs::write(&theirs, "").unwrap();
+    lchown(&theirs, Some(65534), None).unwrap();
+    let (code, stderr, started) = run(&["--log-file", theirs.to_str().unwrap()], &[]);
+    assert_eq!((code, started), (Some(125), false), "{stderr}");
+    assert!(stderr.contains("the protected_regular rule"), "{stderr}");
+
+    // What the rules allow runs (and the library, loaded in `sh`, creates
+    // the file at start-up).
+    let own = shared.join("own.log");
+    symlink(private.join("own-target.log"), &own).unwrap();
+    let elsewhere = private.join("link.log");
+    symlink(&victim, &elsewhere).unwrap();
+    lchown(&elsewhere, Some(65534), None).unwrap();
+    let per_process = shared.join("app-%p.log");
+    for allowed in [&own, &elsewhere, &shared.join("new.log"), &per_process] {
+        let got = run(&["--log-file", allowed.to_str().unwrap()], &[]);
+        assert_eq!(got, (Some(0), String::new(), true), "{allowed:?}");
+    }
+    assert!(private.join("own-target.log").exists());
+    assert!(shared.join("new.log").exists());
+}
+
+#[test]
 fn exit_codes_like_env() {
     let dir = temp_dir("exit");
     let not_exec = dir.join("not-executable");

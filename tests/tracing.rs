@@ -901,3 +901,134 @@ fn secure_execution_ignores_the_log_file() {
         "{secure:?}"
     );
 }
+
+// ---------------------------------------------------------------------
+// Log files in shared directories.
+
+/// The other user of these tests: `nobody`.
+const NOBODY: u32 = 65534;
+
+/// The refusal line for a name of `nobody`'s in a root-owned sticky
+/// world-writable directory, seen by a root process.
+fn refusal_line(path: &Path, what: &str, rule: &str, verb: &str) -> String {
+    format!(
+        "eintrfix: EINTRFIX_LOG_FILE: cannot open '{}': it is {what} owned by uid 65534 in a \
+         sticky world-writable directory, and the {rule} rule {verb} one there only if owned \
+         by the effective uid (0) or the directory's owner (0); logging to stderr instead",
+        path.display()
+    )
+}
+
+/// How many `read` events of trace_json's, with `EINTRFIX_LOG=info`,
+/// `text` holds.
+fn read_events(text: &str) -> usize {
+    text.lines()
+        .filter(|l| l.contains(" INFO eintrfix: read fd="))
+        .count()
+}
+
+#[test]
+fn a_log_file_planted_in_a_shared_directory_is_not_written() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to make files of another user");
+        return;
+    }
+    use std::os::unix::fs::{lchown, symlink};
+    fails_bare("trace_json");
+    // A root-owned sticky world-writable directory, as /tmp, and a private
+    // one holding what a planted name would point at.
+    let shared = TempDir::new("shared");
+    fs::set_permissions(shared.path(), fs::Permissions::from_mode(0o1777)).unwrap();
+    let private = TempDir::new("private");
+    fs::set_permissions(private.path(), fs::Permissions::from_mode(0o700)).unwrap();
+    let victim = private.path().join("victim");
+    fs::write(&victim, "precious\n").unwrap();
+    let info = [("EINTRFIX_LOG", "info")];
+    let reference = run_c("trace_json", Mode::Shim(&info));
+    assert_eq!(reference.code, Some(0), "{reference:?}");
+    let run_logging_to = |path: &Path| -> Run {
+        let run = run_c(
+            "trace_json",
+            Mode::Shim(&[
+                ("EINTRFIX_LOG", "info"),
+                ("EINTRFIX_LOG_FILE", path.to_str().unwrap()),
+            ]),
+        );
+        // The program's own output and exit status never change.
+        assert_eq!(run.code, reference.code, "{path:?}: {run:?}");
+        assert_eq!(run.stdout, reference.stdout, "{path:?}: {run:?}");
+        run
+    };
+    let refused = |path: &Path, line: String| {
+        let run = run_logging_to(path);
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(lines[0], line, "{run:?}");
+        assert_eq!(
+            run.stderr.matches("EINTRFIX_LOG_FILE").count(),
+            1,
+            "{run:?}"
+        );
+        assert!(
+            read_events(&run.stderr) >= 20,
+            "events go to stderr: {run:?}"
+        );
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+    };
+
+    // nobody's link to a root-owned file: not followed.
+    let planted = shared.path().join("app.log");
+    symlink(&victim, &planted).unwrap();
+    lchown(&planted, Some(NOBODY), None).unwrap();
+    refused(
+        &planted,
+        refusal_line(&planted, "a symbolic link", "protected_symlinks", "follows"),
+    );
+
+    // nobody's regular file: not appended to.
+    let theirs = shared.path().join("theirs.log");
+    fs::write(&theirs, "").unwrap();
+    lchown(&theirs, Some(NOBODY), None).unwrap();
+    let run = run_logging_to(&theirs);
+    assert_eq!(
+        run.stderr.lines().next().unwrap(),
+        refusal_line(&theirs, "a regular file", "protected_regular", "writes to")
+    );
+    assert_eq!(fs::metadata(&theirs).unwrap().len(), 0, "{run:?}");
+
+    // A second hard link to a root-owned file: anyone may have made it.
+    let linked = shared.path().join("linked.log");
+    fs::hard_link(&victim, &linked).unwrap();
+    refused(
+        &linked,
+        format!(
+            "eintrfix: EINTRFIX_LOG_FILE: cannot open '{}': it is a regular file with 2 hard \
+             links in a sticky world-writable directory, and the hard-link rule writes to one \
+             there only if it has a single link (another user may have made the others); \
+             logging to stderr instead",
+            linked.display()
+        ),
+    );
+
+    // The process's own link there is followed, and a new file is created.
+    let followed = |link: &Path, target: &Path| {
+        let run = run_logging_to(link);
+        assert_eq!(run.stderr, "", "{run:?}");
+        let text = fs::read_to_string(target).unwrap();
+        assert!(read_events(&text) >= 20, "{link:?}: {text}");
+        fs::remove_file(target).unwrap();
+    };
+    let own = shared.path().join("own.log");
+    let own_target = private.path().join("own-target.log");
+    symlink(&own_target, &own).unwrap();
+    followed(&own, &own_target);
+    let new = shared.path().join("new.log");
+    followed(&new, &new);
+
+    // In a private directory, anyone's link is followed, as before.
+    let elsewhere = private.path().join("link.log");
+    let target = private.path().join("target.log");
+    symlink(&target, &elsewhere).unwrap();
+    lchown(&elsewhere, Some(NOBODY), None).unwrap();
+    followed(&elsewhere, &target);
+}

@@ -4,8 +4,8 @@
 //!
 //! The binary does not link the library (it is a cdylib only): linking it
 //! would interpose the command's own `read` and `write`. It compiles the
-//! library's variable parser and function catalogue into itself instead, so
-//! that it accepts exactly what the library accepts.
+//! library's variable parser, function catalogue and log-file rules into
+//! itself instead, so that it accepts exactly what the library accepts.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -14,8 +14,14 @@
 #[path = "../config.rs"]
 mod config;
 #[allow(dead_code)]
+#[path = "../errno.rs"]
+mod errno;
+#[allow(dead_code)]
 #[path = "../functions.rs"]
 mod functions;
+#[allow(dead_code)]
+#[path = "../trace/open_rules.rs"]
+mod open_rules;
 
 #[path = "eintrfix/check.rs"]
 mod check;

@@ -7,8 +7,10 @@
 //! system calls (`openat`, `fcntl`, `dup3`, `close`): no libc wrapper that
 //! the shim or another preloaded library may hook, no variadic call.
 //!
-//! - The file is opened with `O_WRONLY | O_APPEND | O_CLOEXEC | O_CREAT`,
-//!   mode 0600, then moved to a high fd with `F_DUPFD_CLOEXEC` so that the
+//! - The file is opened for `O_WRONLY | O_APPEND | O_CLOEXEC`, created
+//!   with mode 0600 if missing, by the rules of [`open_rules`] (no link
+//!   or file planted by another user in a shared sticky directory is
+//!   written to), then moved to a high fd with `F_DUPFD_CLOEXEC` so that the
 //!   program's own `close`/`dup2` of low fds leaves it alone. Each line is
 //!   one `write` on an `O_APPEND` fd: lines from several processes sharing
 //!   a file never interleave.
@@ -18,14 +20,15 @@
 //!   number with `dup3`, so a thread still writing to the fd never writes
 //!   to a closed or reused descriptor. After `exec`, `O_CLOEXEC` closed the
 //!   fd and the new image's constructor opens its file anew.
-//! - A file that cannot be opened: one line on stderr saying so, then
-//!   stderr.
+//! - A file that cannot be opened, or that the rules refuse: one line on
+//!   stderr saying so, then stderr.
 //! - In a secure-execution program (setuid, setgid, file capabilities:
 //!   `getauxval(AT_SECURE)`), `EINTRFIX_LOG_FILE` is ignored, as glibc
 //!   ignores its own debugging variables there: otherwise any user could
 //!   make a privileged program create or append to any file.
 
 use super::line::{self, Line};
+use super::open_rules::{self, Denied};
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, c_long, CStr};
 use core::fmt::Write;
@@ -274,26 +277,20 @@ fn open_log(template: &[u8], pid: c_int) -> Option<c_int> {
         report_failure(template, libc::ENAMETOOLONG);
         return None;
     }
-    // SAFETY: `path` is NUL-terminated; openat with AT_FDCWD and a mode.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat,
-            libc::AT_FDCWD,
-            path.as_ptr().cast::<c_char>(),
-            libc::O_WRONLY
-                | libc::O_APPEND
-                | libc::O_CLOEXEC
-                | libc::O_CREAT
-                | libc::O_NOCTTY
-                | libc::O_NONBLOCK,
-            0o600 as libc::mode_t,
-        )
+    let len = path.iter().position(|&b| b == 0).unwrap_or(path.len());
+    let flags =
+        libc::O_WRONLY | libc::O_APPEND | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK;
+    let fd = match open_rules::open(&mut path, len, flags, 0o600) {
+        Ok(fd) => fd,
+        Err(Denied::Error(error)) => {
+            report_failure(path.get(..len).unwrap_or_default(), error);
+            return None;
+        }
+        Err(Denied::Refused(refusal)) => {
+            report(refusal.path, &refusal);
+            return None;
+        }
     };
-    if fd < 0 {
-        let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
-        report_failure(path.get(..end).unwrap_or_default(), crate::errno::get());
-        return None;
-    }
     // O_NONBLOCK only kept the open of a FIFO without a reader from
     // blocking the program (it fails with ENXIO instead); lines are then
     // written blocking, as to stderr.
@@ -344,18 +341,23 @@ fn move_high(fd: c_int) -> Option<c_int> {
     }
 }
 
-/// One line on stderr: the file cannot be opened, and lines go to stderr.
+/// One line on stderr: the file cannot be opened because of `error`, and
+/// lines go to stderr.
 fn report_failure(path: &[u8], error: c_int) {
+    report(
+        path,
+        &format_args!("{} ({})", ErrorName(error), ErrorText(error)),
+    );
+}
+
+/// One line on stderr: the file cannot be opened, for `reason`, and lines
+/// go to stderr.
+fn report(path: &[u8], reason: &dyn core::fmt::Display) {
     let saved = crate::errno::get();
     let mut line = Line::new();
     line.push(b"eintrfix: EINTRFIX_LOG_FILE: cannot open '");
     line.push(path);
-    let _ = write!(
-        line,
-        "': {} ({}); logging to stderr instead",
-        ErrorName(error),
-        ErrorText(error)
-    );
+    let _ = write!(line, "': {reason}; logging to stderr instead");
     line.write_to(libc::STDERR_FILENO);
     crate::errno::set(saved);
 }

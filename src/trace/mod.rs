@@ -41,6 +41,7 @@ pub mod destination;
 pub mod format;
 pub mod layer;
 pub mod line;
+pub mod open_rules;
 pub mod summary;
 
 use crate::functions::Function;

@@ -1,7 +1,7 @@
 //! The command line: each option sets one `EINTRFIX_*` variable, checked
 //! with the library's own parser before anything is started.
 
-use crate::config;
+use crate::{config, open_rules};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -257,8 +257,34 @@ pub fn validate(set: &[(&'static str, OsString)]) -> Result<(), String> {
                 dir.display()
             ));
         }
+        if let Err(refusal) = log_file_rules(file) {
+            return Err(format!(
+                "{}: refusing '{}': {refusal}",
+                source(config::LOG_FILE),
+                path.display()
+            ));
+        }
     }
     Ok(())
+}
+
+/// The library's rules for the log file (`open_rules`), applied to `file`
+/// without creating or opening it for writing: why it would refuse it, if
+/// it would. Other errors are left to the library to report, as before. A
+/// name holding `%` is not checked: the file each process opens is known
+/// only then (its directory was checked).
+fn log_file_rules(file: &[u8]) -> Result<(), String> {
+    let name = file.rsplit(|&b| b == b'/').next().unwrap_or_default();
+    if name.contains(&b'%') {
+        return Ok(());
+    }
+    // The path, then room for the targets of the links followed.
+    let mut buf = file.to_vec();
+    buf.resize(file.len() + libc::PATH_MAX as usize + 1, 0);
+    match open_rules::check(&mut buf, file.len()) {
+        Err(open_rules::Denied::Refused(refusal)) => Err(refusal.to_string()),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
