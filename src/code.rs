@@ -114,6 +114,18 @@ pub unsafe fn first_caller(stack: usize, skip: impl Fn(Owner) -> bool) -> Option
     crate::arch::unreported_by_valgrind(scan)
 }
 
+/// Whether a return address into this library (after a call through a
+/// pointer, as every hook makes its real call) is anywhere in the
+/// [`SCAN_WORDS`] words above `stack`: a hook is waiting above the frames
+/// there, perhaps behind another interposer.
+///
+/// # Safety
+/// As [`first_caller`].
+pub unsafe fn hook_above(stack: usize) -> bool {
+    // SAFETY: the caller's contract; only this library's words are taken.
+    unsafe { first_caller(stack, |owner| owner != Owner::Shim) }.is_some()
+}
+
 /// Lists the text segments of every loaded object, from the constructor.
 /// Runs once; a second call changes nothing.
 pub fn init() {

@@ -121,6 +121,9 @@ pub struct Config {
     pub pass_signals: SignalSet,
     /// How one-shot SIGALRM timeouts are treated (`EINTRFIX_ALARM_TIMEOUTS`).
     pub alarm_timeouts: Policy,
+    /// How a signal that a thread of the process aims at the interrupted
+    /// thread (`pthread_kill`, `tgkill`) is treated (`EINTRFIX_THREAD_SIGNALS`).
+    pub thread_signals: Policy,
     /// Retries of one call before its EINTR passes (`EINTRFIX_MAX_RETRIES`).
     pub max_retries: Option<u32>,
     /// Event format (`EINTRFIX_LOG_FORMAT`).
@@ -141,6 +144,7 @@ impl Config {
         named: [None; Function::COUNT],
         pass_signals: DEFAULT_PASS_SIGNALS,
         alarm_timeouts: Policy::Pass,
+        thread_signals: Policy::Pass,
         max_retries: None,
         log_format: LogFormat::Text,
         summary: false,
@@ -209,6 +213,7 @@ pub const VARIABLES: &[&str] = &[
     POLICY,
     PASS_SIGNALS,
     ALARM_TIMEOUTS,
+    THREAD_SIGNALS,
     MAX_RETRIES,
     LOG,
     LOG_FORMAT,
@@ -221,6 +226,8 @@ pub const POLICY: &str = "EINTRFIX_POLICY";
 pub const PASS_SIGNALS: &str = "EINTRFIX_PASS_SIGNALS";
 /// `pass` or `retry` for one-shot SIGALRM timeouts.
 pub const ALARM_TIMEOUTS: &str = "EINTRFIX_ALARM_TIMEOUTS";
+/// `pass` or `retry` for signals a thread aims at another of its process.
+pub const THREAD_SIGNALS: &str = "EINTRFIX_THREAD_SIGNALS";
 /// Retries of one call before its EINTR passes.
 pub const MAX_RETRIES: &str = "EINTRFIX_MAX_RETRIES";
 /// Event filter directives.
@@ -237,6 +244,19 @@ const POLICY_ACCEPTS: &str = "a comma-separated list of at most one default poli
 const SIGNALS_ACCEPTS: &str = "'none', or a comma-separated list of signal names with or without \
      SIG (INT, SIGTERM), numbers 1-64, RTMIN+n or RTMAX-n";
 
+/// A `pass` (the default) or `retry` variable.
+fn pass_or_retry<'a>(variable: &'static str, value: &'a [u8]) -> Result<Policy, ConfigError<'a>> {
+    match Policy::parse(trim(value)) {
+        Some(p @ (Policy::Pass | Policy::Retry)) => Ok(p),
+        _ => Err(error(
+            variable,
+            value,
+            "unknown value",
+            "'pass' (the default) or 'retry'",
+        )),
+    }
+}
+
 /// Parses every variable, reading them with `get` (`None` or empty: unset).
 pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, ConfigError<'a>> {
     let get = |name: &str| get(name).filter(|v| !v.is_empty());
@@ -248,17 +268,10 @@ pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, Confi
         config.pass_signals = parse_signals(value)?;
     }
     if let Some(value) = get(ALARM_TIMEOUTS) {
-        config.alarm_timeouts = match Policy::parse(trim(value)) {
-            Some(p @ (Policy::Pass | Policy::Retry)) => p,
-            _ => {
-                return Err(error(
-                    ALARM_TIMEOUTS,
-                    value,
-                    "unknown value",
-                    "'pass' (the default) or 'retry'",
-                ))
-            }
-        };
+        config.alarm_timeouts = pass_or_retry(ALARM_TIMEOUTS, value)?;
+    }
+    if let Some(value) = get(THREAD_SIGNALS) {
+        config.thread_signals = pass_or_retry(THREAD_SIGNALS, value)?;
     }
     if let Some(value) = get(MAX_RETRIES) {
         config.max_retries = Some(parse_u32(trim(value)).ok_or_else(|| {
@@ -677,6 +690,7 @@ mod tests {
     fn other_variables() {
         let c = parse_with(&[
             (ALARM_TIMEOUTS, "retry"),
+            (THREAD_SIGNALS, " retry "),
             (MAX_RETRIES, "5"),
             (LOG, "eintrfix=info,warn"),
             (LOG_FORMAT, "JSON"),
@@ -684,11 +698,13 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.alarm_timeouts, Policy::Retry);
+        assert_eq!(c.thread_signals, Policy::Retry);
         assert_eq!(c.max_retries, Some(5));
         assert_eq!(c.log_format, LogFormat::Json);
         assert!(c.summary);
         for (var, bad) in [
             (ALARM_TIMEOUTS, "log"),
+            (THREAD_SIGNALS, "sometimes"),
             (MAX_RETRIES, "-1"),
             (MAX_RETRIES, "4294967296"),
             (LOG, "loud"),

@@ -10,7 +10,7 @@ use crate::config::{self, Config, Policy, SignalSet};
 use crate::deadline::now_ns;
 use crate::errno;
 use crate::functions::Function;
-use crate::signals::{self, Interrupting};
+use crate::signals::{self, Interrupting, Sender};
 use crate::trace::{self, Action, Reason, Report, Site};
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, CStr};
@@ -100,8 +100,12 @@ pub enum Decision {
 /// In order: a bad configuration passes everything; a `pass` or `log`
 /// policy passes; a signal in `EINTRFIX_PASS_SIGNALS` passes; a one-shot
 /// SIGALRM (the program's own timeout) passes unless
-/// `EINTRFIX_ALARM_TIMEOUTS=retry`; past `EINTRFIX_MAX_RETRIES` it passes;
-/// anything else, an unknown signal included, is retried.
+/// `EINTRFIX_ALARM_TIMEOUTS=retry`; a signal whose handler left it at a
+/// fatal SIG_DFL passes (a retry could run into the next one, which would
+/// kill the process); a signal a thread of the process aimed at this one
+/// passes unless `EINTRFIX_THREAD_SIGNALS=retry`; past
+/// `EINTRFIX_MAX_RETRIES` it passes; anything else, an unknown signal
+/// included, is retried.
 pub fn judge(
     config: &Config,
     function: Function,
@@ -122,6 +126,12 @@ pub fn judge(
     if by.alarm_timeout && config.alarm_timeouts == Policy::Pass {
         return (Decision::Pass, Reason::AlarmTimeout);
     }
+    if by.left_fatal.bits() != 0 {
+        return (Decision::Pass, Reason::FatalDefault);
+    }
+    if by.thread_aimed.bits() != 0 && config.thread_signals == Policy::Pass {
+        return (Decision::Pass, Reason::ThreadSignal);
+    }
     if config.max_retries.is_some_and(|max| attempt > max) {
         return (Decision::Pass, Reason::MaxRetries);
     }
@@ -133,6 +143,8 @@ fn reported_signal(config: &Config, by: Interrupting, reason: Reason) -> Option<
     let deciding = match reason {
         Reason::PassSignal => SignalSet::from_bits(by.signals.bits() & config.pass_signals.bits()),
         Reason::AlarmTimeout => SignalSet::EMPTY.with(libc::SIGALRM),
+        Reason::FatalDefault => by.left_fatal,
+        Reason::ThreadSignal => by.thread_aimed,
         _ => by.signals,
     };
     deciding.first()
@@ -170,11 +182,13 @@ impl Interruption {
         let by = signals::take_interrupting();
         let (decision, reason) = judge(config, self.function, by, self.attempts);
         if config.enabled {
+            let signal = reported_signal(config, by, reason);
             trace::interruption(&Report {
                 function: self.function,
                 site: Site::Hook,
                 fd: self.fd,
-                signal: reported_signal(config, by, reason),
+                signal,
+                sender: signal.map_or(Sender::Unknown, |s| by.senders.of(s)),
                 action: match decision {
                     Decision::Retry => Action::Retried,
                     Decision::Pass => Action::Passed,
@@ -206,26 +220,28 @@ impl Drop for Interruption {
 ///
 /// The shim sees neither where such a call starts nor where it ends, so
 /// each interruption is judged and reported on its own (attempt 1, nothing
-/// waited) and `EINTRFIX_MAX_RETRIES` does not bound it. A passed EINTR
-/// leaves the record of the signals behind it in place: a hook may be
-/// waiting above the call after all (another interposer, such as
-/// AddressSanitizer's, between the hook and libc), and it must judge the
-/// EINTR as the trampoline did. Called from the signal trampoline:
+/// waited) and `EINTRFIX_MAX_RETRIES` does not bound it. When a hook is
+/// waiting above the call after all (`hook_above`: another interposer,
+/// such as AddressSanitizer's, between the hook and libc), a passed EINTR
+/// leaves the record of the signals behind it in place, for the hook to
+/// judge the EINTR as the trampoline did. Called from the signal trampoline:
 /// async-signal-safe, and errno is left as it was.
-pub fn at_delivery(function: Function, fd: Option<c_int>) -> Decision {
+pub fn at_delivery(function: Function, fd: Option<c_int>, hook_above: bool) -> Decision {
     let saved = errno::get();
     let config = config();
     let by = signals::take_interrupting();
     let (decision, reason) = judge(config, function, by, 1);
-    if decision == Decision::Pass {
+    if decision == Decision::Pass && hook_above {
         signals::put_back(by);
     }
     if config.enabled {
+        let signal = reported_signal(config, by, reason);
         trace::interruption(&Report {
             function,
             site: Site::Libc,
             fd,
-            signal: reported_signal(config, by, reason),
+            signal,
+            sender: signal.map_or(Sender::Unknown, |s| by.senders.of(s)),
             action: match decision {
                 Decision::Retry => Action::Retried,
                 Decision::Pass => Action::Passed,
@@ -292,7 +308,42 @@ mod tests {
         Interrupting {
             signals: SignalSet::of(signals),
             alarm_timeout,
+            ..Interrupting::default()
         }
+    }
+
+    #[test]
+    fn fatal_defaults_and_thread_wakeups_pass() {
+        let c = Config::DEFAULT;
+        let fatal = Interrupting {
+            left_fatal: SignalSet::of(&[libc::SIGALRM]),
+            ..by(&[libc::SIGALRM, libc::SIGUSR1], false)
+        };
+        assert_eq!(
+            judge(&c, Function::sem_wait, fatal, 1),
+            (Decision::Pass, Reason::FatalDefault)
+        );
+        assert_eq!(
+            reported_signal(&c, fatal, Reason::FatalDefault),
+            Some(libc::SIGALRM)
+        );
+        let woken = Interrupting {
+            thread_aimed: SignalSet::of(&[libc::SIGUSR1]),
+            ..by(&[libc::SIGUSR1], false)
+        };
+        assert_eq!(
+            judge(&c, Function::read, woken, 1),
+            (Decision::Pass, Reason::ThreadSignal)
+        );
+        let c = Config {
+            thread_signals: Policy::Retry,
+            ..Config::DEFAULT
+        };
+        assert_eq!(judge(&c, Function::read, woken, 1).0, Decision::Retry);
+        // The function's own policy still wins.
+        let mut c = Config::DEFAULT;
+        c.named[Function::read.index()] = Some(Policy::Log);
+        assert_eq!(judge(&c, Function::read, woken, 1).1, Reason::LogPolicy);
     }
 
     #[test]

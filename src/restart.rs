@@ -30,7 +30,7 @@
 //!   `pthread_once`, under the unwinder of a cancelled thread) abort on an
 //!   error they do not expect.
 
-use crate::arch;
+use crate::arch::{self, State};
 use crate::code::{self, Owner};
 use crate::functions::Function;
 use crate::policy::{self, Decision};
@@ -73,6 +73,41 @@ fn made_by_a_hook(stack: usize) -> bool {
     matches!(caller, Some((_, Owner::Shim)))
 }
 
+/// Whether the signal found the thread in a call: the only signals that
+/// count towards an EINTR (one handled between calls affects no later
+/// call). In a call means: in a system call that the kernel will restart,
+/// or one that has just failed with EINTR on behalf of a hook (a hook is
+/// above it on the stack; a program's own `pause` does not count); in this
+/// library's code (a hook between two attempts), or in libc's with a hook
+/// above; or at the entry of the trampoline itself (two signals delivered
+/// at once: the outer one, whose handler runs last, decides). Before the
+/// constructor has listed the loaded code, and under valgrind, whose
+/// frames do not tell, every signal counts.
+///
+/// # Safety
+/// `context` is the third argument of the running SA_SIGINFO handler.
+pub unsafe fn in_call(context: *mut c_void, trampoline: usize) -> bool {
+    if !code::ready() || arch::under_valgrind() {
+        return true;
+    }
+    // SAFETY: the caller's contract.
+    let Some(state) = (unsafe { arch::state(context) }) else {
+        return true;
+    };
+    match state {
+        State::Restart(_) => true,
+        // SAFETY: the interrupted stack pointer of this thread.
+        State::Failed { stack } => unsafe { code::hook_above(stack) },
+        State::Running { pc, .. } if pc == trampoline => true,
+        State::Running { pc, stack } => match code::owner_of(pc) {
+            Some(Owner::Shim) => true,
+            // SAFETY: the interrupted stack pointer of this thread.
+            Some(Owner::Libc) => unsafe { code::hook_above(stack) },
+            _ => false,
+        },
+    }
+}
+
 /// From the trampoline, after the program's handler returned (and the
 /// signal was recorded): decides about a pending restart, if any. See the
 /// module documentation. Async-signal-safe; errno is left as it was.
@@ -93,7 +128,13 @@ pub unsafe fn after_handler(context: *mut c_void, program_asked_restart: bool) {
         let Some(function) = arch::syscall_function(restart.number) else {
             return;
         };
-        policy::at_delivery(function, fd_of(function, restart.first_argument))
+        // SAFETY: the interrupted stack pointer of this thread.
+        let hook_above = unsafe { code::hook_above(restart.stack) };
+        policy::at_delivery(
+            function,
+            fd_of(function, restart.first_argument),
+            hook_above,
+        )
     };
     if decision == Decision::Pass {
         // SAFETY: the caller's contract; a restart is pending in it.

@@ -2,9 +2,12 @@
 //!
 //! The program's handlers run behind a trampoline (see
 //! [`hooks::signals`](crate::hooks::signals)) that calls [`record`] for
-//! each signal it delivers. A hook whose call failed with EINTR asks
-//! [`take_interrupting`] which signals ran on its thread since the last
-//! look, and whether a SIGALRM among them was the program's own timeout.
+//! each signal it delivers while the thread is in a call (a signal handled
+//! between calls affects none: see [`crate::restart::in_call`]), with what
+//! the delivery showed: who sent it, whether it was the program's own
+//! alarm timeout, whether the handler left it at a fatal SIG_DFL. A hook
+//! whose call failed with EINTR asks [`take_interrupting`] which signals
+//! ran on its thread since the last look.
 //!
 //! The record is per thread: a signal handled on one thread did not
 //! interrupt a call on another. It lives in a `const`-initialised
@@ -21,90 +24,266 @@
 //! handler re-arms every time (a periodic timer in disguise), is not.
 
 use crate::config::SignalSet;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
-/// The signals behind one EINTR.
+/// Who sent a signal, from its `siginfo_t`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Sender {
+    /// Not known (no siginfo, or a code not listed here).
+    #[default]
+    Unknown,
+    /// The kernel itself: `setitimer`'s SIGALRM, a fault, SIGIO.
+    Kernel,
+    /// A POSIX timer (`timer_create`).
+    Timer,
+    /// A thread of this process aimed it at this thread (`pthread_kill`,
+    /// `tgkill`: SI_TKILL from this process).
+    Thread,
+    /// This process sent it to itself (`kill(getpid())`, `sigqueue`).
+    SelfProcess,
+    /// Another process (`kill`, `sigqueue`, `tgkill` from outside).
+    Process,
+    /// A child changed state (SIGCHLD).
+    Child,
+}
+
+/// `si_code` values (`<asm-generic/siginfo.h>`).
+const SI_USER: i32 = 0;
+const SI_KERNEL: i32 = 0x80;
+const SI_QUEUE: i32 = -1;
+const SI_TIMER: i32 = -2;
+const SI_TKILL: i32 = -6;
+
+impl Sender {
+    /// As reported in events.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Sender::Unknown => "unknown",
+            Sender::Kernel => "kernel",
+            Sender::Timer => "timer",
+            Sender::Thread => "thread",
+            Sender::SelfProcess => "self",
+            Sender::Process => "process",
+            Sender::Child => "child",
+        }
+    }
+
+    /// Who sent `signal`, from its `si_code` and `si_pid`; `me` is this
+    /// process's id.
+    pub fn of(signal: i32, code: i32, pid: i32, me: i32) -> Sender {
+        match code {
+            SI_USER | SI_QUEUE if pid == me => Sender::SelfProcess,
+            SI_USER | SI_QUEUE => Sender::Process,
+            SI_TKILL if pid == me => Sender::Thread,
+            SI_TKILL => Sender::Process,
+            SI_TIMER => Sender::Timer,
+            SI_KERNEL => Sender::Kernel,
+            c if c > 0 && signal == libc::SIGCHLD => Sender::Child,
+            c if c > 0 => Sender::Kernel,
+            _ => Sender::Unknown,
+        }
+    }
+
+    fn from_code(code: u8) -> Sender {
+        match code {
+            1 => Sender::Kernel,
+            2 => Sender::Timer,
+            3 => Sender::Thread,
+            4 => Sender::SelfProcess,
+            5 => Sender::Process,
+            6 => Sender::Child,
+            _ => Sender::Unknown,
+        }
+    }
+}
+
+/// What one delivery showed, noted with its signal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// Who sent it.
+    pub sender: Sender,
+    /// A SIGALRM from a one-shot timer armed outside a handler: the
+    /// program's own timeout.
+    pub alarm_timeout: bool,
+    /// The handler left the signal at SIG_DFL (it reset it, or
+    /// SA_RESETHAND did), and its default action kills: the next one would
+    /// kill the process.
+    pub left_fatal: bool,
+}
+
+/// The senders of signals 1..=64, by number (0 unused).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Senders([Sender; 65]);
+
+impl Default for Senders {
+    fn default() -> Senders {
+        Senders([Sender::Unknown; 65])
+    }
+}
+
+impl Senders {
+    /// Who sent `signal` (the last one noted of that number).
+    pub fn of(&self, signal: i32) -> Sender {
+        usize::try_from(signal)
+            .ok()
+            .and_then(|s| self.0.get(s))
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
+/// The signals behind one EINTR: those delivered to this thread while it
+/// was in a call, since the last look.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Interrupting {
-    /// The signals whose handlers ran on this thread since the last look.
+    /// The signals whose handlers ran.
     pub signals: SignalSet,
     /// Whether a SIGALRM among them came from a one-shot timer armed
     /// outside a handler: the program's own timeout.
     pub alarm_timeout: bool,
+    /// Those a thread of this process aimed at this thread.
+    pub thread_aimed: SignalSet,
+    /// Those whose handler left them at a fatal SIG_DFL.
+    pub left_fatal: SignalSet,
+    /// Who sent each.
+    pub senders: Senders,
+}
+
+/// One thread's record.
+struct Record {
+    /// Bit `n - 1`: the handler of signal `n` ran while the thread was in a call.
+    ran: AtomicU64,
+    alarm_timeout: AtomicBool,
+    thread_aimed: AtomicU64,
+    left_fatal: AtomicU64,
+    senders: [AtomicU8; 65],
+}
+
+impl Record {
+    const fn new() -> Record {
+        Record {
+            ran: AtomicU64::new(0),
+            alarm_timeout: AtomicBool::new(false),
+            thread_aimed: AtomicU64::new(0),
+            left_fatal: AtomicU64::new(0),
+            senders: [const { AtomicU8::new(0) }; 65],
+        }
+    }
+
+    fn note(&self, bits: u64, signal: i32, delivery: Delivery) {
+        if let Some(slot) = usize::try_from(signal)
+            .ok()
+            .and_then(|s| self.senders.get(s))
+        {
+            slot.store(delivery.sender as u8, Ordering::Relaxed);
+        }
+        if delivery.sender == Sender::Thread {
+            self.thread_aimed.fetch_or(bits, Ordering::Relaxed);
+        }
+        if delivery.left_fatal {
+            self.left_fatal.fetch_or(bits, Ordering::Relaxed);
+        }
+        if delivery.alarm_timeout {
+            self.alarm_timeout.store(true, Ordering::Relaxed);
+        }
+        self.ran.fetch_or(bits, Ordering::Relaxed);
+    }
+
+    fn take(&self) -> Interrupting {
+        let bits = self.ran.swap(0, Ordering::Relaxed);
+        let mut senders = Senders::default();
+        for (sender, slot) in senders.0.iter_mut().zip(&self.senders) {
+            *sender = Sender::from_code(slot.load(Ordering::Relaxed));
+        }
+        let signals = SignalSet::from_bits(bits);
+        Interrupting {
+            signals,
+            alarm_timeout: self.alarm_timeout.swap(false, Ordering::Relaxed)
+                && signals.contains(libc::SIGALRM),
+            thread_aimed: SignalSet::from_bits(self.thread_aimed.swap(0, Ordering::Relaxed) & bits),
+            left_fatal: SignalSet::from_bits(self.left_fatal.swap(0, Ordering::Relaxed) & bits),
+            senders,
+        }
+    }
+
+    fn put_back(&self, by: &Interrupting) {
+        for signal in 1..=64 {
+            if by.signals.contains(signal) {
+                let bits = SignalSet::EMPTY.with(signal).bits();
+                self.note(
+                    bits,
+                    signal,
+                    Delivery {
+                        sender: by.senders.of(signal),
+                        alarm_timeout: by.alarm_timeout && signal == libc::SIGALRM,
+                        left_fatal: by.left_fatal.contains(signal),
+                    },
+                );
+            }
+        }
+    }
 }
 
 std::thread_local! {
-    /// Bit `n - 1`: the handler of signal `n` ran on this thread.
-    static RAN: AtomicU64 = const { AtomicU64::new(0) };
-    /// A SIGALRM that ran on this thread was the program's own timeout.
-    static ALARM_TIMEOUT: AtomicBool = const { AtomicBool::new(false) };
+    /// This thread's record.
+    static RECORD: Record = const { Record::new() };
 }
 
-/// Where records go when a thread's own are no longer reachable.
-static RAN_ANYWHERE: AtomicU64 = AtomicU64::new(0);
-static ALARM_TIMEOUT_ANYWHERE: AtomicBool = AtomicBool::new(false);
+/// Where records go when a thread's own is no longer reachable (a thread
+/// being torn down).
+static RECORD_ANYWHERE: Record = Record::new();
 
-/// Notes that the handler of `signal` ran on this thread (from the
-/// trampoline; async-signal-safe: two atomic operations).
-pub fn record(signal: i32) {
+/// Notes that the handler of `signal` ran on this thread while it was in
+/// a call, with what the delivery showed (from the trampoline;
+/// async-signal-safe: atomic operations only).
+pub fn record(signal: i32, delivery: Delivery) {
     let bits = SignalSet::EMPTY.with(signal).bits();
-    if RAN
-        .try_with(|ran| ran.fetch_or(bits, Ordering::Relaxed))
+    if RECORD
+        .try_with(|record| record.note(bits, signal, delivery))
         .is_err()
     {
-        RAN_ANYWHERE.fetch_or(bits, Ordering::Relaxed);
+        RECORD_ANYWHERE.note(bits, signal, delivery);
     }
 }
 
-/// Notes that a SIGALRM that just ran on this thread was the program's own
-/// timeout (from the trampoline, after the program's handler returned).
-pub fn record_alarm_timeout() {
-    if ALARM_TIMEOUT
-        .try_with(|timeout| timeout.store(true, Ordering::Relaxed))
-        .is_err()
-    {
-        ALARM_TIMEOUT_ANYWHERE.store(true, Ordering::Relaxed);
-    }
-}
-
-/// The signals whose handlers ran on this thread since the last call, and
-/// forgets them. Empty when no handler ran (a stop signal then SIGCONT, a
-/// handler installed by a raw system call): such an EINTR is retried.
+/// The signals delivered to this thread while it was in a call since the
+/// last look, and forgets them. Empty when no handler ran (a stop signal
+/// then SIGCONT, a handler installed by a raw system call): such an EINTR
+/// is retried.
 pub fn take_interrupting() -> Interrupting {
-    let local = RAN.try_with(|ran| ran.swap(0, Ordering::Relaxed));
-    let alarm_timeout = ALARM_TIMEOUT
-        .try_with(|timeout| timeout.swap(false, Ordering::Relaxed))
-        .unwrap_or(false);
-    let (bits, anywhere_alarm) = match local {
-        // The process-wide record is consulted only when this thread ran
-        // nothing: it holds what threads without a record saw.
-        Ok(0) | Err(_) => (
-            RAN_ANYWHERE.swap(0, Ordering::Relaxed),
-            ALARM_TIMEOUT_ANYWHERE.swap(false, Ordering::Relaxed),
-        ),
-        Ok(bits) => (bits, false),
-    };
-    let signals = SignalSet::from_bits(bits);
-    Interrupting {
-        signals,
-        alarm_timeout: (alarm_timeout || anywhere_alarm) && signals.contains(libc::SIGALRM),
+    let local = RECORD.try_with(Record::take).unwrap_or_default();
+    if local.signals.bits() != 0 {
+        return local;
     }
+    // The process-wide record is consulted only when this thread ran
+    // nothing: it holds what threads without a record saw.
+    RECORD_ANYWHERE.take()
 }
 
 /// Puts back what [`take_interrupting`] took, for a later look on this
 /// thread (the trampoline passed an EINTR that a hook above it will judge
 /// again).
 pub fn put_back(by: Interrupting) {
-    let bits = by.signals.bits();
-    if RAN
-        .try_with(|ran| ran.fetch_or(bits, Ordering::Relaxed))
-        .is_err()
-    {
-        RAN_ANYWHERE.fetch_or(bits, Ordering::Relaxed);
+    if RECORD.try_with(|record| record.put_back(&by)).is_err() {
+        RECORD_ANYWHERE.put_back(&by);
     }
-    if by.alarm_timeout {
-        record_alarm_timeout();
-    }
+}
+
+/// Whether `signal`'s default action kills the process (or dumps core):
+/// every signal but those ignored by default and the stop signals.
+pub fn kills_by_default(signal: i32) -> bool {
+    !matches!(
+        signal,
+        libc::SIGCHLD
+            | libc::SIGURG
+            | libc::SIGWINCH
+            | libc::SIGCONT
+            | libc::SIGSTOP
+            | libc::SIGTSTP
+            | libc::SIGTTIN
+            | libc::SIGTTOU
+    )
 }
 
 /// What kind of `ITIMER_REAL` the program armed last.
@@ -211,22 +390,46 @@ mod tests {
 
     #[test]
     fn the_record_is_taken_once_and_per_thread() {
-        record(libc::SIGTERM);
-        record(libc::SIGCHLD);
-        std::thread::spawn(|| {
-            record(libc::SIGUSR1);
-        })
-        .join()
-        .unwrap();
+        let plain = Delivery::default();
+        record(libc::SIGTERM, plain);
+        record(
+            libc::SIGUSR2,
+            Delivery {
+                sender: Sender::Thread,
+                ..plain
+            },
+        );
+        std::thread::spawn(move || record(libc::SIGUSR1, plain))
+            .join()
+            .unwrap();
         let taken = take_interrupting();
         assert_eq!(
             taken.signals,
-            SignalSet::of(&[libc::SIGTERM, libc::SIGCHLD])
+            SignalSet::of(&[libc::SIGTERM, libc::SIGUSR2])
         );
+        assert_eq!(taken.thread_aimed, SignalSet::of(&[libc::SIGUSR2]));
+        assert_eq!(taken.senders.of(libc::SIGUSR2), Sender::Thread);
         assert!(!taken.alarm_timeout);
-        assert_eq!(take_interrupting(), Interrupting::default());
+        assert_eq!(take_interrupting().signals, SignalSet::EMPTY);
         put_back(taken);
         assert_eq!(take_interrupting(), taken);
+    }
+
+    #[test]
+    fn senders_come_from_si_code_and_si_pid() {
+        let me = 100;
+        assert_eq!(Sender::of(libc::SIGUSR1, SI_TKILL, me, me), Sender::Thread);
+        assert_eq!(Sender::of(libc::SIGUSR1, SI_TKILL, 7, me), Sender::Process);
+        assert_eq!(Sender::of(libc::SIGTERM, SI_USER, 7, me), Sender::Process);
+        assert_eq!(
+            Sender::of(libc::SIGTERM, SI_USER, me, me),
+            Sender::SelfProcess
+        );
+        assert_eq!(Sender::of(libc::SIGALRM, SI_KERNEL, 0, me), Sender::Kernel);
+        assert_eq!(Sender::of(libc::SIGUSR1, SI_TIMER, 0, me), Sender::Timer);
+        assert_eq!(Sender::of(libc::SIGCHLD, 1, 7, me), Sender::Child);
+        assert_eq!(Sender::of(libc::SIGIO, -5, 0, me), Sender::Unknown);
+        assert!(kills_by_default(libc::SIGALRM) && !kills_by_default(libc::SIGCHLD));
     }
 
     #[test]

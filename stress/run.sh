@@ -59,6 +59,9 @@ run() {
 }
 
 # shim NAME LIMIT [VAR=VALUE...] -- COMMAND...: must exit 0 under the shim.
+# pump's kicker and per_thread aim their SIGUSR ticks at threads (tgkill):
+# ticks, not the wake-ups that pass by default, so every step runs with
+# EINTRFIX_THREAD_SIGNALS=retry (tests/signals.rs checks the default).
 shim() {
     local name=$1 limit=$2
     shift 2
@@ -68,7 +71,7 @@ shim() {
         shift
     done
     shift
-    run "$name" "$limit" 0 env LD_PRELOAD="$LIB" "${vars[@]}" "$@"
+    run "$name" "$limit" 0 env LD_PRELOAD="$LIB" EINTRFIX_THREAD_SIGNALS=retry "${vars[@]}" "$@"
 }
 
 # bare NAME COMMAND...: must fail with EINTR (exit 1) without the shim.

@@ -93,6 +93,7 @@ fn help_and_version() {
         "--policy",
         "--pass-signals",
         "--alarm-timeouts",
+        "--thread-signals",
         "--max-retries",
         "--log",
         "--log-file",
@@ -133,6 +134,11 @@ fn each_option_sets_its_variable() {
         (
             &["--alarm-timeouts", "retry"],
             "EINTRFIX_ALARM_TIMEOUTS",
+            "retry",
+        ),
+        (
+            &["--thread-signals", "retry"],
+            "EINTRFIX_THREAD_SIGNALS",
             "retry",
         ),
         (&["--max-retries", "7"], "EINTRFIX_MAX_RETRIES", "7"),
@@ -186,6 +192,7 @@ fn bad_options_and_variables_exit_125_before_starting_anything() {
             "--pass-signals: unknown signal 'SIGFOO'",
         ),
         (&["--alarm-timeouts", "log"], &[], "--alarm-timeouts"),
+        (&["--thread-signals", "log"], &[], "--thread-signals"),
         (&["--max-retries", "-1"], &[], "--max-retries: not a number"),
         (&["--log", "loud"], &[], "--log: unknown level"),
         (

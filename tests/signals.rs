@@ -132,9 +132,24 @@ fn strict_c99_signal_is_system_v_and_still_works() {
     assert_eq!(bare.stdout, fixed.stdout);
 }
 
+/// The storm programs aim their SIGUSR1 ticks at a thread with
+/// `pthread_kill`: ticks, not wake-ups, so they run with the thread rule
+/// off (a wake-up passes by default: see sig_thread_wakeup).
+const THREAD_TICKS: (&str, &str) = ("EINTRFIX_THREAD_SIGNALS", "retry");
+
 #[test]
 fn the_record_is_per_thread() {
-    fails_bare_works_under_shim("sig_threads");
+    let bare = run_c("sig_threads", Mode::Bare);
+    assert_eq!(
+        bare.code,
+        Some(1),
+        "sig_threads bare must meet EINTR: {bare:?}"
+    );
+    let fixed = run_c("sig_threads", Mode::Shim(&[THREAD_TICKS]));
+    assert_eq!(fixed.code, Some(0), "sig_threads under the shim: {fixed:?}");
+    // By default the ticks are wake-ups, and the read fails as bare.
+    let woken = run_c("sig_threads", Mode::Shim(&[]));
+    assert_eq!(woken.code, Some(1), "{woken:?}");
 }
 
 #[test]
@@ -324,4 +339,78 @@ fn a_vfork_child_resetting_handlers_leaves_the_parents_alone() {
             "shim={shim}: {out:?}"
         );
     }
+}
+
+// ---------------------------------------------------------------------
+// Decisions from the delivery itself.
+
+#[test]
+fn a_signal_handled_between_calls_affects_no_later_call() {
+    // The SIGINT raised before the read must not make the storm's first
+    // EINTR pass.
+    fails_bare_works_under_shim("sig_stale_record");
+    let pass = run_c(
+        "sig_stale_record",
+        Mode::Shim(&[("EINTRFIX_POLICY", "pass")]),
+    );
+    assert_eq!(pass.code, Some(1), "{pass:?}");
+}
+
+#[test]
+fn a_wake_up_a_thread_aims_at_another_passes() {
+    let fixed = fails_bare_works_under_shim("sig_thread_wakeup");
+    assert_within("pthread_kill to stop", fixed.figure_ms("stop"), 0.0, 100.0);
+    let pass = run_c(
+        "sig_thread_wakeup",
+        Mode::Shim(&[("EINTRFIX_POLICY", "pass")]),
+    );
+    assert_eq!(pass.code, Some(1), "{pass:?}");
+    // With the rule off, the wake-up is retried like the storm: the data
+    // written at 1.5 s ends the read.
+    let retried = run_c(
+        "sig_thread_wakeup",
+        Mode::Shim(&[("EINTRFIX_THREAD_SIGNALS", "retry")]),
+    );
+    assert_eq!(retried.code, Some(3), "{retried:?}");
+    assert_within(
+        "run",
+        retried.elapsed.as_secs_f64() * 1e3,
+        1500.0,
+        1500.0 + 1000.0,
+    );
+    // Tracing names the facts the decision used.
+    let traced = run_c("sig_thread_wakeup", Mode::Shim(&[("EINTRFIX_LOG", "info")]));
+    assert_eq!(traced.code, Some(0), "{traced:?}");
+    assert!(
+        traced.stderr.lines().any(|l| l.contains(" read fd=")
+            && l.contains("signal=SIGUSR1 sender=thread action=passed reason=thread_signal")),
+        "{traced:?}"
+    );
+}
+
+#[test]
+fn an_alarm_whose_handler_resets_it_to_default_passes() {
+    // glibc's tst-sem6: a retry would run into the second alarm and die.
+    let fixed = fails_bare_works_under_shim("sig_alarm_default");
+    assert_within("alarm(1)", fixed.figure_ms("alarm"), 990.0, 1300.0);
+    let pass = run_c(
+        "sig_alarm_default",
+        Mode::Shim(&[("EINTRFIX_POLICY", "pass")]),
+    );
+    assert_eq!(pass.code, Some(1), "{pass:?}");
+    // Even with alarm timeouts retried, the fatal default passes.
+    let rule_off = run_c(
+        "sig_alarm_default",
+        Mode::Shim(&[
+            ("EINTRFIX_ALARM_TIMEOUTS", "retry"),
+            ("EINTRFIX_LOG", "info"),
+        ]),
+    );
+    assert_eq!(rule_off.code, Some(0), "{rule_off:?}");
+    assert!(
+        rule_off
+            .stderr
+            .contains("signal=SIGALRM sender=kernel action=passed reason=fatal_default"),
+        "{rule_off:?}"
+    );
 }

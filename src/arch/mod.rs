@@ -8,6 +8,7 @@
 //!   interruption is left to the hooks, as before the kernel-restart path);
 //! - [`Restart`] and `pending_restart(context)`: a system call the kernel
 //!   will make again when the handler returns (SA_RESTART);
+//! - [`State`] and `state(context)`: where the signal found the thread;
 //! - `fail_with_eintr(context)`: turns that restart into a failure with
 //!   EINTR, as the kernel would have reported it without SA_RESTART;
 //! - `syscall_function(number)`: the hooked function named after a system
@@ -33,6 +34,25 @@ pub struct Restart {
     pub pc: usize,
     /// The interrupted stack pointer.
     pub stack: usize,
+}
+
+/// Where a signal found the thread, as its handler's context shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// In a system call the kernel will make again.
+    Restart(Restart),
+    /// In a system call that has just failed with EINTR.
+    Failed {
+        /// The interrupted stack pointer.
+        stack: usize,
+    },
+    /// Running code (not in a system call).
+    Running {
+        /// Where.
+        pc: usize,
+        /// The interrupted stack pointer.
+        stack: usize,
+    },
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -16,6 +16,14 @@ pub unsafe fn pending_restart(_context: *mut c_void) -> Option<Restart> {
     None
 }
 
+/// Not known here.
+///
+/// # Safety
+/// None needed; the context is not touched.
+pub unsafe fn state(_context: *mut c_void) -> Option<super::State> {
+    None
+}
+
 /// Does nothing: no restart is ever pending here.
 ///
 /// # Safety

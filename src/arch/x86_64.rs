@@ -87,6 +87,36 @@ pub unsafe fn pending_restart(context: *mut c_void) -> Option<Restart> {
     })
 }
 
+/// Where a signal found the thread: in a system call that the kernel will
+/// make again, in one that has just failed with EINTR (both: `syscall` was
+/// executed, RCX and R11 show it), or running code at `pc`.
+///
+/// # Safety
+/// `context` is the third argument of a running SA_SIGINFO handler.
+pub unsafe fn state(context: *mut c_void) -> Option<super::State> {
+    // SAFETY: the caller's contract.
+    if let Some(restart) = unsafe { pending_restart(context) } {
+        return Some(super::State::Restart(restart));
+    }
+    // SAFETY: the caller's contract.
+    let registers = unsafe { registers(context) }?;
+    let pc = get(registers, REG_RIP) as usize;
+    let stack = get(registers, REG_RSP) as usize;
+    let returned = get(registers, REG_RCX) as usize == pc
+        && get(registers, REG_R11) == get(registers, REG_EFL)
+        && get(registers, REG_RAX) == -i64::from(libc::EINTR);
+    let failed = returned && {
+        // SAFETY: RCX = RIP means a `syscall` instruction just before RIP
+        // returned here: those bytes are mapped text.
+        unsafe { core::ptr::read_unaligned((pc - SYSCALL_LEN) as *const [u8; 2]) == SYSCALL }
+    };
+    Some(if failed {
+        super::State::Failed { stack }
+    } else {
+        super::State::Running { pc, stack }
+    })
+}
+
 /// Turns the pending restart into what the kernel reports without
 /// SA_RESTART: RAX = -EINTR, RIP past the `syscall` instruction.
 ///

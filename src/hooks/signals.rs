@@ -28,7 +28,7 @@
 use crate::errno;
 use crate::real;
 use crate::restart;
-use crate::signals::{self, TimerKind};
+use crate::signals::{self, Delivery, Sender, TimerKind};
 use core::ffi::{c_int, c_uint, c_void};
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
@@ -103,9 +103,13 @@ extern "C" fn trampoline(signal: c_int, info: *mut siginfo_t, context: *mut c_vo
         return;
     };
     let word = disposition.action.load(Ordering::Acquire);
-    // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
-    let by_timer =
-        signal == libc::SIGALRM && !info.is_null() && unsafe { (*info).si_code } == SI_KERNEL;
+    // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler
+    // (null is checked); si_pid is read as the kernel filled it.
+    let (code, pid) = match unsafe { info.as_ref() } {
+        Some(info) => (info.si_code, unsafe { info.si_pid() }),
+        None => (0, 0),
+    };
+    let by_timer = signal == libc::SIGALRM && code == SI_KERNEL;
     let before = signals::timer_state();
     let ran = match word & !ASKED {
         libc::SIG_IGN => false,
@@ -131,15 +135,36 @@ extern "C" fn trampoline(signal: c_int, info: *mut siginfo_t, context: *mut c_vo
             true
         }
     };
-    let timeout = signals::after_handler(before, by_timer);
-    signals::record(signal);
-    if timeout {
-        signals::record_alarm_timeout();
+    let alarm_timeout = signals::after_handler(before, by_timer);
+    // SAFETY: the kernel's context for this running handler.
+    if unsafe { restart::in_call(context, trampoline_address()) } {
+        let me = crate::trace::destination::getpid();
+        signals::record(
+            signal,
+            Delivery {
+                sender: Sender::of(signal, code, pid, me),
+                alarm_timeout,
+                left_fatal: ran && signals::kills_by_default(signal) && left_default(signal),
+            },
+        );
     }
     if ran {
         // SAFETY: the kernel's context for this running handler.
         unsafe { restart::after_handler(context, word & ASKED_RESTART != 0) };
     }
+}
+
+/// Whether `signal`'s disposition is SIG_DFL now, after its handler ran:
+/// the handler reset it, or SA_RESETHAND did as the kernel delivered it.
+/// Asks the kernel (one system call, on the slow path only).
+fn left_default(signal: c_int) -> bool {
+    let saved_errno = errno::get();
+    let mut now = MaybeUninit::<libc::sigaction>::zeroed();
+    // SAFETY: a query into a zeroed structure of the right type.
+    let asked = unsafe { real::sigaction(signal, core::ptr::null(), now.as_mut_ptr()) } == 0;
+    errno::set(saved_errno);
+    // SAFETY: zeroed is a valid sigaction, and a successful query filled it.
+    asked && unsafe { now.assume_init() }.sa_sigaction == libc::SIG_DFL
 }
 
 /// The trampoline met SIG_DFL: the program set it while this signal was

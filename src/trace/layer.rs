@@ -26,6 +26,7 @@ const FIELDS: &[&str] = &[
     "function",
     "fd",
     "signal",
+    "sender",
     "action",
     "reason",
     "attempt",
@@ -124,10 +125,11 @@ pub fn emit(report: &Report) {
         None => &"unknown",
     };
     let fd = report.fd;
-    let values: [Option<&dyn Value>; 9] = [
+    let values: [Option<&dyn Value>; 10] = [
         Some(&report.name()),
         fd.as_ref().map(|fd| fd as &dyn Value),
         Some(signal),
+        Some(&report.sender.name()),
         Some(&report.action.name()),
         Some(&report.reason.name()),
         Some(&report.attempt),
@@ -209,6 +211,7 @@ pub fn write_direct(report: &Report) {
         Some(s) => record.display("signal", &SignalName(s)),
         None => record.str("signal", "unknown"),
     }
+    record.str("sender", report.sender.name());
     record.str("action", report.action.name());
     record.str("reason", report.reason.name());
     record.num("attempt", report.attempt);

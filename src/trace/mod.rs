@@ -83,6 +83,12 @@ pub enum Reason {
     PassSignal,
     /// A one-shot SIGALRM: the program's own timeout.
     AlarmTimeout,
+    /// A handler left its signal at SIG_DFL, whose default action kills:
+    /// a retry could run into the next one.
+    FatalDefault,
+    /// A thread of the process aimed the signal at this thread
+    /// (`pthread_kill`), and `EINTRFIX_THREAD_SIGNALS` is `pass`.
+    ThreadSignal,
     /// `EINTRFIX_MAX_RETRIES` was reached.
     MaxRetries,
     /// The configuration was bad, so the shim changes nothing.
@@ -98,6 +104,8 @@ impl Reason {
             Reason::LogPolicy => "log_policy",
             Reason::PassSignal => "pass_signal",
             Reason::AlarmTimeout => "alarm_timeout",
+            Reason::FatalDefault => "fatal_default",
+            Reason::ThreadSignal => "thread_signal",
             Reason::MaxRetries => "max_retries",
             Reason::Disabled => "disabled",
         }
@@ -131,6 +139,8 @@ pub struct Report {
     pub fd: Option<c_int>,
     /// The signal whose handler ran, if known.
     pub signal: Option<c_int>,
+    /// Who sent it.
+    pub sender: crate::signals::Sender,
     /// What was done.
     pub action: Action,
     /// Why.

@@ -55,6 +55,11 @@ const OPTIONS: &[Opt] = &[
         flag: None,
     },
     Opt {
+        long: "--thread-signals",
+        variable: config::THREAD_SIGNALS,
+        flag: None,
+    },
+    Opt {
         long: "--max-retries",
         variable: config::MAX_RETRIES,
         flag: None,
@@ -105,6 +110,9 @@ Options (each sets the variable named after it; the last one given wins):
                              'none' for none)
       --alarm-timeouts WHAT  EINTRFIX_ALARM_TIMEOUTS: pass (default) or retry
                              for a one-shot SIGALRM (the program's own timeout)
+      --thread-signals WHAT  EINTRFIX_THREAD_SIGNALS: pass (default) or retry
+                             for a signal a thread aims at another of its
+                             process (pthread_kill: a wake-up)
       --max-retries N        EINTRFIX_MAX_RETRIES: retries of one call before
                              its EINTR passes (default unlimited)
       --log DIRECTIVES       EINTRFIX_LOG: event filter, LEVEL or TARGET=LEVEL
