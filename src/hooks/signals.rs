@@ -104,8 +104,10 @@ extern "C" fn trampoline(signal: c_int, info: *mut siginfo_t, context: *mut c_vo
     };
     let word = disposition.action.load(Ordering::Acquire);
     // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler
-    // (null is checked); si_pid is read as the kernel filled it.
+    // (null is checked).
     let (code, pid) = match unsafe { info.as_ref() } {
+        // SAFETY: si_pid is read as the kernel filled it (for codes that
+        // carry no sender it holds whatever the kernel left: only compared).
         Some(info) => (info.si_code, unsafe { info.si_pid() }),
         None => (0, 0),
     };
