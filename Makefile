@@ -100,20 +100,25 @@ stress-short: lib c-tests stress-programs ## The short stress suite that CI runs
 # --- end stress ---
 
 # --- install (issue 6) ---
-# PREFIX/bin/eintrfix finds PREFIX/lib/eintrfix/libeintrfix.so by itself
-# (relative to its own location), so no variable is needed after install.
+# PREFIX/bin/eintrfix finds LIBDIR/eintrfix/libeintrfix.so by itself
+# (relative to its own location), so no variable is needed after install:
+# LIBDIR is PREFIX/lib, or PREFIX/lib/TUPLE, Debian's multiarch libdir (what
+# `make deb` uses). Both files are stripped (`make install STRIP=true`
+# keeps their symbols); `make deb` keeps them in a -dbgsym package.
 PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
 DESTDIR ?=
 INSTALL ?= install
+STRIP   ?= strip
 BINDIR  := $(DESTDIR)$(PREFIX)/bin
-PKGLIBDIR := $(DESTDIR)$(PREFIX)/lib/eintrfix
+PKGLIBDIR := $(DESTDIR)$(LIBDIR)/eintrfix
 MAN1DIR := $(DESTDIR)$(PREFIX)/share/man/man1
 
-install: ## Install into $$(DESTDIR)$$(PREFIX) (default /usr/local)
+install: ## Install, stripped, into $$(DESTDIR)$$(PREFIX) (default /usr/local)
 	@test -f $(LIB) -a -f target/release/eintrfix || $(MAKE) lib
 	$(INSTALL) -d $(BINDIR) $(PKGLIBDIR) $(MAN1DIR)
-	$(INSTALL) -m 755 target/release/eintrfix $(BINDIR)/eintrfix
-	$(INSTALL) -m 644 $(LIB) $(PKGLIBDIR)/libeintrfix.so
+	$(INSTALL) -s --strip-program=$(STRIP) -m 755 target/release/eintrfix $(BINDIR)/eintrfix
+	$(INSTALL) -s --strip-program=$(STRIP) -m 644 $(LIB) $(PKGLIBDIR)/libeintrfix.so
 	$(INSTALL) -m 644 docs/eintrfix.1 $(MAN1DIR)/eintrfix.1
 
 uninstall: ## Remove what install installed

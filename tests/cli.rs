@@ -358,6 +358,37 @@ fn library_lookup_override_build_tree_installed_and_never_the_current_directory(
         text(&out.stdout)
     );
 
+    // The Debian package's layout: /usr/bin/eintrfix and
+    // /usr/lib/TUPLE/eintrfix/ (TUPLE as gcc names it, as make deb does).
+    let tuple = text(
+        &Command::new("gcc")
+            .arg("-print-multiarch")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .trim()
+    .to_owned();
+    let usr = dir.join("usr");
+    let packaged = usr.join("lib").join(&tuple).join("eintrfix");
+    std::fs::create_dir_all(usr.join("bin")).unwrap();
+    std::fs::create_dir_all(&packaged).unwrap();
+    std::fs::copy(eintrfix(), usr.join("bin/eintrfix")).unwrap();
+    std::fs::copy(&built, packaged.join("libeintrfix.so")).unwrap();
+    let out = run_with(&usr.join("bin/eintrfix"), &["--version"], &[]);
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "{} (in the multiarch libdir)",
+            packaged
+                .join("libeintrfix.so")
+                .canonicalize()
+                .unwrap()
+                .display()
+        )),
+        "{}",
+        text(&out.stdout)
+    );
+
     // Without a library, the command fails with 125, even when the current
     // directory holds one.
     std::fs::remove_file(&installed).unwrap();
@@ -621,6 +652,19 @@ fn make_install_and_uninstall_into_a_temporary_destdir() {
     };
     assert_eq!(mode("bin/eintrfix"), 0o755);
     assert_eq!(mode("lib/eintrfix/libeintrfix.so"), 0o644);
+    // Both are stripped: no symbol table, no debug sections.
+    for file in ["bin/eintrfix", "lib/eintrfix/libeintrfix.so"] {
+        let sections = common::output(
+            Command::new("readelf")
+                .args(["-S", "-W"])
+                .arg(prefix.join(file)),
+        );
+        let sections = text(&sections.stdout);
+        assert!(
+            !sections.contains(".symtab") && !sections.contains(".debug_info"),
+            "{file} is not stripped: {sections}"
+        );
+    }
 
     // The installed command finds the installed library with no variable
     // set, and the shim works there.
