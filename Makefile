@@ -118,8 +118,10 @@ stress-short: ## The short stress suite that CI runs (under 4 minutes)
 # PREFIX/bin/eintrfix finds LIBDIR/eintrfix/libeintrfix.so by itself
 # (relative to its own location), so no variable is needed after install:
 # LIBDIR is PREFIX/lib, or PREFIX/lib/TUPLE, Debian's multiarch libdir (what
-# `make deb` uses). Both files are stripped (`make install STRIP=true`
-# keeps their symbols); `make deb` keeps them in a -dbgsym package.
+# `make deb` uses). Both files are stripped as dh_strip does: the symbol
+# table, the debug sections and the compiler's .comment go, the library
+# keeping its dynamic symbols (`make install STRIP=true` keeps everything;
+# `make deb` puts the debug symbols in a -dbgsym package).
 PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
 DESTDIR ?=
@@ -132,14 +134,25 @@ MAN1DIR := $(DESTDIR)$(PREFIX)/share/man/man1
 install: ## Install, stripped, into $$(DESTDIR)$$(PREFIX) (default /usr/local)
 	@test -f $(LIB) -a -f target/release/eintrfix || $(MAKE) lib
 	$(INSTALL) -d $(BINDIR) $(PKGLIBDIR) $(MAN1DIR)
-	$(INSTALL) -s --strip-program=$(STRIP) -m 755 target/release/eintrfix $(BINDIR)/eintrfix
-	$(INSTALL) -s --strip-program=$(STRIP) -m 644 $(LIB) $(PKGLIBDIR)/libeintrfix.so
+	$(INSTALL) -m 755 target/release/eintrfix $(BINDIR)/eintrfix
+	$(INSTALL) -m 644 $(LIB) $(PKGLIBDIR)/libeintrfix.so
+	$(STRIP) --remove-section=.comment $(BINDIR)/eintrfix
+	$(STRIP) --strip-unneeded --remove-section=.comment $(PKGLIBDIR)/libeintrfix.so
 	$(INSTALL) -m 644 docs/eintrfix.1 $(MAN1DIR)/eintrfix.1
 
 uninstall: ## Remove what install installed
 	rm -f $(BINDIR)/eintrfix $(PKGLIBDIR)/libeintrfix.so $(MAN1DIR)/eintrfix.1
 	rmdir $(PKGLIBDIR) 2>/dev/null || true
 # --- end install ---
+
+# --- deb (issue 15) ---
+# Plain dpkg-deb from a tree that `make install` stages (scripts/build-deb;
+# the package's files are in packaging/deb/, the reasons in docs/packaging.md).
+deb: ## Build target/deb/eintrfix_*.deb and eintrfix-dbgsym_*.deb, then run lintian on them
+	@$(DEPS) deb
+	$(CARGO) build --release --locked
+	scripts/build-deb
+# --- end deb ---
 
 clean: ## Remove build products
 	$(CARGO) clean
