@@ -360,15 +360,9 @@ fn library_lookup_override_build_tree_installed_and_never_the_current_directory(
 
     // The Debian package's layout: /usr/bin/eintrfix and
     // /usr/lib/TUPLE/eintrfix/ (TUPLE as gcc names it, as make deb does).
-    let tuple = text(
-        &Command::new("gcc")
-            .arg("-print-multiarch")
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .trim()
-    .to_owned();
+    let tuple = text(&common::output(Command::new("gcc").arg("-print-multiarch")).stdout)
+        .trim()
+        .to_owned();
     let usr = dir.join("usr");
     let packaged = usr.join("lib").join(&tuple).join("eintrfix");
     std::fs::create_dir_all(usr.join("bin")).unwrap();
@@ -454,12 +448,12 @@ fn check_a_fortified_program_names_the_chk_forms() {
     )
     .unwrap();
     let binary = dir.join("fortified");
-    let status = Command::new("gcc")
-        .args(["-O2", "-D_FORTIFY_SOURCE=2", "-o"])
-        .arg(&binary)
-        .arg(&source)
-        .status()
-        .unwrap();
+    let status = common::status(
+        Command::new("gcc")
+            .args(["-O2", "-D_FORTIFY_SOURCE=2", "-o"])
+            .arg(&binary)
+            .arg(&source),
+    );
     assert!(status.success());
     let (code, verdict, out) = check(binary.to_str().unwrap());
     assert_eq!(code, Some(0), "{out}");
@@ -482,12 +476,12 @@ fn check_a_static_program_says_preloading_cannot_reach_it() {
     )
     .unwrap();
     let binary = dir.join("static");
-    let status = Command::new("gcc")
-        .args(["-static", "-O2", "-o"])
-        .arg(&binary)
-        .arg(&source)
-        .status()
-        .unwrap();
+    let status = common::status(
+        Command::new("gcc")
+            .args(["-static", "-O2", "-o"])
+            .arg(&binary)
+            .arg(&source),
+    );
     assert!(
         status.success(),
         "gcc -static failed: is libc.a (libc6-dev) installed?"
@@ -516,13 +510,13 @@ fn check_a_static_program_says_preloading_cannot_reach_it() {
         ),
     ] {
         let go = dir.join("go");
-        let status = Command::new("gcc")
-            .args(flags)
-            .arg("-o")
-            .arg(&go)
-            .arg(&go_source)
-            .status()
-            .unwrap();
+        let status = common::status(
+            Command::new("gcc")
+                .args(flags)
+                .arg("-o")
+                .arg(&go)
+                .arg(&go_source),
+        );
         assert!(status.success());
         let (code, verdict, out) = check(go.to_str().unwrap());
         assert_eq!(code, Some(1), "{out}");
@@ -586,7 +580,7 @@ fn which(program: &str) -> PathBuf {
 fn check_a_script_follows_its_interpreter() {
     let dir = temp_dir("script");
     let direct = dir.join("direct.pl");
-    let perl = which("perl");
+    let perl = common::installed("perl");
     std::fs::write(&direct, format!("#!{} -w\nprint 1;\n", perl.display())).unwrap();
     let via_env = dir.join("via-env.pl");
     std::fs::write(&via_env, "#!/usr/bin/env perl\nprint 1;\n").unwrap();

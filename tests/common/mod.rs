@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -84,6 +84,11 @@ pub fn spawn(cmd: &mut Command) -> Child {
 /// `cmd.output()`, or a panic that names the program that did not start.
 pub fn output(cmd: &mut Command) -> Output {
     cmd.output().unwrap_or_else(|e| cannot_start(cmd, e))
+}
+
+/// `cmd.status()`, or a panic that names the program that did not start.
+pub fn status(cmd: &mut Command) -> ExitStatus {
+    cmd.status().unwrap_or_else(|e| cannot_start(cmd, e))
 }
 
 /// How to run a program.
