@@ -5,12 +5,14 @@ CC      ?= gcc
 CFLAGS  ?= -O2 -g -Wall -Wextra -Werror
 FORTIFY_CFLAGS = -O2 -D_FORTIFY_SOURCE=2
 LIB     := target/release/libeintrfix.so
+# Installs (or names) the Debian packages a target needs: see its header.
+DEPS    := scripts/test-deps
 CBIN    := target/c-tests
 
 C_SOURCES  := $(wildcard c-tests/*.c)
 C_PROGRAMS := $(patsubst c-tests/%.c,$(CBIN)/%,$(C_SOURCES))
 
-.PHONY: all lib c-tests test demo clean help bench stress stress-short install uninstall
+.PHONY: all lib c-tests test deps demo clean help bench stress stress-short install uninstall deb
 
 all: lib c-tests ## Build the library, the CLI and the C test programs
 
@@ -36,8 +38,15 @@ $(CBIN)/%: c-tests/%.c c-tests/legacy.h | $(CBIN)
 $(CBIN):
 	mkdir -p $@
 
-test: c-tests ## Run every test: unit, integration, legacy programs in every mode
+# The packages come first, before anything is built or run: without them
+# the run stops at once with one line naming them.
+test: ## Run every test: unit, integration, legacy programs in every mode
+	@$(DEPS) test
+	@$(MAKE) -s c-tests
 	$(CARGO) test --all-targets
+
+deps: ## Install the Debian packages that every target needs (scripts/test-deps all)
+	$(DEPS) all
 
 demo: ## Show a legacy program failing bare and working under the shim
 	@$(CARGO) build --release --quiet
@@ -53,7 +62,9 @@ BENCH_BIN      := target/bench
 BENCH_PROGRAMS := $(BENCH_BIN)/loop $(BENCH_BIN)/absorb $(BENCH_BIN)/deadline $(BENCH_BIN)/frame_cost \
                   $(BENCH_BIN)/libretry.so $(BENCH_BIN)/libpassthrough.so
 
-bench: lib $(BENCH_PROGRAMS) ## Benchmarks: fast-path cost, tracing cost, slow path, deadline accuracy
+bench: ## Benchmarks: fast-path cost, tracing cost, slow path, deadline accuracy
+	@$(DEPS) bench
+	@$(MAKE) -s lib $(BENCH_PROGRAMS)
 	python3 bench/run.py $(if $(BENCH_QUICK),--quick)
 
 $(BENCH_BIN)/lib%.so: bench/%_interposer.c | $(BENCH_BIN)
@@ -92,28 +103,41 @@ $(SBIN)/%: stress/%.c stress/stress.h c-tests/legacy.h | $(SBIN)
 $(SBIN):
 	mkdir -p $@
 
-stress: lib c-tests stress-programs ## The long stress suite (about 14 minutes; see README, Reliability)
+stress: ## The long stress suite (about 14 minutes; see README, Reliability)
+	@$(DEPS) stress
+	@$(MAKE) -s lib c-tests stress-programs
 	stress/run.sh long
 
-stress-short: lib c-tests stress-programs ## The short stress suite that CI runs (under 4 minutes)
+stress-short: ## The short stress suite that CI runs (under 4 minutes)
+	@$(DEPS) stress
+	@$(MAKE) -s lib c-tests stress-programs
 	stress/run.sh short
 # --- end stress ---
 
 # --- install (issue 6) ---
-# PREFIX/bin/eintrfix finds PREFIX/lib/eintrfix/libeintrfix.so by itself
-# (relative to its own location), so no variable is needed after install.
+# PREFIX/bin/eintrfix finds LIBDIR/eintrfix/libeintrfix.so by itself
+# (relative to its own location), so no variable is needed after install:
+# LIBDIR is PREFIX/lib, or PREFIX/lib/TUPLE, Debian's multiarch libdir (what
+# `make deb` uses). Both files are stripped as dh_strip does: the symbol
+# table, the debug sections and the compiler's .comment go, the library
+# keeping its dynamic symbols (`make install STRIP=true` keeps everything;
+# `make deb` puts the debug symbols in a -dbgsym package).
 PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
 DESTDIR ?=
 INSTALL ?= install
+STRIP   ?= strip
 BINDIR  := $(DESTDIR)$(PREFIX)/bin
-PKGLIBDIR := $(DESTDIR)$(PREFIX)/lib/eintrfix
+PKGLIBDIR := $(DESTDIR)$(LIBDIR)/eintrfix
 MAN1DIR := $(DESTDIR)$(PREFIX)/share/man/man1
 
-install: ## Install into $$(DESTDIR)$$(PREFIX) (default /usr/local)
+install: ## Install, stripped, into $$(DESTDIR)$$(PREFIX) (default /usr/local)
 	@test -f $(LIB) -a -f target/release/eintrfix || $(MAKE) lib
 	$(INSTALL) -d $(BINDIR) $(PKGLIBDIR) $(MAN1DIR)
 	$(INSTALL) -m 755 target/release/eintrfix $(BINDIR)/eintrfix
 	$(INSTALL) -m 644 $(LIB) $(PKGLIBDIR)/libeintrfix.so
+	$(STRIP) --remove-section=.comment $(BINDIR)/eintrfix
+	$(STRIP) --strip-unneeded --remove-section=.comment $(PKGLIBDIR)/libeintrfix.so
 	$(INSTALL) -m 644 docs/eintrfix.1 $(MAN1DIR)/eintrfix.1
 
 uninstall: ## Remove what install installed
@@ -121,8 +145,17 @@ uninstall: ## Remove what install installed
 	rmdir $(PKGLIBDIR) 2>/dev/null || true
 # --- end install ---
 
+# --- deb (issue 15) ---
+# Plain dpkg-deb from a tree that `make install` stages (scripts/build-deb;
+# the package's files are in packaging/deb/, the reasons in docs/packaging.md).
+deb: ## Build target/deb/eintrfix_*.deb and eintrfix-dbgsym_*.deb, then run lintian on them
+	@$(DEPS) deb
+	$(CARGO) build --release --locked
+	scripts/build-deb
+# --- end deb ---
+
 clean: ## Remove build products
 	$(CARGO) clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -hE '^[a-z-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | sed 's/:.*## /\t/; s/[$$][$$]/$$/g'

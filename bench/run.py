@@ -91,23 +91,13 @@ def say(*args):
 
 
 def ensure_tools():
-    """Installs valgrind and strace with apt-get when they are missing.
-    Returns the set of tools available."""
-    wanted = {"valgrind": "valgrind", "strace": "strace"}
-    missing = [pkg for tool, pkg in wanted.items() if shutil.which(tool) is None]
-    if missing and shutil.which("apt-get"):
-        sudo = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else None)
-        if sudo is not None:
-            say(f"bench: installing {' '.join(missing)} with apt-get")
-            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-            for cmd in (
-                ["apt-get", "update", "-qq"],
-                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
-            ):
-                subprocess.run(sudo + cmd, env=env, stdout=subprocess.DEVNULL, check=False)
+    """The measuring tools available: valgrind and strace. `make bench`
+    installs them first (scripts/test-deps bench, the one list of packages);
+    run directly, a missing one leaves its columns saying so."""
+    wanted = ("valgrind", "strace")
     have = {tool for tool in wanted if shutil.which(tool)}
     for tool in sorted(set(wanted) - have):
-        say(f"bench: {tool} is not available; its columns will say so")
+        say(f"bench: {tool} is not available (scripts/test-deps bench installs it); its columns will say so")
     return have
 
 

@@ -217,7 +217,7 @@ if command -v valgrind >/dev/null; then
     shim "valgrind memcheck: per_thread" 120 -- "${vg[@]}" "$S/per_thread" -n $((3 * x))
     shim "valgrind memcheck: fd limit" 120 -- "${vg[@]}" "$S/hostile" fd-limit
 else
-    echo "FAIL  valgrind is not installed (apt-get install valgrind)"
+    echo "FAIL  valgrind is not installed (scripts/test-deps stress installs it)"
     failures+=("valgrind")
 fi
 asan=(ASAN_OPTIONS=verify_asan_link_order=0:exitcode=98:detect_leaks=1)

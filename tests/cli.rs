@@ -437,6 +437,31 @@ fn library_lookup_override_build_tree_installed_and_never_the_current_directory(
         text(&out.stdout)
     );
 
+    // The Debian package's layout: /usr/bin/eintrfix and
+    // /usr/lib/TUPLE/eintrfix/ (TUPLE as gcc names it, as make deb does).
+    let tuple = text(&common::output(Command::new("gcc").arg("-print-multiarch")).stdout)
+        .trim()
+        .to_owned();
+    let usr = dir.join("usr");
+    let packaged = usr.join("lib").join(&tuple).join("eintrfix");
+    std::fs::create_dir_all(usr.join("bin")).unwrap();
+    std::fs::create_dir_all(&packaged).unwrap();
+    std::fs::copy(eintrfix(), usr.join("bin/eintrfix")).unwrap();
+    std::fs::copy(&built, packaged.join("libeintrfix.so")).unwrap();
+    let out = run_with(&usr.join("bin/eintrfix"), &["--version"], &[]);
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "{} (in the multiarch libdir)",
+            packaged
+                .join("libeintrfix.so")
+                .canonicalize()
+                .unwrap()
+                .display()
+        )),
+        "{}",
+        text(&out.stdout)
+    );
+
     // Without a library, the command fails with 125, even when the current
     // directory holds one.
     std::fs::remove_file(&installed).unwrap();
@@ -525,12 +550,12 @@ fn check_a_fortified_program_names_the_chk_forms() {
     )
     .unwrap();
     let binary = dir.join("fortified");
-    let status = Command::new("gcc")
-        .args(["-O2", "-D_FORTIFY_SOURCE=2", "-o"])
-        .arg(&binary)
-        .arg(&source)
-        .status()
-        .unwrap();
+    let status = common::status(
+        Command::new("gcc")
+            .args(["-O2", "-D_FORTIFY_SOURCE=2", "-o"])
+            .arg(&binary)
+            .arg(&source),
+    );
     assert!(status.success());
     let (code, verdict, out) = check(binary.to_str().unwrap());
     assert_eq!(code, Some(0), "{out}");
@@ -553,12 +578,12 @@ fn check_a_static_program_says_preloading_cannot_reach_it() {
     )
     .unwrap();
     let binary = dir.join("static");
-    let status = Command::new("gcc")
-        .args(["-static", "-O2", "-o"])
-        .arg(&binary)
-        .arg(&source)
-        .status()
-        .unwrap();
+    let status = common::status(
+        Command::new("gcc")
+            .args(["-static", "-O2", "-o"])
+            .arg(&binary)
+            .arg(&source),
+    );
     assert!(
         status.success(),
         "gcc -static failed: is libc.a (libc6-dev) installed?"
@@ -587,13 +612,13 @@ fn check_a_static_program_says_preloading_cannot_reach_it() {
         ),
     ] {
         let go = dir.join("go");
-        let status = Command::new("gcc")
-            .args(flags)
-            .arg("-o")
-            .arg(&go)
-            .arg(&go_source)
-            .status()
-            .unwrap();
+        let status = common::status(
+            Command::new("gcc")
+                .args(flags)
+                .arg("-o")
+                .arg(&go)
+                .arg(&go_source),
+        );
         assert!(status.success());
         let (code, verdict, out) = check(go.to_str().unwrap());
         assert_eq!(code, Some(1), "{out}");
@@ -657,7 +682,7 @@ fn which(program: &str) -> PathBuf {
 fn check_a_script_follows_its_interpreter() {
     let dir = temp_dir("script");
     let direct = dir.join("direct.pl");
-    let perl = which("perl");
+    let perl = common::installed("perl");
     std::fs::write(&direct, format!("#!{} -w\nprint 1;\n", perl.display())).unwrap();
     let via_env = dir.join("via-env.pl");
     std::fs::write(&via_env, "#!/usr/bin/env perl\nprint 1;\n").unwrap();
@@ -723,6 +748,19 @@ fn make_install_and_uninstall_into_a_temporary_destdir() {
     };
     assert_eq!(mode("bin/eintrfix"), 0o755);
     assert_eq!(mode("lib/eintrfix/libeintrfix.so"), 0o644);
+    // Both are stripped: no symbol table, no debug sections.
+    for file in ["bin/eintrfix", "lib/eintrfix/libeintrfix.so"] {
+        let sections = common::output(
+            Command::new("readelf")
+                .args(["-S", "-W"])
+                .arg(prefix.join(file)),
+        );
+        let sections = text(&sections.stdout);
+        assert!(
+            !sections.contains(".symtab") && !sections.contains(".debug_info"),
+            "{file} is not stripped: {sections}"
+        );
+    }
 
     // The installed command finds the installed library with no variable
     // set, and the shim works there.

@@ -23,8 +23,10 @@ fn script(name: &str) -> PathBuf {
 }
 
 /// A command with no EINTRFIX_* variables and no LD_PRELOAD inherited,
-/// bare or through `eintrfix --`.
+/// bare or through `eintrfix --`. Panics naming `program` if it is not
+/// installed.
 fn command(shim: bool, program: &str, args: &[&Path]) -> Command {
+    common::installed(program);
     if shim {
         with_options(&[], program, args)
     } else {
@@ -34,6 +36,7 @@ fn command(shim: bool, program: &str, args: &[&Path]) -> Command {
 
 /// `eintrfix OPTIONS -- program args`.
 fn with_options(options: &[&str], program: &str, args: &[&Path]) -> Command {
+    common::installed(program);
     let mut cmd = Command::new(eintrfix());
     cmd.args(options).args(["--", program]);
     clean(cmd, args)
@@ -75,12 +78,12 @@ struct Served {
 fn forking_server(shim: bool, clients: usize) -> Served {
     let server = script("forking_server.pl");
     let count = clients.to_string();
-    let child = command(shim, "perl", &[&server, Path::new(&count)])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("perl runs");
+    let child = common::spawn(
+        command(shim, "perl", &[&server, Path::new(&count)])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
     let mut child = Reaped(child);
     let mut stdout = BufReader::new(child.0.stdout.take().expect("stdout"));
     let mut first = String::new();
@@ -158,14 +161,14 @@ fn perl_forking_server_dies_bare_and_serves_everyone_under_the_shim() {
 /// Runs the ctypes script for one libc call.
 fn ctypes(shim: bool, call: &str) -> common::Run {
     let start = Instant::now();
-    let out = command(
-        shim,
-        "python3",
-        &[&script("ctypes_calls.py"), Path::new(call)],
-    )
-    .stdin(Stdio::null())
-    .output()
-    .expect("python3 runs");
+    let out = common::output(
+        command(
+            shim,
+            "python3",
+            &[&script("ctypes_calls.py"), Path::new(call)],
+        )
+        .stdin(Stdio::null()),
+    );
     common::Run {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -215,12 +218,11 @@ fn hup_daemon(shim: bool, interpreter: &str, file: &str) -> common::Run {
             Ok(())
         })
     };
-    let child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("perl runs");
+    let child = common::spawn(
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
     let mut child = Reaped(child);
     let mut stdout = BufReader::new(child.0.stdout.take().expect("stdout"));
     let mut first = String::new();
@@ -276,7 +278,7 @@ fn perl_daemon_survives_a_sighup_reload_under_the_shim() {
 
 #[test]
 fn lua_posix_daemon_survives_a_sighup_reload_under_the_shim() {
-    // lua5.3 and lua-posix are installed by .ci/run.
+    // lua5.3 and lua-posix: scripts/test-deps installs them.
     let bare = hup_daemon(false, "lua5.3", "hup_daemon.lua");
     assert_eq!(bare.code, Some(1), "{bare:?}");
     assert!(
@@ -296,14 +298,9 @@ fn lua_posix_daemon_survives_a_sighup_reload_under_the_shim() {
 fn perl_pending_signal_limit_and_its_workaround() {
     let storm = script("perl_waitpid_storm.pl");
     let run = |options: &[&str]| {
-        with_options(options, "perl", &[&storm])
-            .stdin(Stdio::null())
-            .output()
-            .expect("perl runs")
+        common::output(with_options(options, "perl", &[&storm]).stdin(Stdio::null()))
     };
-    let bare = command(false, "perl", &[&storm])
-        .output()
-        .expect("perl runs");
+    let bare = common::output(&mut command(false, "perl", &[&storm]));
     assert_eq!(bare.status.code(), Some(0), "Perl retries waitpid itself");
     let retried = run(&[]);
     let stderr = String::from_utf8_lossy(&retried.stderr);

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -42,6 +42,53 @@ pub fn c_program(name: &str) -> PathBuf {
     let path = root().join("target/c-tests").join(name);
     assert!(path.exists(), "{} missing", path.display());
     path
+}
+
+/// What to do about a program the tests need that is not installed.
+const INSTALL_HINT: &str =
+    "scripts/test-deps installs what the tests need (`make test` runs it first)";
+
+/// The path of `program` as `execvp` would find it in PATH. Panics naming
+/// the program when it is not installed, so that a test that needs an
+/// interpreter says which one is missing, whether it runs it bare or
+/// through `eintrfix --`.
+pub fn installed(program: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
+        .unwrap_or_else(|| panic!("{program} is not installed (not in PATH); {INSTALL_HINT}"))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// Panics naming the program `cmd` could not start, and why.
+fn cannot_start(cmd: &Command, err: std::io::Error) -> ! {
+    let program = cmd.get_program().to_string_lossy();
+    if err.kind() == std::io::ErrorKind::NotFound {
+        panic!("cannot start {program}: {err}; {INSTALL_HINT}")
+    }
+    panic!("cannot start {program}: {err}")
+}
+
+/// `cmd.spawn()`, or a panic that names the program that did not start.
+pub fn spawn(cmd: &mut Command) -> Child {
+    cmd.spawn().unwrap_or_else(|e| cannot_start(cmd, e))
+}
+
+/// `cmd.output()`, or a panic that names the program that did not start.
+pub fn output(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| cannot_start(cmd, e))
+}
+
+/// `cmd.status()`, or a panic that names the program that did not start.
+pub fn status(cmd: &mut Command) -> ExitStatus {
+    cmd.status().unwrap_or_else(|e| cannot_start(cmd, e))
 }
 
 /// How to run a program.
@@ -91,10 +138,7 @@ pub fn run(program: &Path, args: &[&str], mode: Mode) -> Run {
         }
     }
     let start = Instant::now();
-    let out: Output = cmd
-        .arg0_timeout(Duration::from_secs(30))
-        .output()
-        .expect("program runs");
+    let out = output(cmd.arg0_timeout(Duration::from_secs(30)));
     Run {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -11,6 +11,56 @@ pub const INSTALLED: &str = "../lib/eintrfix/libeintrfix.so";
 /// The variable that overrides the search.
 pub const OVERRIDE: &str = "EINTRFIX_LIB";
 
+/// Debian's multiarch tuple for the architecture this command is built for
+/// (what `dpkg-architecture -qDEB_HOST_MULTIARCH` prints there), where the
+/// package puts the library: /usr/bin/eintrfix finds
+/// /usr/lib/TUPLE/eintrfix/libeintrfix.so. The command preloads a library
+/// into programs of its own architecture, so the tuple is fixed when it is
+/// compiled. `None` on an architecture Debian does not name here.
+pub const MULTIARCH: Option<&str> = multiarch();
+
+const fn multiarch() -> Option<&'static str> {
+    let tuple = if cfg!(all(target_arch = "x86_64", target_pointer_width = "64")) {
+        "x86_64-linux-gnu"
+    } else if cfg!(target_arch = "x86_64") {
+        "x86_64-linux-gnux32"
+    } else if cfg!(target_arch = "x86") {
+        "i386-linux-gnu"
+    } else if cfg!(target_arch = "aarch64") {
+        "aarch64-linux-gnu"
+    } else if cfg!(all(target_arch = "arm", target_abi = "eabihf")) {
+        "arm-linux-gnueabihf"
+    } else if cfg!(target_arch = "arm") {
+        "arm-linux-gnueabi"
+    } else if cfg!(all(target_arch = "powerpc64", target_endian = "little")) {
+        "powerpc64le-linux-gnu"
+    } else if cfg!(target_arch = "powerpc64") {
+        "powerpc64-linux-gnu"
+    } else if cfg!(target_arch = "powerpc") {
+        "powerpc-linux-gnu"
+    } else if cfg!(target_arch = "s390x") {
+        "s390x-linux-gnu"
+    } else if cfg!(target_arch = "riscv64") {
+        "riscv64-linux-gnu"
+    } else if cfg!(all(target_arch = "mips64", target_endian = "little")) {
+        "mips64el-linux-gnuabi64"
+    } else if cfg!(all(target_arch = "mips", target_endian = "little")) {
+        "mipsel-linux-gnu"
+    } else if cfg!(target_arch = "loongarch64") {
+        "loongarch64-linux-gnu"
+    } else if cfg!(target_arch = "sparc64") {
+        "sparc64-linux-gnu"
+    } else {
+        return None;
+    };
+    // Only glibc: a musl build of the command is not what Debian packages.
+    if cfg!(target_env = "gnu") {
+        Some(tuple)
+    } else {
+        None
+    }
+}
+
 /// A library found, and how.
 pub struct Found {
     /// Its absolute path, symbolic links resolved.
@@ -19,11 +69,33 @@ pub struct Found {
     pub how: &'static str,
 }
 
-/// Finds the library: `EINTRFIX_LIB`; else beside this command (the build
-/// tree: target/release/eintrfix next to target/release/libeintrfix.so);
-/// else the installed libdir relative to it (PREFIX/bin/eintrfix finds
-/// PREFIX/lib/eintrfix/libeintrfix.so). Never the current directory: a
-/// library there could be anyone's.
+/// The places looked at, in order, for a command in `dir`: beside it (the
+/// build tree: target/release/eintrfix next to target/release/libeintrfix.so),
+/// then the Debian package's multiarch libdir (/usr/bin/eintrfix finds
+/// /usr/lib/x86_64-linux-gnu/eintrfix/libeintrfix.so), then `make install`'s
+/// libdir (PREFIX/bin/eintrfix finds PREFIX/lib/eintrfix/libeintrfix.so).
+/// All are relative to the command, so a staged tree moved into place still
+/// works. The package's place comes before `make install`'s: where both
+/// exist under one prefix, the file dpkg manages (and upgrades) wins over a
+/// copy left by hand.
+pub fn candidates(dir: &Path) -> Vec<(PathBuf, &'static str)> {
+    let mut places = vec![(dir.join(FILE_NAME), "beside the command")];
+    if let Some(tuple) = MULTIARCH {
+        places.push((
+            dir.join("../lib")
+                .join(tuple)
+                .join("eintrfix")
+                .join(FILE_NAME),
+            "in the multiarch libdir",
+        ));
+    }
+    places.push((dir.join(INSTALLED), "in the installed libdir"));
+    places
+}
+
+/// Finds the library: `EINTRFIX_LIB`; else the first of [`candidates`]
+/// that is a file. Never the current directory: a library there could be
+/// anyone's.
 pub fn find() -> Result<Found, String> {
     if let Some(chosen) = std::env::var_os(OVERRIDE).filter(|v| !v.is_empty()) {
         let path = Path::new(&chosen);
@@ -42,19 +114,19 @@ pub fn find() -> Result<Found, String> {
     let exe = std::env::current_exe()
         .map_err(|e| format!("cannot find its own executable to look beside it: {e}"))?;
     let dir = exe.parent().unwrap_or(Path::new("/"));
-    let candidates = [
-        (dir.join(FILE_NAME), "beside the command"),
-        (dir.join(INSTALLED), "in the installed libdir"),
-    ];
-    for (candidate, how) in &candidates {
+    let places = candidates(dir);
+    for (candidate, how) in &places {
         if candidate.is_file() {
             return absolute(candidate).map(|path| Found { path, how });
         }
     }
+    let looked: Vec<String> = places
+        .iter()
+        .map(|(p, _)| p.display().to_string())
+        .collect();
     Err(format!(
-        "cannot find {FILE_NAME}: looked at {} and {}; set EINTRFIX_LIB to its path",
-        candidates[0].0.display(),
-        candidates[1].0.display()
+        "cannot find {FILE_NAME}: looked at {}; set EINTRFIX_LIB to its path",
+        looked.join(", ")
     ))
 }
 
@@ -111,5 +183,40 @@ mod tests {
             "/opt/lib/libeintrfix.so:libfoo.so"
         );
         assert!(preload_value(Path::new("/my lib/libeintrfix.so"), None).is_err());
+    }
+
+    /// The compiled-in tuple is the one the toolchain of this machine uses
+    /// (`gcc -print-multiarch`, Debian's gcc), where `make deb` puts the
+    /// library.
+    #[test]
+    fn multiarch_tuple_is_the_toolchains() {
+        let Ok(out) = std::process::Command::new("gcc")
+            .arg("-print-multiarch")
+            .output()
+        else {
+            eprintln!("no gcc: multiarch tuple not checked");
+            return;
+        };
+        let printed = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if printed.is_empty() {
+            eprintln!("this gcc has no multiarch tuple: not checked");
+            return;
+        }
+        assert_eq!(MULTIARCH, Some(printed.as_str()));
+    }
+
+    #[test]
+    fn looks_beside_then_multiarch_then_make_install() {
+        let places = candidates(Path::new("/usr/bin"));
+        let paths: Vec<String> = places
+            .iter()
+            .map(|(p, _)| p.display().to_string())
+            .collect();
+        let mut want = vec!["/usr/bin/libeintrfix.so".to_owned()];
+        if let Some(tuple) = MULTIARCH {
+            want.push(format!("/usr/bin/../lib/{tuple}/eintrfix/libeintrfix.so"));
+        }
+        want.push("/usr/bin/../lib/eintrfix/libeintrfix.so".to_owned());
+        assert_eq!(paths, want);
     }
 }

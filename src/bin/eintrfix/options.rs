@@ -130,8 +130,9 @@ capabilities, a script's interpreter followed; and which hooked functions it
 and its libraries import. Exit status 0 when the shim can act, 1 when not.
 
 The library is EINTRFIX_LIB if set, else libeintrfix.so beside this command,
-else ../lib/eintrfix/libeintrfix.so relative to it; never the current
-directory.
+else, relative to it, ../lib/TUPLE/eintrfix/ (the Debian package; TUPLE is
+the multiarch name, such as x86_64-linux-gnu), else ../lib/eintrfix/ (make
+install); never the current directory.
 
 Exit status: 125 for eintrfix's own errors, 126 when PROGRAM cannot be
 executed, 127 when it is not found, else PROGRAM's own.
