@@ -273,19 +273,45 @@ pub fn unreported_by_valgrind<R>(scan: impl FnOnce() -> R) -> R {
 mod tests {
     use super::*;
 
+    /// `call_before` on `bytes` ending right before the return address.
+    fn decoded(bytes: &[u8]) -> Option<Call> {
+        let mut text = [0x90u8; 16];
+        let start = text.len() - bytes.len();
+        text[start..].copy_from_slice(bytes);
+        // SAFETY: the 7 bytes before the end of `text` are readable.
+        unsafe { call_before(text.as_ptr() as usize + text.len()) }
+    }
+
     #[test]
-    fn system_call_numbers_match_the_kernel() {
-        for (number, function) in [
-            (libc::SYS_read, Function::read),
-            (libc::SYS_write, Function::write),
-            (libc::SYS_wait4, Function::wait4),
-            (libc::SYS_accept4, Function::accept4),
-            (libc::SYS_recvfrom, Function::recvfrom),
-            (libc::SYS_pwritev2, Function::pwritev2),
-            (libc::SYS_mq_timedreceive, Function::mq_timedreceive),
+    fn calls_before_return_addresses_are_decoded() {
+        assert_eq!(decoded(&[0xe8, 1, 2, 3, 4]), Some(Call::Direct));
+        for indirect in [
+            &[0xff, 0x15, 1, 2, 3, 4][..], // call *disp32(%rip)
+            &[0xff, 0xd0],                 // call *%rax
+            &[0x41, 0xff, 0xd3],           // call *%r11
+            &[0xff, 0x10],                 // call *(%rax)
+            &[0xff, 0x50, 0x08],           // call *8(%rax)
+            &[0xff, 0x14, 0x24],           // call *(%rsp)
+            &[0xff, 0x54, 0x24, 0x08],     // call *8(%rsp)
+            &[0xff, 0x90, 1, 2, 3, 4],     // call *disp32(%rax)
         ] {
-            assert_eq!(syscall_function(number), Some(function));
+            assert_eq!(decoded(indirect), Some(Call::Indirect), "{indirect:x?}");
         }
+        for not_a_call in [
+            &[0xff, 0xe0][..],   // jmp *%rax
+            &[0xc3],             // ret
+            &[0x48, 0x89, 0xc7], // mov %rax,%rdi
+        ] {
+            assert_eq!(decoded(not_a_call), None, "{not_a_call:x?}");
+        }
+    }
+
+    #[test]
+    fn only_calls_hooks_make_are_named() {
+        assert_eq!(syscall_function(libc::SYS_pread64), Some(Function::pread));
         assert_eq!(syscall_function(libc::SYS_futex), None);
+        assert_eq!(syscall_function(libc::SYS_clone), None);
+        assert!(hooks_make(libc::SYS_futex) && hooks_make(libc::SYS_read));
+        assert!(!hooks_make(libc::SYS_clone));
     }
 }
