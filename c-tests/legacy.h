@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -117,6 +119,80 @@ static inline pid_t late_pipe(int p[2], long ms, const char *data)
 	}
 	close(p[1]);
 	return child;
+}
+
+/* Makes the pipe p[] and forks a child that sends `sig` to this process
+ * after `signal_ms` (noting when in *sent_at, shared memory), then writes
+ * `data` into the pipe after `write_ms` more, in case the signal did not
+ * end the wait. The parent keeps only the read end p[0]. */
+static inline pid_t late_signal(int p[2], int sig, long signal_ms, long write_ms,
+				const char *data, volatile double **sent_at)
+{
+	pid_t child;
+	size_t len = strlen(data);
+
+	*sent_at = mmap(NULL, sizeof **sent_at, PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (*sent_at == MAP_FAILED)
+		fail("mmap");
+	if (pipe(p) != 0)
+		fail("pipe");
+	child = fork();
+	if (child < 0)
+		fail("fork");
+	if (child == 0) {
+		close(p[0]);
+		quiet_sleep_ms(signal_ms);
+		**sent_at = now_ms();
+		kill(getppid(), sig);
+		quiet_sleep_ms(write_ms);
+		_exit(write(p[1], data, len) == (ssize_t)len ? 0 : 3);
+	}
+	close(p[1]);
+	return child;
+}
+
+/* Makes fds[] a pipe (`transport` "pipe") or an AF_UNIX stream socketpair
+ * (anything else): fds[0] reads, fds[1] writes. */
+static inline void make_channel(const char *transport, int fds[2])
+{
+	if (!strcmp(transport, "pipe")) {
+		if (pipe(fds) != 0)
+			fail("pipe");
+	} else if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) {
+		fail("socketpair");
+	}
+}
+
+/* Starts a POSIX timer that sends `sig` every `period_us` microseconds,
+ * counted by legacy_count_signal (installed without SA_RESTART): a storm
+ * that leaves ITIMER_REAL to the program's own alarm(). */
+static inline timer_t timer_storm_start(int sig, long period_us)
+{
+	struct sigevent ev;
+	struct itimerspec its;
+	timer_t timer;
+
+	legacy_handle(sig, legacy_count_signal);
+	memset(&ev, 0, sizeof ev);
+	ev.sigev_notify = SIGEV_SIGNAL;
+	ev.sigev_signo = sig;
+	if (timer_create(CLOCK_MONOTONIC, &ev, &timer) != 0)
+		fail("timer_create");
+	its.it_interval.tv_sec = period_us / 1000000;
+	its.it_interval.tv_nsec = (period_us % 1000000) * 1000;
+	its.it_value = its.it_interval;
+	if (timer_settime(timer, 0, &its, NULL) != 0)
+		fail("timer_settime");
+	return timer;
+}
+
+/* Stops a storm that timer_storm_start started. */
+static inline void timer_storm_stop(timer_t timer)
+{
+	struct itimerspec its;
+	memset(&its, 0, sizeof its);
+	timer_settime(timer, 0, &its, NULL);
 }
 
 /* Prints the elapsed time for the test harness to check bounds. */

@@ -5,7 +5,6 @@
  * Exit 0: stopped by SIGTERM (prints stop_ms, from SIGTERM to stop);
  * 1: read failed with EINTR before SIGTERM; 3: data came first. */
 #include "legacy.h"
-#include <sys/mman.h>
 #include <sys/wait.h>
 
 static volatile sig_atomic_t stop;
@@ -24,27 +23,8 @@ int main(void)
 	pid_t child;
 	volatile double *sent_at;
 
-	sent_at = mmap(NULL, sizeof *sent_at, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sent_at == MAP_FAILED)
-		fail("mmap");
-	if (pipe(p) != 0)
-		fail("pipe");
 	legacy_handle(SIGTERM, on_term);
-	child = fork();
-	if (child < 0)
-		fail("fork");
-	if (child == 0) {
-		close(p[0]);
-		quiet_sleep_ms(300);
-		*sent_at = now_ms();
-		kill(getppid(), SIGTERM);
-		quiet_sleep_ms(1200);
-		if (write(p[1], "data", 4) != 4)
-			_exit(3);
-		_exit(0);
-	}
-	close(p[1]);
+	child = late_signal(p, SIGTERM, 300, 1200, "data", &sent_at);
 	storm_start(1000);
 	for (;;) {
 		n = read(p[0], buf, sizeof buf);

@@ -14,25 +14,6 @@ static void on_alarm(int sig)
 	timed_out = 1;
 }
 
-static void usr1_storm(long period_us)
-{
-	struct sigevent ev;
-	struct itimerspec its;
-	timer_t timer;
-
-	legacy_handle(SIGUSR1, legacy_count_signal);
-	memset(&ev, 0, sizeof ev);
-	ev.sigev_notify = SIGEV_SIGNAL;
-	ev.sigev_signo = SIGUSR1;
-	if (timer_create(CLOCK_MONOTONIC, &ev, &timer) != 0)
-		fail("timer_create");
-	its.it_interval.tv_sec = 0;
-	its.it_interval.tv_nsec = period_us * 1000;
-	its.it_value = its.it_interval;
-	if (timer_settime(timer, 0, &its, NULL) != 0)
-		fail("timer_settime");
-}
-
 int main(void)
 {
 	int p[2];
@@ -47,7 +28,7 @@ int main(void)
 	if (!in)
 		fail("fdopen");
 	legacy_handle(SIGALRM, on_alarm);
-	usr1_storm(1000);
+	timer_storm_start(SIGUSR1, 1000);
 	start = now_ms();
 	alarm(1);
 	got = fgets(line, sizeof line, in);

@@ -13,7 +13,6 @@
  * the bytes of a half-read line (exit 2); under the shim every line
  * arrives, in order. */
 #include "legacy.h"
-#include <sys/socket.h>
 #include <sys/wait.h>
 
 #define LINES 300
@@ -123,12 +122,7 @@ int main(int argc, char **argv)
 	}
 	const char *family = argv[1];
 	int fds[2];
-	if (!strcmp(argv[2], "pipe")) {
-		if (pipe(fds) != 0)
-			fail("pipe");
-	} else if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) {
-		fail("socketpair");
-	}
+	make_channel(argv[2], fds);
 	pid_t child = fork();
 	if (child < 0)
 		fail("fork");

@@ -5,7 +5,6 @@
  * Exit 0: stopped by SIGINT (prints stop_ms, from SIGINT to stop);
  * 1: fgets failed with EINTR before SIGINT; 3: the line came first. */
 #include "legacy.h"
-#include <sys/mman.h>
 #include <sys/wait.h>
 
 static volatile sig_atomic_t stop;
@@ -24,27 +23,8 @@ int main(void)
 	volatile double *sent_at;
 	FILE *in;
 
-	sent_at = mmap(NULL, sizeof *sent_at, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sent_at == MAP_FAILED)
-		fail("mmap");
-	if (pipe(p) != 0)
-		fail("pipe");
 	legacy_handle(SIGINT, on_int);
-	child = fork();
-	if (child < 0)
-		fail("fork");
-	if (child == 0) {
-		close(p[0]);
-		quiet_sleep_ms(300);
-		*sent_at = now_ms();
-		kill(getppid(), SIGINT);
-		quiet_sleep_ms(1200);
-		if (write(p[1], "line\n", 5) != 5)
-			_exit(3);
-		_exit(0);
-	}
-	close(p[1]);
+	child = late_signal(p, SIGINT, 300, 1200, "line\n", &sent_at);
 	in = fdopen(p[0], "r");
 	if (!in)
 		fail("fdopen");

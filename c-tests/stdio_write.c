@@ -15,7 +15,6 @@
  * `fclose` writes everything with one final fclose. */
 #include "legacy.h"
 #include <stdarg.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 
 #define LINES 20000
@@ -102,12 +101,7 @@ int main(int argc, char **argv)
 	}
 	const char *family = argv[1];
 	int fds[2];
-	if (!strcmp(argv[2], "pipe")) {
-		if (pipe(fds) != 0)
-			fail("pipe");
-	} else if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) {
-		fail("socketpair");
-	}
+	make_channel(argv[2], fds);
 	pid_t child = fork();
 	if (child < 0)
 		fail("fork");

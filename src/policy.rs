@@ -150,6 +150,39 @@ fn reported_signal(config: &Config, by: Interrupting, reason: Reason) -> Option<
     deciding.first()
 }
 
+/// What a report says of the interrupted call itself.
+#[derive(Clone, Copy)]
+struct Call {
+    function: Function,
+    site: Site,
+    fd: Option<c_int>,
+    attempt: u32,
+    waited_us: u64,
+}
+
+/// Reports a decision to the tracing sink (unless the shim is disabled),
+/// naming the deciding signal and its sender.
+fn report(config: &Config, call: Call, by: Interrupting, decision: Decision, reason: Reason) {
+    if !config.enabled {
+        return;
+    }
+    let signal = reported_signal(config, by, reason);
+    trace::interruption(&Report {
+        function: call.function,
+        site: call.site,
+        fd: call.fd,
+        signal,
+        sender: signal.map_or(Sender::Unknown, |s| by.senders.of(s)),
+        action: match decision {
+            Decision::Retry => Action::Retried,
+            Decision::Pass => Action::Passed,
+        },
+        reason,
+        attempt: call.attempt,
+        waited_us: call.waited_us,
+    });
+}
+
 /// The interruptions of one hooked call: counts them, asks the engine
 /// about each, and reports each to the tracing sink.
 pub struct Interruption {
@@ -181,23 +214,14 @@ impl Interruption {
         let config = config();
         let by = signals::take_interrupting();
         let (decision, reason) = judge(config, self.function, by, self.attempts);
-        if config.enabled {
-            let signal = reported_signal(config, by, reason);
-            trace::interruption(&Report {
-                function: self.function,
-                site: Site::Hook,
-                fd: self.fd,
-                signal,
-                sender: signal.map_or(Sender::Unknown, |s| by.senders.of(s)),
-                action: match decision {
-                    Decision::Retry => Action::Retried,
-                    Decision::Pass => Action::Passed,
-                },
-                reason,
-                attempt: self.attempts,
-                waited_us: now.saturating_sub(self.first_ns) / 1000,
-            });
-        }
+        let call = Call {
+            function: self.function,
+            site: Site::Hook,
+            fd: self.fd,
+            attempt: self.attempts,
+            waited_us: now.saturating_sub(self.first_ns) / 1000,
+        };
+        report(config, call, by, decision, reason);
         errno::set(libc::EINTR);
         decision
     }
@@ -234,23 +258,14 @@ pub fn at_delivery(function: Function, fd: Option<c_int>, hook_above: bool) -> D
     if decision == Decision::Pass && hook_above {
         signals::put_back(by);
     }
-    if config.enabled {
-        let signal = reported_signal(config, by, reason);
-        trace::interruption(&Report {
-            function,
-            site: Site::Libc,
-            fd,
-            signal,
-            sender: signal.map_or(Sender::Unknown, |s| by.senders.of(s)),
-            action: match decision {
-                Decision::Retry => Action::Retried,
-                Decision::Pass => Action::Passed,
-            },
-            reason,
-            attempt: 1,
-            waited_us: 0,
-        });
-    }
+    let call = Call {
+        function,
+        site: Site::Libc,
+        fd,
+        attempt: 1,
+        waited_us: 0,
+    };
+    report(config, call, by, decision, reason);
     errno::set(saved);
     decision
 }
