@@ -154,7 +154,7 @@ static inline pid_t late_signal(int p[2], int sig, long signal_ms, long write_ms
 
 /* Makes fds[] a pipe (`transport` "pipe") or an AF_UNIX stream socketpair
  * (anything else): fds[0] reads, fds[1] writes. */
-static inline void make_channel(const char *transport, int fds[2])
+static inline void open_channel(const char *transport, int fds[2])
 {
 	if (!strcmp(transport, "pipe")) {
 		if (pipe(fds) != 0)

@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 	}
 	const char *family = argv[1];
 	int fds[2];
-	make_channel(argv[2], fds);
+	open_channel(argv[2], fds);
 	pid_t child = fork();
 	if (child < 0)
 		fail("fork");

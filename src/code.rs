@@ -78,38 +78,88 @@ pub fn owner_of(address: usize) -> Option<Owner> {
     })
 }
 
-/// How many words above a stack pointer are searched for a return address.
-const SCAN_WORDS: usize = 256;
+/// How many words above a stack pointer are searched for a return address
+/// (4 KiB: AddressSanitizer's interceptor between a hook and libc holds
+/// the hook's return address 273 words up).
+const SCAN_WORDS: usize = 512;
+
+/// The stack is copied this many words at a time, each chunk within one
+/// page (a page holds a whole number of them).
+const CHUNK_WORDS: usize = 32;
+
+const WORD: usize = core::mem::size_of::<usize>();
+
+/// Copies the words at `at` (aligned to a chunk) into `chunk` with
+/// `process_vm_readv`, which fails rather than faults where nothing is
+/// mapped: a stack ends somewhere above its pointer (a coroutine's may end
+/// within a page). Returns whether it could.
+fn copy_chunk(at: usize, chunk: &mut [usize; CHUNK_WORDS]) -> bool {
+    let saved = crate::errno::get();
+    let local = libc::iovec {
+        iov_base: chunk.as_mut_ptr().cast(),
+        iov_len: CHUNK_WORDS * WORD,
+    };
+    let remote = libc::iovec {
+        iov_base: at as *mut c_void,
+        iov_len: CHUNK_WORDS * WORD,
+    };
+    // SAFETY: the local iovec covers `chunk`, which the call may write; the
+    // remote one is only read, by the kernel, which checks it.
+    let copied = unsafe {
+        libc::syscall(
+            libc::SYS_process_vm_readv,
+            libc::syscall(libc::SYS_getpid),
+            &local as *const libc::iovec,
+            1usize,
+            &remote as *const libc::iovec,
+            1usize,
+            0usize,
+        )
+    };
+    crate::errno::set(saved);
+    copied == (CHUNK_WORDS * WORD) as libc::c_long
+}
 
 /// The first return address on the stack from `stack` upward that lies in
 /// a known text segment whose owner `skip` does not pass over, with that
 /// owner: the code that called into the frames skipped. Bounded to
-/// [`SCAN_WORDS`] words; only words that follow a call instruction count,
-/// and in this library only those after a call through a pointer (every
-/// hook calls libc through one: a code address here that follows a direct
-/// call is a stale value or a function pointer, such as a `pthread_atfork`
-/// handler that `fork`'s frame holds).
-/// The scan reads whatever the stack holds, padding included, so valgrind
-/// is asked not to report it.
+/// [`SCAN_WORDS`] words, and to what is mapped; only words that follow a
+/// call instruction count, and in this library only those after a call
+/// through a pointer (every hook calls libc through one: a code address
+/// here that follows a direct call is a stale value or a function pointer,
+/// such as a `pthread_atfork` handler that `fork`'s frame holds). The scan
+/// reads whatever the stack holds, padding included, so valgrind is asked
+/// not to report it.
 ///
 /// # Safety
-/// `stack` is a thread's stack pointer, with at least [`SCAN_WORDS`]
-/// readable words above it (a stack's top holds far more than that).
+/// `stack` is a thread's stack pointer.
 pub unsafe fn first_caller(stack: usize, skip: impl Fn(Owner) -> bool) -> Option<(usize, Owner)> {
+    let is_caller = |word: usize| {
+        let owner = owner_of(word)?;
+        if skip(owner) || owner_of(word.wrapping_sub(7)) != Some(owner) {
+            return None;
+        }
+        // SAFETY: `word - 7` and `word` lie in the same mapped text segment.
+        let call = unsafe { crate::arch::call_before(word) }?;
+        (owner != Owner::Shim || call == crate::arch::Call::Indirect).then_some((word, owner))
+    };
     let scan = || {
-        (0..SCAN_WORDS).find_map(|i| {
-            let at = stack.checked_add(i * core::mem::size_of::<usize>())?;
-            // SAFETY: within the readable words above the stack pointer
-            // (caller's contract); aligned by construction when `stack` is.
-            let word = unsafe { core::ptr::read_unaligned(at as *const usize) };
-            let owner = owner_of(word)?;
-            if skip(owner) || owner_of(word.wrapping_sub(7)) != Some(owner) {
-                return None;
-            }
-            // SAFETY: `word - 7` and `word` lie in the same mapped text segment.
-            let call = unsafe { crate::arch::call_before(word) }?;
-            (owner != Owner::Shim || call == crate::arch::Call::Indirect).then_some((word, owner))
-        })
+        let first = stack & !(CHUNK_WORDS * WORD - 1);
+        let mut chunk = [0usize; CHUNK_WORDS];
+        (0..SCAN_WORDS / CHUNK_WORDS)
+            .find_map(|i| {
+                let at = first.checked_add(i * CHUNK_WORDS * WORD)?;
+                if !copy_chunk(at, &mut chunk) {
+                    // The stack ends here: no caller, and no further chunk.
+                    return Some(None);
+                }
+                let words = chunk
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, _)| at + k * WORD >= stack);
+                words.map(|(_, &word)| word).find_map(is_caller).map(Some)
+            })
+            .flatten()
     };
     crate::arch::unreported_by_valgrind(scan)
 }

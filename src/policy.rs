@@ -245,17 +245,22 @@ impl Drop for Interruption {
 /// The shim sees neither where such a call starts nor where it ends, so
 /// each interruption is judged and reported on its own (attempt 1, nothing
 /// waited) and `EINTRFIX_MAX_RETRIES` does not bound it. When a hook is
-/// waiting above the call after all (`hook_above`: another interposer,
+/// waiting above the call after all (`hook_above`, asked only for a pass:
+/// another interposer,
 /// such as AddressSanitizer's, between the hook and libc), a passed EINTR
 /// leaves the record of the signals behind it in place, for the hook to
 /// judge the EINTR as the trampoline did. Called from the signal trampoline:
 /// async-signal-safe, and errno is left as it was.
-pub fn at_delivery(function: Function, fd: Option<c_int>, hook_above: bool) -> Decision {
+pub fn at_delivery(
+    function: Function,
+    fd: Option<c_int>,
+    hook_above: impl FnOnce() -> bool,
+) -> Decision {
     let saved = errno::get();
     let config = config();
     let by = signals::take_interrupting();
     let (decision, reason) = judge(config, function, by, 1);
-    if decision == Decision::Pass && hook_above {
+    if decision == Decision::Pass && hook_above() {
         signals::put_back(by);
     }
     let call = Call {

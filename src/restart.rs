@@ -129,7 +129,7 @@ pub unsafe fn after_handler(context: *mut c_void, program_asked_restart: bool) {
             return;
         };
         // SAFETY: the interrupted stack pointer of this thread.
-        let hook_above = unsafe { code::hook_above(restart.stack) };
+        let hook_above = || unsafe { code::hook_above(restart.stack) };
         policy::at_delivery(
             function,
             fd_of(function, restart.first_argument),
