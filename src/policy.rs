@@ -6,6 +6,7 @@
 //! atomic flag: reading it takes no lock, so it is safe in signal handlers
 //! and forked children.
 
+use crate::code::{self, Caller, Owner};
 use crate::config::{self, Config, Policy, SignalSet};
 use crate::deadline::now_ns;
 use crate::errno;
@@ -69,7 +70,7 @@ pub fn config() -> &'static Config {
 }
 
 /// A variable's value as bytes, without allocating.
-fn getenv(name: &str) -> Option<&'static [u8]> {
+pub(crate) fn getenv(name: &str) -> Option<&'static [u8]> {
     let mut cname = [0u8; 64];
     cname
         .get_mut(..name.len())?
@@ -95,10 +96,37 @@ pub enum Decision {
     Pass,
 }
 
+/// Who made an interrupted call, as far as the slow path can tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A runtime that handles EINTR itself (`EINTRFIX_RUNTIMES`): the
+    /// call's return address is in its code, and the call instruction
+    /// there provably calls this library.
+    Runtime,
+    /// Anything else, or not known.
+    Program,
+}
+
+impl Origin {
+    /// Who called the running hook (from its slow path).
+    pub fn of_hook() -> Origin {
+        match code::hook_caller() {
+            Some(Caller {
+                owner: Owner::Runtime,
+                into_skipped: true,
+                ..
+            }) => Origin::Runtime,
+            _ => Origin::Program,
+        }
+    }
+}
+
 /// The decision for one interruption, and why: the rules in one place.
 ///
 /// In order: a bad configuration passes everything; a `pass` or `log`
-/// policy passes; a signal in `EINTRFIX_PASS_SIGNALS` passes; a one-shot
+/// policy passes; a call made by a runtime that handles EINTR itself
+/// passes (it retries, after running its signal handlers, as it would
+/// bare); a signal in `EINTRFIX_PASS_SIGNALS` passes; a one-shot
 /// SIGALRM (the program's own timeout) passes unless
 /// `EINTRFIX_ALARM_TIMEOUTS=retry`; past `EINTRFIX_MAX_RETRIES` it passes;
 /// anything else, an unknown signal included, is retried.
@@ -106,6 +134,7 @@ pub fn judge(
     config: &Config,
     function: Function,
     by: Interrupting,
+    origin: Origin,
     attempt: u32,
 ) -> (Decision, Reason) {
     if !config.enabled {
@@ -115,6 +144,9 @@ pub fn judge(
         Policy::Pass => return (Decision::Pass, Reason::PassPolicy),
         Policy::Log => return (Decision::Pass, Reason::LogPolicy),
         Policy::Retry => {}
+    }
+    if origin == Origin::Runtime && config.runtimes.any() {
+        return (Decision::Pass, Reason::Runtime);
     }
     if by.signals.bits() & config.pass_signals.bits() != 0 {
         return (Decision::Pass, Reason::PassSignal);
@@ -145,6 +177,7 @@ pub struct Interruption {
     fd: Option<c_int>,
     attempts: u32,
     first_ns: u64,
+    origin: Origin,
 }
 
 impl Interruption {
@@ -155,22 +188,28 @@ impl Interruption {
             fd,
             attempts: 0,
             first_ns: 0,
+            origin: Origin::Program,
         }
     }
 
     /// Decides about the EINTR just returned and reports it. Leaves errno
-    /// set to EINTR, so a `Pass` can return the failure as it is.
+    /// set to EINTR, so a `Pass` can return the failure as it is. At the
+    /// first interruption it also looks for the hook's caller (a scan of
+    /// the stack: only the slow path pays for it).
     pub fn decide(&mut self) -> Decision {
         let now = now_ns();
+        let config = config();
         if self.attempts == 0 {
             self.first_ns = now;
+            if config.enabled && config.runtimes.any() {
+                self.origin = Origin::of_hook();
+            }
         }
         self.attempts = self.attempts.saturating_add(1);
-        let config = config();
         let by = signals::take_interrupting();
-        let (decision, reason) = judge(config, self.function, by, self.attempts);
+        let (decision, reason) = judge(config, self.function, by, self.origin, self.attempts);
         if config.enabled {
-            trace::interruption(&Report {
+            report(&Report {
                 function: self.function,
                 fd: self.fd,
                 signal: reported_signal(config, by, reason),
@@ -186,6 +225,15 @@ impl Interruption {
         errno::set(libc::EINTR);
         decision
     }
+}
+
+/// Reports to the tracing sink, in a frame of its own: the sink formats
+/// on the stack (4 KiB), and inlined into [`Interruption::decide`] that
+/// buffer would lie between the hook's caller and the stack pointer from
+/// which [`Origin::of_hook`] scans.
+#[inline(never)]
+fn report(report: &Report) {
+    trace::interruption(report);
 }
 
 impl Drop for Interruption {
@@ -264,7 +312,7 @@ mod tests {
             &[libc::SIGUSR1, libc::SIGWINCH],
         ] {
             assert_eq!(
-                judge(&c, Function::read, by(signals, false), 1).0,
+                judge(&c, Function::read, by(signals, false), Origin::Program, 1).0,
                 Decision::Retry
             );
         }
@@ -274,7 +322,13 @@ mod tests {
     fn stop_signals_and_alarm_timeouts_pass() {
         let c = Config::DEFAULT;
         assert_eq!(
-            judge(&c, Function::read, by(&[libc::SIGINT], false), 1),
+            judge(
+                &c,
+                Function::read,
+                by(&[libc::SIGINT], false),
+                Origin::Program,
+                1
+            ),
             (Decision::Pass, Reason::PassSignal)
         );
         assert_eq!(
@@ -282,13 +336,20 @@ mod tests {
                 &c,
                 Function::read,
                 by(&[libc::SIGCHLD, libc::SIGTERM], false),
+                Origin::Program,
                 3
             )
             .1,
             Reason::PassSignal
         );
         assert_eq!(
-            judge(&c, Function::read, by(&[libc::SIGALRM], true), 1),
+            judge(
+                &c,
+                Function::read,
+                by(&[libc::SIGALRM], true),
+                Origin::Program,
+                1
+            ),
             (Decision::Pass, Reason::AlarmTimeout)
         );
         let c = Config {
@@ -296,7 +357,14 @@ mod tests {
             ..Config::DEFAULT
         };
         assert_eq!(
-            judge(&c, Function::read, by(&[libc::SIGALRM], true), 1).0,
+            judge(
+                &c,
+                Function::read,
+                by(&[libc::SIGALRM], true),
+                Origin::Program,
+                1
+            )
+            .0,
             Decision::Retry
         );
     }
@@ -306,12 +374,12 @@ mod tests {
         let mut c = Config::DEFAULT;
         c.named[Function::connect.index()] = Some(Policy::Log);
         assert_eq!(
-            judge(&c, Function::connect, by(&[], false), 1),
+            judge(&c, Function::connect, by(&[], false), Origin::Program, 1),
             (Decision::Pass, Reason::LogPolicy)
         );
         c.default_policy = Policy::Pass;
         assert_eq!(
-            judge(&c, Function::read, by(&[], false), 1),
+            judge(&c, Function::read, by(&[], false), Origin::Program, 1),
             (Decision::Pass, Reason::PassPolicy)
         );
         let c = Config {
@@ -319,16 +387,79 @@ mod tests {
             ..Config::DEFAULT
         };
         assert_eq!(
-            judge(&c, Function::read, by(&[], false), 2).0,
+            judge(&c, Function::read, by(&[], false), Origin::Program, 2).0,
             Decision::Retry
         );
         assert_eq!(
-            judge(&c, Function::read, by(&[], false), 3),
+            judge(&c, Function::read, by(&[], false), Origin::Program, 3),
             (Decision::Pass, Reason::MaxRetries)
         );
         assert_eq!(
-            judge(&Config::PASSTHROUGH, Function::read, by(&[], false), 1).1,
+            judge(
+                &Config::PASSTHROUGH,
+                Function::read,
+                by(&[], false),
+                Origin::Runtime,
+                1
+            )
+            .1,
             Reason::Disabled
+        );
+    }
+
+    #[test]
+    fn a_runtimes_own_calls_pass_after_the_function_policies() {
+        let c = Config::DEFAULT;
+        for signals in [&[][..], &[libc::SIGHUP], &[libc::SIGALRM], &[libc::SIGINT]] {
+            for alarm in [false, true] {
+                assert_eq!(
+                    judge(&c, Function::read, by(signals, alarm), Origin::Runtime, 1),
+                    (Decision::Pass, Reason::Runtime),
+                    "{signals:?} {alarm}"
+                );
+            }
+        }
+        // Unlimited retries or not, the first interruption passes.
+        let bounded = Config {
+            max_retries: Some(0),
+            ..Config::DEFAULT
+        };
+        assert_eq!(
+            judge(&bounded, Function::read, by(&[], false), Origin::Runtime, 1).1,
+            Reason::Runtime
+        );
+        // A function's own policy wins; so does a bad configuration.
+        let mut logged = Config::DEFAULT;
+        logged.named[Function::read.index()] = Some(Policy::Log);
+        assert_eq!(
+            judge(&logged, Function::read, by(&[], false), Origin::Runtime, 1).1,
+            Reason::LogPolicy
+        );
+        let mut passed = Config::DEFAULT;
+        passed.default_policy = Policy::Pass;
+        assert_eq!(
+            judge(&passed, Function::read, by(&[], false), Origin::Runtime, 1).1,
+            Reason::PassPolicy
+        );
+        // EINTRFIX_RUNTIMES=none: the usual rules.
+        let none = Config {
+            runtimes: config::Runtimes::NONE,
+            ..Config::DEFAULT
+        };
+        assert_eq!(
+            judge(&none, Function::read, by(&[], false), Origin::Runtime, 1),
+            (Decision::Retry, Reason::Policy)
+        );
+        // Any other caller: the usual rules.
+        assert_eq!(
+            judge(
+                &c,
+                Function::read,
+                by(&[libc::SIGHUP], false),
+                Origin::Program,
+                1
+            ),
+            (Decision::Retry, Reason::Policy)
         );
     }
 

@@ -84,6 +84,9 @@ pub enum Reason {
     AlarmTimeout,
     /// `EINTRFIX_MAX_RETRIES` was reached.
     MaxRetries,
+    /// The call was made by a runtime that handles EINTR itself (see
+    /// `EINTRFIX_RUNTIMES`): it gets the EINTR, as it would bare.
+    Runtime,
     /// The configuration was bad, so the shim changes nothing.
     Disabled,
 }
@@ -98,6 +101,7 @@ impl Reason {
             Reason::PassSignal => "pass_signal",
             Reason::AlarmTimeout => "alarm_timeout",
             Reason::MaxRetries => "max_retries",
+            Reason::Runtime => "runtime",
             Reason::Disabled => "disabled",
         }
     }
