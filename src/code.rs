@@ -28,11 +28,21 @@
 //! return-address intrinsic, so [`first_caller`] scans the stack upwards
 //! from a stack pointer for the first word that is a plausible return
 //! address outside the code to skip: it points into a known object's code
-//! just past a call instruction ([`arch::call_before`]). It also says
-//! whether that call provably goes into the skipped code (directly,
-//! through a PLT stub, or through a GOT slot), which a stale word left in
-//! a frame by an earlier, unrelated call almost never does: the runtime
-//! rule needs that proof.
+//! just past a call instruction ([`arch::call_before`]), and that call
+//! does not provably go somewhere else. Measured under Python, the frames
+//! between a hook's slow path and its caller hold stale return addresses
+//! left by earlier calls (after `call _Py_Dealloc`, `call memcmp@plt`):
+//! each provably calls something else, so the scan passes it. A call that
+//! provably goes into the skipped code (directly, through a PLT stub, or
+//! through a GOT slot) is what the hook's true caller shows, and the
+//! runtime rule requires it ([`Caller::into_skipped`]); a call through a
+//! register proves nothing (libffi's call of a `ctypes` function is one).
+//!
+//! A caller that reached the hook by a jump (a tail call) leaves only its
+//! own caller's return address, whose call goes elsewhere: the scan then
+//! goes on up the stack, to the first call it cannot disprove (at the
+//! latest the indirect call that started the thread, in libc), within the
+//! thread's stack and 4 KiB. Such a call follows the usual rules.
 
 mod image;
 
@@ -90,6 +100,10 @@ const SCAN_WORDS: usize = 512;
 /// A stack pointer this close below the thread pointer is on that
 /// thread's own stack, whose top holds the thread descriptor (x86-64).
 const MAX_THREAD_STACK: usize = 1 << 30;
+/// No page is smaller.
+const PAGE: usize = 4096;
+/// Linux's default `vm.mmap_min_addr`: nothing is loaded below it.
+const LOWEST_MAPPING: usize = 0x10000;
 /// Flag in a segment's tag: it holds code.
 const TEXT: usize = 0x100;
 /// The longest path read from the loader's records.
@@ -111,6 +125,9 @@ static TABLE: [Entry; CAPACITY] = [const {
 }; CAPACITY];
 /// Entries published; written once, with release ordering, after them.
 static COUNT: AtomicUsize = AtomicUsize::new(0);
+/// The lowest start and highest end of the published entries.
+static LOW: AtomicUsize = AtomicUsize::new(0);
+static HIGH: AtomicUsize = AtomicUsize::new(0);
 
 const UNSET: u8 = 0;
 const BUSY: u8 = 1;
@@ -235,7 +252,18 @@ fn build(auto: bool, names: &'static [u8]) {
         libc::dl_iterate_phdr(Some(add_object), data);
     }
     sort(census.count);
-    COUNT.store(census.count, Ordering::Release);
+    let count = census.count.min(CAPACITY);
+    let low = TABLE.first().map_or(0, |e| e.start.load(Ordering::Relaxed));
+    let high = TABLE
+        .get(..count)
+        .unwrap_or_default()
+        .iter()
+        .map(|e| e.end.load(Ordering::Relaxed))
+        .max()
+        .unwrap_or(0);
+    LOW.store(low, Ordering::Relaxed);
+    HIGH.store(high, Ordering::Relaxed);
+    COUNT.store(count, Ordering::Release);
 }
 
 /// The image `info` describes.
@@ -318,6 +346,23 @@ fn owner_at_start(census: &Census, image: &Image, base: usize, name: &[u8]) -> O
     {
         return Owner::Libc;
     }
+    let auto = census.auto
+        && (runtime_by_name(name)
+            || (image.defines(b"PyErr_CheckSignals") && image.defines(b"PyNumber_MatrixMultiply")));
+    if auto || named_at_start(census.names, name) {
+        Owner::Runtime
+    } else {
+        Owner::Other
+    }
+}
+
+/// Whether `EINTRFIX_RUNTIMES` names the object loaded from `name` (empty
+/// for the main program), by the path it was loaded from or its real
+/// path.
+fn named_at_start(names: &[u8], name: &[u8]) -> bool {
+    if names.is_empty() {
+        return false;
+    }
     let mut path = [0u8; MAX_NAME];
     let mut real = [0u8; MAX_NAME];
     let loaded = if name.is_empty() {
@@ -326,17 +371,7 @@ fn owner_at_start(census: &Census, image: &Image, base: usize, name: &[u8]) -> O
     } else {
         name
     };
-    let named = !census.names.is_empty()
-        && (names_match(census.names, loaded)
-            || names_match(census.names, real_path(loaded, &mut real)));
-    let auto = census.auto
-        && (runtime_by_name(loaded)
-            || (image.defines(b"PyErr_CheckSignals") && image.defines(b"PyNumber_MatrixMultiply")));
-    if named || auto {
-        Owner::Runtime
-    } else {
-        Owner::Other
-    }
+    names_match(names, loaded) || names_match(names, real_path(loaded, &mut real))
 }
 
 /// The main program's path, from `/proc/self/exe` (empty if unreadable).
@@ -415,6 +450,9 @@ fn sort(count: usize) {
 /// The published entry that holds `addr`: (start, end, tag).
 fn table_entry(addr: usize) -> Option<(usize, usize, usize)> {
     let count = COUNT.load(Ordering::Acquire).min(CAPACITY);
+    if addr < LOW.load(Ordering::Relaxed) || addr >= HIGH.load(Ordering::Relaxed) {
+        return None;
+    }
     let entries = TABLE.get(..count)?;
     // The last entry that starts at or before `addr`.
     let after = entries.partition_point(|e| e.start.load(Ordering::Relaxed) <= addr);
@@ -571,26 +609,35 @@ pub fn owner_of(addr: usize) -> Option<Owner> {
 
 /// The first plausible return address on the stack at and above `sp` whose
 /// owner `skip` does not reject: a word pointing into a known object's code
-/// just past a call instruction, or into an object loaded later that is not
-/// a runtime (which is not read: such a word is taken as it is, so that a
-/// scan never runs past that object's frames).
+/// just past a call instruction that does not provably go to other code
+/// than the skipped one; or a word pointing into an object loaded later
+/// that is not a runtime (such objects are not read: the word is taken as
+/// it is, so that a scan never runs past their frames).
 ///
 /// The scan stops after 4 KiB, and at the top of the thread's stack when
 /// it is known (below the thread descriptor for threads, at
 /// `__libc_stack_end` for the main thread). `None` before [`init`] has
-/// run. Lock-free and async-signal-safe.
+/// run. Lock-free and async-signal-safe: usable from a signal handler
+/// with the interrupted context's stack pointer.
 #[inline(never)]
 pub fn first_caller(sp: usize, skip: impl Fn(Owner) -> bool) -> Option<Caller> {
     if !arch::SUPPORTED || sp == 0 || COUNT.load(Ordering::Acquire) == 0 {
         return None;
     }
     let limit = stack_limit(sp);
+    // Words that point into this stack, or below the lowest address the
+    // kernel maps (64 KiB by default), are no code address: most words on
+    // a stack are such, and they are skipped without a lookup.
+    let stack = (sp & !(PAGE - 1)).saturating_sub(PAGE)..limit;
     let mut at = sp.checked_add(7)? & !7;
     while at.checked_add(8)? <= limit {
         // SAFETY: `at` lies between the stack pointer and the top of the
         // same stack (or the scan's bound within it).
         let word = unsafe { read_volatile(at as *const usize) };
-
+        if word < LOWEST_MAPPING || stack.contains(&word) {
+            at += 8;
+            continue;
+        }
         if let Some(caller) = examine(word, &skip) {
             return Some(caller);
         }
@@ -813,6 +860,62 @@ mod tests {
         assert_eq!(owner_of(&local as *const usize as usize), None);
         assert_eq!(owner_of(0), None);
         assert_eq!(owner_of(usize::MAX), None);
+    }
+
+    #[test]
+    fn a_scan_from_a_small_thread_stack_stops_below_its_descriptor() {
+        init();
+        let scan = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(|| {
+                let sp = arch::stack_pointer();
+                // SAFETY: pthread_self only reads the thread pointer.
+                let thread = unsafe { libc::pthread_self() } as usize;
+                let limit = stack_limit(sp);
+                assert!(
+                    sp < limit && limit <= thread,
+                    "{sp:#x} {limit:#x} {thread:#x}"
+                );
+                // Skipping everything reads up to the limit: no fault.
+                first_caller(sp, |_| true)
+            })
+            .expect("a thread");
+        assert_eq!(scan.join().expect("no panic"), None);
+    }
+
+    /// The symbol lookups and build ID of the loaded libc.
+    #[test]
+    fn images_read_their_dynamic_symbols() {
+        unsafe extern "C" fn check(
+            info: *mut libc::dl_phdr_info,
+            _size: usize,
+            found: *mut c_void,
+        ) -> c_int {
+            // SAFETY: dl_iterate_phdr passes a valid record.
+            let (info, found) = unsafe { (&*info, &mut *found.cast::<usize>()) };
+            // SAFETY: the loader's name of this object.
+            let name = unsafe { CStr::from_ptr(info.dlpi_name) }.to_bytes();
+            if file_name(name) != b"libc.so.6" {
+                return 0;
+            }
+            // SAFETY: called back by dl_iterate_phdr.
+            let image = unsafe { image_of(info) };
+            assert!(image.defines(b"read") && image.defines(b"_dl_find_object"));
+            assert!(!image.defines(b"PyErr_CheckSignals") && !image.defines(b"rea"));
+            assert!(image.has_text(libc::read as *const () as usize));
+            let mut id = [0u8; 64];
+            assert!(
+                image.build_id(&mut id) >= 16,
+                "Debian's libc has a build ID"
+            );
+            *found += 1;
+            1
+        }
+        let mut found = 0usize;
+        // SAFETY: the callback reads the loader's records, and writes
+        // `found`, which outlives the call.
+        unsafe { libc::dl_iterate_phdr(Some(check), (&mut found as *mut usize).cast()) };
+        assert_eq!(found, 1);
     }
 
     #[test]

@@ -54,6 +54,16 @@ struct Dyn {
     value: u64,
 }
 
+/// What symbol lookups need from `PT_DYNAMIC`.
+#[derive(Default)]
+struct Dynamic {
+    symtab: Option<usize>,
+    strtab: Option<usize>,
+    strsz: usize,
+    gnu_hash: Option<usize>,
+    hash: Option<usize>,
+}
+
 /// A loaded object: where it is and its program headers.
 pub struct Image<'a> {
     base: usize,
@@ -157,45 +167,60 @@ impl<'a> Image<'a> {
         bytes.get(..name.len()) == Some(name) && bytes.last() == Some(&0)
     }
 
-    /// The value of a `PT_DYNAMIC` entry.
-    fn dynamic(&self, tag: i64) -> Option<u64> {
-        let header = self.phdrs.iter().find(|p| p.p_type == PT_DYNAMIC)?;
-        let start = self
-            .base
-            .checked_add(usize::try_from(header.p_vaddr).ok()?)?;
-        let count = (usize::try_from(header.p_memsz).ok()? / size_of::<Dyn>()).min(MAX_DYNAMIC);
-        (0..count)
-            .map_while(|i| self.read::<Dyn>(start + i * size_of::<Dyn>()))
-            .take_while(|d| d.tag != DT_NULL)
-            .find(|d| d.tag == tag)
-            .map(|d| d.value)
+    /// The entries of `PT_DYNAMIC` that symbol lookups need, read in one
+    /// pass.
+    fn dynamic(&self) -> Dynamic {
+        let mut found = Dynamic::default();
+        let Some(header) = self.phdrs.iter().find(|p| p.p_type == PT_DYNAMIC) else {
+            return found;
+        };
+        let (Ok(vaddr), Ok(size)) = (
+            usize::try_from(header.p_vaddr),
+            usize::try_from(header.p_memsz),
+        ) else {
+            return found;
+        };
+        let start = self.base.wrapping_add(vaddr);
+        let count = (size / size_of::<Dyn>()).min(MAX_DYNAMIC);
+        if self.segment_of(start, count * size_of::<Dyn>()).is_none() {
+            return found;
+        }
+        for i in 0..count {
+            // SAFETY: entry `i` lies in the segment checked above.
+            let entry = unsafe { read_unaligned((start + i * size_of::<Dyn>()) as *const Dyn) };
+            let address = || self.relocated(entry.value);
+            match entry.tag {
+                DT_NULL => break,
+                DT_SYMTAB => found.symtab = address(),
+                DT_STRTAB => found.strtab = address(),
+                DT_STRSZ => found.strsz = usize::try_from(entry.value).unwrap_or(0),
+                DT_GNU_HASH => found.gnu_hash = address(),
+                DT_HASH => found.hash = address(),
+                _ => {}
+            }
+        }
+        found
     }
 
     /// The address a `PT_DYNAMIC` pointer entry designates. glibc's loader
     /// adds the load bias to these entries in place, except in objects
     /// whose dynamic section is read-only (the vDSO): a value below the
     /// bias has not been relocated.
-    fn dynamic_address(&self, tag: i64) -> Option<usize> {
-        let value = usize::try_from(self.dynamic(tag)?).ok()?;
-        Some(if value < self.base {
-            value.checked_add(self.base)?
+    fn relocated(&self, value: u64) -> Option<usize> {
+        let value = usize::try_from(value).ok()?;
+        if value < self.base {
+            value.checked_add(self.base)
         } else {
-            value
-        })
+            Some(value)
+        }
     }
 
     /// Whether the object defines the dynamic symbol `name` (any version).
     pub fn defines(&self, name: &[u8]) -> bool {
-        let (Some(symtab), Some(strtab)) = (
-            self.dynamic_address(DT_SYMTAB),
-            self.dynamic_address(DT_STRTAB),
-        ) else {
+        let dynamic = self.dynamic();
+        let (Some(symtab), Some(strtab)) = (dynamic.symtab, dynamic.strtab) else {
             return false;
         };
-        let strsz = self
-            .dynamic(DT_STRSZ)
-            .and_then(|s| usize::try_from(s).ok())
-            .unwrap_or(0);
         let is = |index: u32| {
             let Some(at) = usize::try_from(index)
                 .ok()
@@ -210,12 +235,12 @@ impl<'a> Image<'a> {
             let offset = sym.st_name as usize;
             sym.st_shndx != 0
                 && sym.st_value != 0
-                && offset.saturating_add(name.len()) < strsz
+                && offset.saturating_add(name.len()) < dynamic.strsz
                 && self.string_is(strtab + offset, name)
         };
-        if let Some(table) = self.dynamic_address(DT_GNU_HASH) {
+        if let Some(table) = dynamic.gnu_hash {
             self.gnu_lookup(table, name, is).unwrap_or(false)
-        } else if let Some(table) = self.dynamic_address(DT_HASH) {
+        } else if let Some(table) = dynamic.hash {
             self.sysv_lookup(table, name, is).unwrap_or(false)
         } else {
             false
