@@ -630,18 +630,29 @@ pub fn first_caller(sp: usize, skip: impl Fn(Owner) -> bool) -> Option<Caller> {
     // a stack are such, and they are skipped without a lookup.
     let stack = (sp & !(PAGE - 1)).saturating_sub(PAGE)..limit;
     let mut at = sp.checked_add(7)? & !7;
-    while at.checked_add(8)? <= limit {
-        // SAFETY: `at` lies between the stack pointer and the top of the
-        // same stack (or the scan's bound within it).
-        let word = unsafe { read_volatile(at as *const usize) };
-        if word < LOWEST_MAPPING || stack.contains(&word) {
-            at += 8;
-            continue;
+    // The words are copied a chunk at a time, and the copy is marked
+    // defined for Valgrind (stale words are uninitialised memory to it).
+    let mut chunk = [0usize; 64];
+    while at < limit {
+        let words = ((limit - at) / 8).min(chunk.len());
+        if words == 0 {
+            break;
         }
-        if let Some(caller) = examine(word, &skip) {
-            return Some(caller);
+        for (i, slot) in chunk.iter_mut().enumerate().take(words) {
+            // SAFETY: the word lies between the stack pointer and the top
+            // of the same stack (or the scan's bound within it).
+            *slot = unsafe { read_volatile((at + i * 8) as *const usize) };
         }
-        at += 8;
+        arch::mark_defined(chunk.as_ptr().cast(), words * 8);
+        for &word in chunk.iter().take(words) {
+            if word < LOWEST_MAPPING || stack.contains(&word) {
+                continue;
+            }
+            if let Some(caller) = examine(word, &skip) {
+                return Some(caller);
+            }
+        }
+        at += words * 8;
     }
     None
 }

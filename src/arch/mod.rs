@@ -25,12 +25,12 @@
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 #[cfg(target_arch = "x86_64")]
-pub use x86_64::{call_before, plt_slot, stack_pointer, SUPPORTED};
+pub use x86_64::{call_before, mark_defined, plt_slot, stack_pointer, SUPPORTED};
 
 #[cfg(not(target_arch = "x86_64"))]
 mod unsupported;
 #[cfg(not(target_arch = "x86_64"))]
-pub use unsupported::{call_before, plt_slot, stack_pointer, SUPPORTED};
+pub use unsupported::{call_before, mark_defined, plt_slot, stack_pointer, SUPPORTED};
 
 /// How the call instruction just before a return address finds its target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
