@@ -1,109 +1,681 @@
-//! Whose code an address is in: libc's, the shim's, or another object's.
+//! Whose code is where, and who called a hook.
 //!
-//! The text (executable) segments of every object loaded when the library
-//! starts are listed once, by the constructor, into fixed-size static
-//! tables of atomics. Lookups read those atomics only: no lock, no
-//! allocation, safe in a signal handler, a `vfork` child, or before the
-//! constructor (then every address is unknown). Objects loaded later by
-//! `dlopen` are unknown too.
+//! A runtime that handles EINTR itself (CPython 3.5 and later, PEP 475:
+//! it retries each interrupted call once the script's signal handlers have
+//! run) must see its own calls' EINTR as it would bare, or its handlers
+//! wait until the call completes. So on the slow path the policy engine
+//! asks who called the hook: [`hook_caller`].
+//!
+//! # The table
+//! [`init`] (from the library's constructor) lists the `PT_LOAD` segments
+//! of every object loaded at that time, with `dl_iterate_phdr`, each
+//! tagged with its object's [`Owner`], into a fixed-size static array of
+//! atomics, sorted and published with a release store. A query is a binary
+//! search with relaxed loads: no lock, no allocation, so it is safe in a
+//! signal handler and a `vfork` child. Nothing calls `dladdr` at query
+//! time (it takes the loader's lock).
+//!
+//! Objects loaded later (`dlopen`: Python's extension modules, libffi for
+//! `ctypes`) are found with glibc's `_dl_find_object` (glibc 2.35 and
+//! later), which is lock-free and async-signal-safe: one of CPython's own
+//! extension modules (in a `lib-dynload` directory) or an object named in
+//! `EINTRFIX_RUNTIMES` is read like a table entry; any other later object
+//! is not read at all and counts as [`Owner::Other`] wherever an address
+//! lands in it. Without `_dl_find_object` no object is a runtime.
+//!
+//! # Finding the caller
+//! Release builds have no frame pointers and there is no stable
+//! return-address intrinsic, so [`first_caller`] scans the stack upwards
+//! from a stack pointer for the first word that is a plausible return
+//! address outside the code to skip: it points into a known object's code
+//! just past a call instruction ([`arch::call_before`]), and that call
+//! does not provably go somewhere else. Measured under Python, the frames
+//! between a hook's slow path and its caller hold stale return addresses
+//! left by earlier calls (after `call _Py_Dealloc`, `call memcmp@plt`):
+//! each provably calls something else, so the scan passes it. A call that
+//! provably goes into the skipped code (directly, through a PLT stub, or
+//! through a GOT slot) is what the hook's true caller shows, and the
+//! runtime rule requires it ([`Caller::into_skipped`]); a call through a
+//! register proves nothing (libffi's call of a `ctypes` function is one).
+//!
+//! A caller that reached the hook by a jump (a tail call) leaves only its
+//! own caller's return address, whose call goes elsewhere: the scan then
+//! goes on up the stack, to the first call it cannot disprove (at the
+//! latest the indirect call that started the thread, in libc), within the
+//! thread's stack and 4 KiB. Such a call follows the usual rules.
 
-use core::ffi::{c_int, c_void, CStr};
+mod image;
+
+use crate::arch::{self, Call};
+use crate::config;
+use core::cell::UnsafeCell;
+use core::ffi::{c_char, c_int, c_void, CStr};
+use core::ptr::read_unaligned;
 use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use image::{Image, Segment, PF_X};
 
-/// Who an address belongs to.
+/// Whose code an address is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Owner {
-    /// The C library or the dynamic loader.
-    Libc,
-    /// This library.
-    Shim,
-    /// The program or any other library.
-    Other,
+    /// glibc (`libc.so.6`), the dynamic loader and the vDSO.
+    Libc = 1,
+    /// This library, or another copy of it.
+    Shim = 2,
+    /// Code that handles EINTR itself (see `EINTRFIX_RUNTIMES`).
+    Runtime = 3,
+    /// Anything else: the program, its libraries, anything loaded later.
+    Other = 4,
 }
 
 impl Owner {
-    const fn code(self) -> u8 {
-        match self {
-            Owner::Libc => 1,
-            Owner::Shim => 2,
-            Owner::Other => 3,
-        }
-    }
-
-    fn from_code(code: u8) -> Option<Owner> {
-        match code {
-            1 => Some(Owner::Libc),
-            2 => Some(Owner::Shim),
-            3 => Some(Owner::Other),
-            _ => None,
+    const fn from_tag(tag: usize) -> Owner {
+        match tag & 0xff {
+            1 => Owner::Libc,
+            2 => Owner::Shim,
+            3 => Owner::Runtime,
+            _ => Owner::Other,
         }
     }
 }
 
-/// How many text segments are kept (a process starts with a few dozen at
-/// most; the rest are left unknown).
-const CAPACITY: usize = 128;
+/// A plausible return address found on the stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The return address.
+    pub address: usize,
+    /// Whose code it returns into.
+    pub owner: Owner,
+    /// Whether the call before it provably goes into the skipped code.
+    pub into_skipped: bool,
+}
 
-struct Range {
+/// Segments the table holds at most; objects past it are looked up as if
+/// loaded later.
+const CAPACITY: usize = 1024;
+/// How far a scan reads at most: 4 KiB. The hooks' own frames take 350 to
+/// 700 bytes between the scan's start and the caller's return address
+/// (1.4 KiB for `select`, which copies its fd sets).
+const SCAN_WORDS: usize = 512;
+/// A stack pointer this close below the thread pointer is on that
+/// thread's own stack, whose top holds the thread descriptor (x86-64).
+const MAX_THREAD_STACK: usize = 1 << 30;
+/// No page is smaller.
+const PAGE: usize = 4096;
+/// Linux's default `vm.mmap_min_addr`: nothing is loaded below it.
+const LOWEST_MAPPING: usize = 0x10000;
+/// Flag in a segment's tag: it holds code.
+const TEXT: usize = 0x100;
+/// The longest path read from the loader's records.
+const MAX_NAME: usize = config::RUNTIME_NAME_MAX + 1;
+
+/// One entry of the table: `[start, end)`, owner and flags in `tag`.
+struct Entry {
     start: AtomicUsize,
     end: AtomicUsize,
-    owner: AtomicU8,
+    tag: AtomicUsize,
 }
 
-static RANGES: [Range; CAPACITY] = [const {
-    Range {
+static TABLE: [Entry; CAPACITY] = [const {
+    Entry {
         start: AtomicUsize::new(0),
         end: AtomicUsize::new(0),
-        owner: AtomicU8::new(0),
+        tag: AtomicUsize::new(0),
     }
 }; CAPACITY];
+/// Entries published; written once, with release ordering, after them.
+static COUNT: AtomicUsize = AtomicUsize::new(0);
+/// The lowest start and highest end of the published entries.
+static LOW: AtomicUsize = AtomicUsize::new(0);
+static HIGH: AtomicUsize = AtomicUsize::new(0);
 
-/// How many entries of [`RANGES`] are filled (published with release).
-static FILLED: AtomicUsize = AtomicUsize::new(0);
+const UNSET: u8 = 0;
+const BUSY: u8 = 1;
+const READY: u8 = 2;
+static STATE: AtomicU8 = AtomicU8::new(UNSET);
 
-/// Whether the table is filled (the constructor has run).
-pub fn ready() -> bool {
-    FILLED.load(Ordering::Acquire) != 0
+/// `_dl_find_object`, if glibc has it (0 if not).
+static FIND_OBJECT: AtomicUsize = AtomicUsize::new(0);
+/// `__libc_stack_end`: the top of the main thread's stack (0 if unknown).
+static STACK_END: AtomicUsize = AtomicUsize::new(0);
+
+/// What decides which later objects are runtimes: written once by
+/// [`init`] before `STATE` is released as READY.
+struct Rules {
+    /// `EINTRFIX_RUNTIMES`'s `auto`.
+    auto: bool,
+    /// The variable's value (from the environment, which the process
+    /// never frees), for its names.
+    names: &'static [u8],
 }
 
-/// The owner of `address`, if it lies in a known text segment.
-pub fn owner_of(address: usize) -> Option<Owner> {
-    let filled = FILLED.load(Ordering::Acquire).min(CAPACITY);
-    RANGES.iter().take(filled).find_map(|range| {
-        let start = range.start.load(Ordering::Relaxed);
-        let end = range.end.load(Ordering::Relaxed);
-        (start <= address && address < end)
-            .then(|| Owner::from_code(range.owner.load(Ordering::Relaxed)))
-            .flatten()
+struct Published(UnsafeCell<Rules>);
+
+// SAFETY: written only by the thread that moved STATE from UNSET to BUSY,
+// before it releases READY; read only after an acquire load of READY.
+unsafe impl Sync for Published {}
+
+static RULES: Published = Published(UnsafeCell::new(Rules {
+    auto: false,
+    names: &[],
+}));
+
+fn rules() -> Option<&'static Rules> {
+    // SAFETY: READY seen with acquire ordering: the one write is complete.
+    (STATE.load(Ordering::Acquire) == READY).then(|| unsafe { &*RULES.0.get() })
+}
+
+/// Builds the table, from the library's constructor (after the policy
+/// engine has read the configuration). A hook that runs earlier finds no
+/// owner for any address, so its calls follow the usual rules.
+pub fn init() {
+    if STATE
+        .compare_exchange(UNSET, BUSY, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        return;
+    }
+    let config = crate::policy::config();
+    if config.enabled && arch::SUPPORTED {
+        // SAFETY: dlsym with valid NUL-terminated names; the loader lock
+        // it takes is free in a constructor, as real.rs relies on too.
+        let (find, stack_end) = unsafe {
+            (
+                libc::dlsym(libc::RTLD_DEFAULT, c"_dl_find_object".as_ptr()),
+                libc::dlsym(libc::RTLD_DEFAULT, c"__libc_stack_end".as_ptr()),
+            )
+        };
+        FIND_OBJECT.store(find as usize, Ordering::Relaxed);
+        if !stack_end.is_null() {
+            // SAFETY: `__libc_stack_end` is a pointer-sized variable of the
+            // loader, set before any constructor runs.
+            let end = unsafe { *stack_end.cast::<usize>() };
+            STACK_END.store(end, Ordering::Relaxed);
+        }
+        // Runtimes are told apart only where later objects can be too.
+        let runtimes = if find.is_null() {
+            config::Runtimes::NONE
+        } else {
+            config.runtimes
+        };
+        let names = match runtimes.named {
+            true => crate::policy::getenv(config::RUNTIMES).unwrap_or_default(),
+            false => &[],
+        };
+        // SAFETY: we moved STATE to BUSY: no one else writes RULES, and no
+        // one reads it before READY.
+        unsafe {
+            *RULES.0.get() = Rules {
+                auto: runtimes.auto,
+                names,
+            }
+        };
+        build(runtimes.auto, names);
+    }
+    STATE.store(READY, Ordering::Release);
+}
+
+/// What `build`'s `dl_iterate_phdr` callbacks share.
+struct Census {
+    /// An address in this library's code.
+    own: usize,
+    /// This library's build ID, to recognise other copies of it.
+    build_id: [u8; 64],
+    build_id_len: usize,
+    /// The loader's and the vDSO's load addresses.
+    loader: usize,
+    vdso: usize,
+    auto: bool,
+    names: &'static [u8],
+    /// Entries written so far.
+    count: usize,
+}
+
+fn build(auto: bool, names: &'static [u8]) {
+    let mut census = Census {
+        own: init as *const () as usize,
+        build_id: [0; 64],
+        build_id_len: 0,
+        // SAFETY: getauxval has no preconditions.
+        loader: unsafe { libc::getauxval(libc::AT_BASE) } as usize,
+        // SAFETY: as above.
+        vdso: unsafe { libc::getauxval(libc::AT_SYSINFO_EHDR) } as usize,
+        auto,
+        names,
+        count: 0,
+    };
+    let data = (&mut census as *mut Census).cast::<c_void>();
+    // SAFETY: both callbacks only read the loader's records and write to
+    // the census, which outlives the calls.
+    unsafe {
+        libc::dl_iterate_phdr(Some(find_self), data);
+        libc::dl_iterate_phdr(Some(add_object), data);
+    }
+    sort(census.count);
+    let count = census.count.min(CAPACITY);
+    let low = TABLE.first().map_or(0, |e| e.start.load(Ordering::Relaxed));
+    let high = TABLE
+        .get(..count)
+        .unwrap_or_default()
+        .iter()
+        .map(|e| e.end.load(Ordering::Relaxed))
+        .max()
+        .unwrap_or(0);
+    LOW.store(low, Ordering::Relaxed);
+    HIGH.store(high, Ordering::Relaxed);
+    COUNT.store(count, Ordering::Release);
+}
+
+/// The image `info` describes.
+///
+/// # Safety
+/// `info` comes from `dl_iterate_phdr`, during the callback.
+unsafe fn image_of<'a>(info: &'a libc::dl_phdr_info) -> Image<'a> {
+    let phdrs = if info.dlpi_phdr.is_null() {
+        &[][..]
+    } else {
+        // SAFETY: the loader's program headers of this object.
+        unsafe { core::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum.into()) }
+    };
+    // SAFETY: the object is loaded throughout the callback.
+    unsafe { Image::new(info.dlpi_addr as usize, phdrs) }
+}
+
+/// First pass: this library's build ID.
+unsafe extern "C" fn find_self(
+    info: *mut libc::dl_phdr_info,
+    _size: usize,
+    data: *mut c_void,
+) -> c_int {
+    // SAFETY: dl_iterate_phdr passes a valid record and our census.
+    let (info, census) = unsafe { (&*info, &mut *data.cast::<Census>()) };
+    // SAFETY: called back by dl_iterate_phdr.
+    let image = unsafe { image_of(info) };
+    if image.has_text(census.own) {
+        census.build_id_len = image.build_id(&mut census.build_id);
+        return 1;
+    }
+    0
+}
+
+/// Second pass: each object's readable segments, with its owner.
+unsafe extern "C" fn add_object(
+    info: *mut libc::dl_phdr_info,
+    _size: usize,
+    data: *mut c_void,
+) -> c_int {
+    // SAFETY: dl_iterate_phdr passes a valid record and our census.
+    let (info, census) = unsafe { (&*info, &mut *data.cast::<Census>()) };
+    // SAFETY: called back by dl_iterate_phdr.
+    let image = unsafe { image_of(info) };
+    let name = if info.dlpi_name.is_null() {
+        &[][..]
+    } else {
+        // SAFETY: the loader's NUL-terminated name of this object.
+        unsafe { CStr::from_ptr(info.dlpi_name) }.to_bytes()
+    };
+    let owner = owner_at_start(census, &image, info.dlpi_addr as usize, name);
+    for segment in image.segments() {
+        let Some(entry) = TABLE.get(census.count) else {
+            return 1;
+        };
+        let text = if segment.is_text() { TEXT } else { 0 };
+        entry.start.store(segment.start, Ordering::Relaxed);
+        entry.end.store(segment.end, Ordering::Relaxed);
+        entry.tag.store(owner as usize | text, Ordering::Relaxed);
+        census.count += 1;
+    }
+    0
+}
+
+/// The owner of an object loaded before the library's constructor ran.
+fn owner_at_start(census: &Census, image: &Image, base: usize, name: &[u8]) -> Owner {
+    let own_id = census.build_id.get(..census.build_id_len).unwrap_or(&[]);
+    let same_build = || {
+        let mut id = [0u8; 64];
+        let len = image.build_id(&mut id);
+        !own_id.is_empty() && id.get(..len) == Some(own_id)
+    };
+    if image.has_text(census.own) || same_build() {
+        return Owner::Shim;
+    }
+    if base == census.loader
+        || (census.vdso != 0 && base == census.vdso)
+        || file_name(name) == b"libc.so.6"
+        || file_name(name).starts_with(b"linux-vdso.so")
+    {
+        return Owner::Libc;
+    }
+    let auto = census.auto
+        && (runtime_by_name(name)
+            || (image.defines(b"PyErr_CheckSignals") && image.defines(b"PyNumber_MatrixMultiply")));
+    if auto || named_at_start(census.names, name) {
+        Owner::Runtime
+    } else {
+        Owner::Other
+    }
+}
+
+/// Whether `EINTRFIX_RUNTIMES` names the object loaded from `name` (empty
+/// for the main program), by the path it was loaded from or its real
+/// path.
+fn named_at_start(names: &[u8], name: &[u8]) -> bool {
+    if names.is_empty() {
+        return false;
+    }
+    let mut path = [0u8; MAX_NAME];
+    let mut real = [0u8; MAX_NAME];
+    let loaded = if name.is_empty() {
+        // The main program: the loader records no name.
+        own_path(&mut path)
+    } else {
+        name
+    };
+    names_match(names, loaded) || names_match(names, real_path(loaded, &mut real))
+}
+
+/// The main program's path, from `/proc/self/exe` (empty if unreadable).
+fn own_path(buf: &mut [u8; MAX_NAME]) -> &[u8] {
+    // SAFETY: the buffer is writable for its length less one.
+    let n = unsafe {
+        libc::readlink(
+            c"/proc/self/exe".as_ptr(),
+            buf.as_mut_ptr().cast::<c_char>(),
+            buf.len() - 1,
+        )
+    };
+    usize::try_from(n)
+        .ok()
+        .and_then(|n| buf.get(..n))
+        .unwrap_or(&[])
+}
+
+/// `path` with its symbolic links resolved (empty if that fails).
+fn real_path<'a>(path: &[u8], buf: &'a mut [u8; MAX_NAME]) -> &'a [u8] {
+    let mut name = [0u8; MAX_NAME];
+    if path.is_empty() || path.len() >= name.len() {
+        return &[];
+    }
+    if let Some(slot) = name.get_mut(..path.len()) {
+        slot.copy_from_slice(path);
+    }
+    // SAFETY: `name` is NUL-terminated; `buf` holds PATH_MAX bytes, what
+    // realpath may write.
+    let out = unsafe {
+        libc::realpath(
+            name.as_ptr().cast::<c_char>(),
+            buf.as_mut_ptr().cast::<c_char>(),
+        )
+    };
+    if out.is_null() {
+        return &[];
+    }
+    // SAFETY: realpath wrote a NUL-terminated path into `buf`.
+    unsafe { CStr::from_ptr(buf.as_ptr().cast::<c_char>()) }.to_bytes()
+}
+
+/// Sorts the first `count` entries by start (insertion sort, at start-up,
+/// before they are published).
+fn sort(count: usize) {
+    let load = |i: usize| {
+        TABLE.get(i).map(|e| {
+            (
+                e.start.load(Ordering::Relaxed),
+                e.end.load(Ordering::Relaxed),
+                e.tag.load(Ordering::Relaxed),
+            )
+        })
+    };
+    let store = |i: usize, (start, end, tag): (usize, usize, usize)| {
+        if let Some(e) = TABLE.get(i) {
+            e.start.store(start, Ordering::Relaxed);
+            e.end.store(end, Ordering::Relaxed);
+            e.tag.store(tag, Ordering::Relaxed);
+        }
+    };
+    for i in 1..count {
+        let Some(moving) = load(i) else { break };
+        let mut j = i;
+        while let Some(before) = j.checked_sub(1).and_then(load) {
+            if before.0 <= moving.0 {
+                break;
+            }
+            store(j, before);
+            j -= 1;
+        }
+        store(j, moving);
+    }
+}
+
+/// The published entry that holds `addr`: (start, end, tag).
+fn table_entry(addr: usize) -> Option<(usize, usize, usize)> {
+    let count = COUNT.load(Ordering::Acquire).min(CAPACITY);
+    if addr < LOW.load(Ordering::Relaxed) || addr >= HIGH.load(Ordering::Relaxed) {
+        return None;
+    }
+    let entries = TABLE.get(..count)?;
+    // The last entry that starts at or before `addr`.
+    let after = entries.partition_point(|e| e.start.load(Ordering::Relaxed) <= addr);
+    let entry = entries.get(after.checked_sub(1)?)?;
+    let end = entry.end.load(Ordering::Relaxed);
+    (addr < end).then(|| {
+        (
+            entry.start.load(Ordering::Relaxed),
+            end,
+            entry.tag.load(Ordering::Relaxed),
+        )
     })
 }
 
-/// How many words above a stack pointer are searched for a return address
-/// (4 KiB: AddressSanitizer's interceptor between a hook and libc holds
-/// the hook's return address 273 words up).
-const SCAN_WORDS: usize = 512;
+/// Whether an object loaded at start-up has a segment in the page at
+/// `map_start` (the start of an object's mapping).
+fn known_object_at(map_start: usize) -> bool {
+    let count = COUNT.load(Ordering::Acquire).min(CAPACITY);
+    let Some(entries) = TABLE.get(..count) else {
+        return false;
+    };
+    let first = entries.partition_point(|e| e.start.load(Ordering::Relaxed) < map_start);
+    entries
+        .get(first)
+        .is_some_and(|e| e.start.load(Ordering::Relaxed) < map_start.saturating_add(4096))
+}
 
-/// The stack is copied this many words at a time, each chunk within one
-/// page (a page holds a whole number of them).
+/// Where an address lies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    /// In a readable segment of a known object (one loaded at start-up, or
+    /// a runtime loaded later).
+    Known { owner: Owner, segment: Segment },
+    /// In an object loaded later that is not a runtime: never read.
+    Opaque,
+    /// In no loaded object's readable segments.
+    Nowhere,
+}
+
+fn locate(addr: usize) -> Place {
+    if let Some((start, end, tag)) = table_entry(addr) {
+        let flags = if tag & TEXT != 0 { PF_X } else { 0 };
+        return Place::Known {
+            owner: Owner::from_tag(tag),
+            segment: Segment { start, end, flags },
+        };
+    }
+    loaded_later(addr)
+}
+
+/// `struct dl_find_object` (glibc 2.35), with room to spare: only the
+/// first four fields are read, and they are laid out alike everywhere.
+#[repr(C)]
+struct FoundObject {
+    flags: u64,
+    map_start: usize,
+    map_end: usize,
+    link_map: *const LinkMap,
+    rest: [u64; 16],
+}
+
+/// The public head of glibc's `struct link_map`.
+#[repr(C)]
+struct LinkMap {
+    addr: usize,
+    name: *const c_char,
+}
+
+type FindObject = unsafe extern "C" fn(*mut c_void, *mut FoundObject) -> c_int;
+
+/// An address outside the table: in an object loaded later, if
+/// `_dl_find_object` knows one there.
+fn loaded_later(addr: usize) -> Place {
+    let Some(rules) = rules() else {
+        return Place::Nowhere;
+    };
+    let find = FIND_OBJECT.load(Ordering::Relaxed);
+    if find == 0 {
+        return Place::Nowhere;
+    }
+    // SAFETY: a non-zero FIND_OBJECT is glibc's `_dl_find_object`.
+    let find: FindObject = unsafe { core::mem::transmute::<usize, FindObject>(find) };
+    let mut found = FoundObject {
+        flags: 0,
+        map_start: 0,
+        map_end: 0,
+        link_map: core::ptr::null(),
+        rest: [0; 16],
+    };
+    // SAFETY: `_dl_find_object` is lock-free and async-signal-safe, and
+    // writes at most the struct, which has room to spare.
+    if unsafe { find(addr as *mut c_void, &mut found) } != 0 {
+        return Place::Nowhere;
+    }
+    if known_object_at(found.map_start) {
+        // A gap between the segments of an object the table has.
+        return Place::Nowhere;
+    }
+    if found.link_map.is_null() {
+        return Place::Opaque;
+    }
+    // SAFETY: the loader's record of an object it has loaded, and its
+    // NUL-terminated name, live as long as the object does.
+    let (base, name) = unsafe {
+        let map = &*found.link_map;
+        (map.addr, bounded_name(map.name))
+    };
+    let runtime = (!rules.names.is_empty() && names_match(rules.names, name))
+        || (rules.auto && runtime_by_name(name));
+    if !runtime {
+        return Place::Opaque;
+    }
+    // SAFETY: the object is loaded, its mapping starts at `map_start`.
+    let Some(image) = (unsafe { Image::from_mapping(found.map_start, base) }) else {
+        return Place::Opaque;
+    };
+    match image.segment_of(addr, 1) {
+        Some(segment) => Place::Known {
+            owner: Owner::Runtime,
+            segment,
+        },
+        None => Place::Nowhere,
+    }
+}
+
+/// A NUL-terminated name, at most [`MAX_NAME`] bytes of it.
+///
+/// # Safety
+/// `name` is null or a NUL-terminated string.
+unsafe fn bounded_name(name: *const c_char) -> &'static [u8] {
+    if name.is_null() {
+        return &[];
+    }
+    let mut len = 0;
+    // SAFETY: each byte read is at or before the string's NUL.
+    while len < MAX_NAME && unsafe { *name.add(len) } != 0 {
+        len += 1;
+    }
+    // SAFETY: `len` bytes were just read.
+    unsafe { core::slice::from_raw_parts(name.cast::<u8>(), len) }
+}
+
+/// The owner of the code at `addr`: `None` outside every known object's
+/// code. An address anywhere in an object loaded after start-up that is
+/// not a runtime gives [`Owner::Other`] (such objects are never read).
+/// Lock-free and async-signal-safe.
+pub fn owner_of(addr: usize) -> Option<Owner> {
+    match locate(addr) {
+        Place::Known { owner, segment } if segment.is_text() => Some(owner),
+        Place::Opaque => Some(Owner::Other),
+        _ => None,
+    }
+}
+
+/// The first plausible return address on the stack at and above `sp` whose
+/// owner `skip` does not reject: a word pointing into a known object's code
+/// just past a call instruction that does not provably go to other code
+/// than the skipped one; or a word pointing into an object loaded later
+/// that is not a runtime (such objects are not read: the word is taken as
+/// it is, so that a scan never runs past their frames).
+///
+/// The scan stops after 4 KiB, and at the top of the thread's stack when
+/// it is known (below the thread descriptor for threads, at
+/// `__libc_stack_end` for the main thread). `None` before [`init`] has
+/// run. Lock-free and async-signal-safe: usable from a signal handler
+/// with the interrupted context's stack pointer.
+#[inline(never)]
+pub fn first_caller(sp: usize, skip: impl Fn(Owner) -> bool) -> Option<Caller> {
+    if !arch::SUPPORTED || sp == 0 || COUNT.load(Ordering::Acquire) == 0 {
+        return None;
+    }
+    let limit = stack_limit(sp);
+    // Words that point into this stack, or below the lowest address the
+    // kernel maps (64 KiB by default), are no code address: most words on
+    // a stack are such, and they are skipped without a lookup.
+    let stack = (sp & !(PAGE - 1)).saturating_sub(PAGE)..limit;
+    let mut at = sp.checked_add(7)? & !7;
+    // The words are copied a chunk at a time, never read in place: a stack
+    // may end within a page above its pointer (a coroutine's, whose top the
+    // bounds above do not know), and the copy fails there rather than
+    // faults. The copy is marked defined for Valgrind (stale words are
+    // uninitialised memory to it).
+    let mut chunk = [0usize; CHUNK_WORDS];
+    while at < limit {
+        // Up to the end of this chunk-aligned block: within one page.
+        let block_end = (at | (CHUNK_WORDS * 8 - 1)) + 1;
+        let words = ((limit.min(block_end) - at) / 8).min(chunk.len());
+        if words == 0 || !copy_words(at, &mut chunk[..words]) {
+            break;
+        }
+        arch::mark_defined(chunk.as_ptr().cast(), words * 8);
+        for &word in chunk.iter().take(words) {
+            if word < LOWEST_MAPPING || stack.contains(&word) {
+                continue;
+            }
+            if let Some(caller) = examine(word, &skip) {
+                return Some(caller);
+            }
+        }
+        at += words * 8;
+    }
+    None
+}
+
+/// The stack is copied at most this many words at a time, each copy within
+/// one page (a page holds a whole number of such blocks).
 const CHUNK_WORDS: usize = 32;
 
-const WORD: usize = core::mem::size_of::<usize>();
-
-/// Copies the words at `at` (aligned to a chunk) into `chunk` with
-/// `process_vm_readv`, which fails rather than faults where nothing is
-/// mapped: a stack ends somewhere above its pointer (a coroutine's may end
-/// within a page). Returns whether it could.
-fn copy_chunk(at: usize, chunk: &mut [usize; CHUNK_WORDS]) -> bool {
+/// Copies the words at `at` into `into` with `process_vm_readv`, which
+/// fails rather than faults where nothing is mapped. Returns whether it
+/// could. `at` and the copy's end lie in one page.
+fn copy_words(at: usize, into: &mut [usize]) -> bool {
     let saved = crate::errno::get();
+    let bytes = core::mem::size_of_val(into);
     let local = libc::iovec {
-        iov_base: chunk.as_mut_ptr().cast(),
-        iov_len: CHUNK_WORDS * WORD,
+        iov_base: into.as_mut_ptr().cast(),
+        iov_len: bytes,
     };
     let remote = libc::iovec {
-        iov_base: at as *mut c_void,
-        iov_len: CHUNK_WORDS * WORD,
+        iov_base: at as *mut libc::c_void,
+        iov_len: bytes,
     };
-    // SAFETY: the local iovec covers `chunk`, which the call may write; the
+    // SAFETY: the local iovec covers `into`, which the call may write; the
     // remote one is only read, by the kernel, which checks it.
     let copied = unsafe {
         libc::syscall(
@@ -117,129 +689,190 @@ fn copy_chunk(at: usize, chunk: &mut [usize; CHUNK_WORDS]) -> bool {
         )
     };
     crate::errno::set(saved);
-    copied == (CHUNK_WORDS * WORD) as libc::c_long
+    usize::try_from(copied) == Ok(bytes)
 }
 
-/// The first return address on the stack from `stack` upward that lies in
-/// a known text segment whose owner `skip` does not pass over, with that
-/// owner: the code that called into the frames skipped. Bounded to
-/// [`SCAN_WORDS`] words, and to what is mapped; only words that follow a
-/// call instruction count, and in this library only those after a call
-/// through a pointer (every hook calls libc through one: a code address
-/// here that follows a direct call is a stale value or a function pointer,
-/// such as a `pthread_atfork` handler that `fork`'s frame holds). The scan
-/// reads whatever the stack holds, padding included, so valgrind is asked
-/// not to report it.
-///
-/// # Safety
-/// `stack` is a thread's stack pointer.
-pub unsafe fn first_caller(stack: usize, skip: impl Fn(Owner) -> bool) -> Option<(usize, Owner)> {
-    let is_caller = |word: usize| {
-        let owner = owner_of(word)?;
-        if skip(owner) || owner_of(word.wrapping_sub(7)) != Some(owner) {
-            return None;
-        }
-        // SAFETY: `word - 7` and `word` lie in the same mapped text segment.
-        let call = unsafe { crate::arch::call_before(word) }?;
-        (owner != Owner::Shim || call == crate::arch::Call::Indirect).then_some((word, owner))
-    };
-    let scan = || {
-        let first = stack & !(CHUNK_WORDS * WORD - 1);
-        let mut chunk = [0usize; CHUNK_WORDS];
-        (0..SCAN_WORDS / CHUNK_WORDS)
-            .find_map(|i| {
-                let at = first.checked_add(i * CHUNK_WORDS * WORD)?;
-                if !copy_chunk(at, &mut chunk) {
-                    // The stack ends here: no caller, and no further chunk.
-                    return Some(None);
+/// Whether the table is filled (the constructor has run): before, a
+/// hook's call cannot be told from libc's.
+pub fn ready() -> bool {
+    COUNT.load(Ordering::Acquire) != 0
+}
+
+/// Whether a hook is waiting above the frames at `stack`: a return address
+/// into this library is in the scanned words, behind whatever other code
+/// (another interposer between the hook and libc, such as
+/// AddressSanitizer's).
+pub fn hook_above(stack: usize) -> bool {
+    first_caller(stack, |owner| owner != Owner::Shim).is_some()
+}
+
+/// The caller of the running hook: the first return address outside the
+/// shim. Called from the hook's slow path.
+#[inline(never)]
+pub fn hook_caller() -> Option<Caller> {
+    first_caller(arch::stack_pointer(), |owner| owner == Owner::Shim)
+}
+
+/// Where a scan from `sp` stops.
+fn stack_limit(sp: usize) -> usize {
+    let bound = sp.saturating_add(SCAN_WORDS * 8);
+    // SAFETY: pthread_self only reads the thread pointer.
+    let thread = unsafe { libc::pthread_self() } as usize;
+    if sp < thread && thread - sp < MAX_THREAD_STACK {
+        return bound.min(thread);
+    }
+    let end = STACK_END.load(Ordering::Relaxed);
+    if sp < end && end - sp < MAX_THREAD_STACK {
+        return bound.min(end);
+    }
+    bound
+}
+
+/// The word as a return address, if it is one outside the skipped code
+/// whose call does not provably go somewhere else.
+fn examine(word: usize, skip: &impl Fn(Owner) -> bool) -> Option<Caller> {
+    match locate(word) {
+        Place::Known { owner, segment } if segment.is_text() && !skip(owner) => {
+            // SAFETY: the bytes before `word`, down to the segment's start
+            // at most, are in a readable code segment.
+            let call = unsafe { arch::call_before(word, segment.start) }?;
+            let into_skipped = match destination(call, skip) {
+                Destination::Skipped => true,
+                // This library calls libc through pointers, and directly
+                // only through its PLT, which can be proved: a word in its
+                // code after a direct call to nowhere known is a function
+                // pointer (`fork`'s frame holds its `pthread_atfork`
+                // handler) or stale.
+                Destination::Unknown if owner == Owner::Shim && matches!(call, Call::Direct(_)) => {
+                    return None
                 }
-                let words = chunk
-                    .iter()
-                    .enumerate()
-                    .filter(|(k, _)| at + k * WORD >= stack);
-                words.map(|(_, &word)| word).find_map(is_caller).map(Some)
+                Destination::Unknown => false,
+                // A stale word left by an earlier call, or the return
+                // address of a function that jumped (a tail call) into
+                // the skipped code: look further up.
+                Destination::Elsewhere => return None,
+            };
+            Some(Caller {
+                address: word,
+                owner,
+                into_skipped,
             })
-            .flatten()
-    };
-    crate::arch::unreported_by_valgrind(scan)
-}
-
-/// Whether a return address into this library (after a call through a
-/// pointer, as every hook makes its real call) is anywhere in the
-/// [`SCAN_WORDS`] words above `stack`: a hook is waiting above the frames
-/// there, perhaps behind another interposer.
-///
-/// # Safety
-/// As [`first_caller`].
-pub unsafe fn hook_above(stack: usize) -> bool {
-    // SAFETY: the caller's contract; only this library's words are taken.
-    unsafe { first_caller(stack, |owner| owner != Owner::Shim) }.is_some()
-}
-
-/// Lists the text segments of every loaded object, from the constructor.
-/// Runs once; a second call changes nothing.
-pub fn init() {
-    if FILLED.load(Ordering::Acquire) != 0 {
-        return;
-    }
-    let mut filled = 0usize;
-    // SAFETY: the callback matches dl_iterate_phdr's prototype and gets a
-    // pointer to our counter, which outlives the call.
-    unsafe { libc::dl_iterate_phdr(Some(note_object), (&mut filled as *mut usize).cast()) };
-    FILLED.store(filled.min(CAPACITY), Ordering::Release);
-}
-
-/// Whose an object is, from its name and whether it holds this function.
-fn owner_of_object(name: &[u8], holds_shim: bool) -> Owner {
-    let file = name.rsplit(|&b| b == b'/').next().unwrap_or(name);
-    if holds_shim {
-        Owner::Shim
-    } else if file.starts_with(b"libc.so") || file.starts_with(b"ld-linux") {
-        Owner::Libc
-    } else {
-        Owner::Other
+        }
+        Place::Opaque if !skip(Owner::Other) => Some(Caller {
+            address: word,
+            owner: Owner::Other,
+            into_skipped: false,
+        }),
+        _ => None,
     }
 }
 
-/// `dl_iterate_phdr`'s callback: notes the object's executable segments.
-extern "C" fn note_object(info: *mut libc::dl_phdr_info, _size: usize, data: *mut c_void) -> c_int {
-    // SAFETY: dl_iterate_phdr passes a valid info and our counter.
-    let (info, filled) = unsafe { (&*info, &mut *data.cast::<usize>()) };
-    let name = if info.dlpi_name.is_null() {
-        &b""[..]
-    } else {
-        // SAFETY: a NUL-terminated name owned by the loader.
-        unsafe { CStr::from_ptr(info.dlpi_name) }.to_bytes()
+/// Where a call goes, as far as the code tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Destination {
+    /// Into code `skip` rejects: directly, through a PLT stub, or through
+    /// a pointer in a readable segment.
+    Skipped,
+    /// Into other known code.
+    Elsewhere,
+    /// Through a register, or somewhere not known.
+    Unknown,
+}
+
+fn destination(call: Call, skip: &impl Fn(Owner) -> bool) -> Destination {
+    let of = |target: usize| match locate(target) {
+        Place::Known { owner, segment } if segment.is_text() => Some((skip(owner), segment)),
+        _ => None,
     };
-    let base = info.dlpi_addr as usize;
-    let headers: &[libc::Elf64_Phdr] = if info.dlpi_phdr.is_null() {
-        &[]
-    } else {
-        // SAFETY: the loader's program headers, dlpi_phnum of them.
-        unsafe { core::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum)) }
+    let target = match call {
+        Call::Direct(target) => target,
+        Call::Slot(slot) => match read_word(slot) {
+            Some(target) => target,
+            None => return Destination::Unknown,
+        },
+        Call::Indirect => return Destination::Unknown,
     };
-    let here = init as fn() as usize;
-    let texts = headers
-        .iter()
-        .filter(|h| h.p_type == libc::PT_LOAD && h.p_flags & libc::PF_X != 0)
-        .map(|h| {
-            let start = base.wrapping_add(h.p_vaddr as usize);
-            (start, start.wrapping_add(h.p_memsz as usize))
-        });
-    let holds_shim = texts
-        .clone()
-        .any(|(start, end)| start <= here && here < end);
-    let owner = owner_of_object(name, holds_shim);
-    for (start, end) in texts {
-        let Some(range) = RANGES.get(*filled) else {
-            return 1;
-        };
-        range.start.store(start, Ordering::Relaxed);
-        range.end.store(end, Ordering::Relaxed);
-        range.owner.store(owner.code(), Ordering::Relaxed);
-        *filled += 1;
+    let Some((skipped, segment)) = of(target) else {
+        return Destination::Unknown;
+    };
+    if skipped {
+        return Destination::Skipped;
     }
-    0
+    if matches!(call, Call::Direct(_)) {
+        // SAFETY: from `target` up to the end of its code segment is
+        // readable.
+        let slot = unsafe { arch::plt_slot(target, segment.end) };
+        if let Some(stub) = slot {
+            return match read_word(stub).and_then(of) {
+                Some((true, _)) => Destination::Skipped,
+                Some((false, _)) => Destination::Elsewhere,
+                None => Destination::Unknown,
+            };
+        }
+    }
+    Destination::Elsewhere
+}
+
+/// The pointer stored at `addr`, if it lies in a known readable segment.
+fn read_word(addr: usize) -> Option<usize> {
+    match locate(addr) {
+        Place::Known { segment, .. } if addr.checked_add(8)? <= segment.end => {
+            // SAFETY: the 8 bytes lie in a readable segment of a loaded
+            // object.
+            Some(unsafe { read_unaligned(addr as *const usize) })
+        }
+        _ => None,
+    }
+}
+
+/// The last component of a path.
+fn file_name(path: &[u8]) -> &[u8] {
+    path.rsplit(|&b| b == b'/').next().unwrap_or(path)
+}
+
+/// Whether one of `EINTRFIX_RUNTIMES`'s names designates the object at
+/// `path`: a file name matches the path's last component, an absolute
+/// path the whole path.
+fn names_match(value: &[u8], path: &[u8]) -> bool {
+    !path.is_empty()
+        && config::runtime_names(value).any(|name| {
+            if name.starts_with(b"/") {
+                name == path
+            } else {
+                name == file_name(path)
+            }
+        })
+}
+
+/// CPython 3.5 or later, by the file name: `libpython3.N…` with N ≥ 5, or
+/// one of CPython's own extension modules, `NAME.cpython-3N…` (N ≥ 5) in a
+/// `lib-dynload` directory (third-party modules live in `site-packages`).
+fn runtime_by_name(path: &[u8]) -> bool {
+    let name = file_name(path);
+    let minor_from = |rest: &[u8]| {
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        rest.get(..digits)
+            .and_then(config::parse_u32)
+            .is_some_and(|minor| minor >= 5)
+    };
+    if let Some(rest) = name.strip_prefix(b"libpython3.") {
+        return minor_from(rest) && contains(rest, b".so");
+    }
+    let in_lib_dynload = path
+        .len()
+        .checked_sub(name.len())
+        .and_then(|dir| path.get(..dir))
+        .is_some_and(|dir| dir.ends_with(b"/lib-dynload/"));
+    in_lib_dynload
+        && name
+            .windows(b".cpython-3".len())
+            .position(|w| w == b".cpython-3")
+            .and_then(|at| name.get(at + b".cpython-3".len()..))
+            .is_some_and(minor_from)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[cfg(test)]
@@ -247,31 +880,121 @@ mod tests {
     use super::*;
 
     #[test]
-    fn objects_are_told_apart_by_name() {
-        assert_eq!(
-            owner_of_object(b"/lib/x86_64-linux-gnu/libc.so.6", false),
-            Owner::Libc
-        );
-        assert_eq!(
-            owner_of_object(b"/lib64/ld-linux-x86-64.so.2", false),
-            Owner::Libc
-        );
-        assert_eq!(owner_of_object(b"", false), Owner::Other);
-        assert_eq!(
-            owner_of_object(b"/usr/lib/libcrypt.so.1", false),
-            Owner::Other
-        );
-        assert_eq!(owner_of_object(b"/x/libc.so.6", true), Owner::Shim);
+    fn cpython_by_name() {
+        for yes in [
+            &b"/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"[..],
+            b"libpython3.5m.so.1.0",
+            b"/opt/py/lib/libpython3.13t.so",
+            b"/usr/lib/python3.11/lib-dynload/_socket.cpython-311-x86_64-linux-gnu.so",
+            b"/x/lib/python3.5/lib-dynload/select.cpython-35m-x86_64-linux-gnu.so",
+        ] {
+            assert!(runtime_by_name(yes), "{}", String::from_utf8_lossy(yes));
+        }
+        for no in [
+            &b"/usr/lib/libpython3.4m.so.1.0"[..],
+            b"libpython3.so",
+            b"libpython2.7.so.1.0",
+            b"/usr/lib/python3/dist-packages/numpy/core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so",
+            b"/usr/lib/python3.4/lib-dynload/_socket.cpython-34m-x86_64-linux-gnu.so",
+            b"/usr/lib/python3.11/lib-dynload/",
+            b"/usr/bin/python3.11",
+            b"",
+        ] {
+            assert!(!runtime_by_name(no), "{}", String::from_utf8_lossy(no));
+        }
     }
 
     #[test]
-    fn libc_and_this_code_are_known() {
+    fn names_by_file_name_or_absolute_path() {
+        let value = b"libruby.so.3.1, /opt/tcl/lib/libtcl8.6.so ,auto";
+        assert!(names_match(value, b"/usr/lib/libruby.so.3.1"));
+        assert!(names_match(value, b"libruby.so.3.1"));
+        assert!(names_match(value, b"/opt/tcl/lib/libtcl8.6.so"));
+        assert!(!names_match(value, b"/usr/lib/libtcl8.6.so"));
+        assert!(!names_match(value, b"/usr/lib/libruby.so.3"));
+        assert!(!names_match(value, b"auto"));
+        assert!(!names_match(value, b""));
+    }
+
+    #[test]
+    fn the_table_knows_libc_and_this_code() {
         init();
-        assert_eq!(owner_of(init as fn() as usize), Some(Owner::Shim));
-        assert_eq!(
-            owner_of(libc::getpid as *const () as usize),
-            Some(Owner::Libc)
-        );
+        // In the test binary this crate is linked into the program, which
+        // therefore counts as the shim.
+        assert_eq!(owner_of(init as *const () as usize), Some(Owner::Shim));
+        let read = libc::read as *const () as usize;
+        assert_eq!(owner_of(read), Some(Owner::Libc), "{read:#x}");
+        let local = 0usize;
+        assert_eq!(owner_of(&local as *const usize as usize), None);
         assert_eq!(owner_of(0), None);
+        assert_eq!(owner_of(usize::MAX), None);
+    }
+
+    #[test]
+    fn a_scan_from_a_small_thread_stack_stops_below_its_descriptor() {
+        init();
+        let scan = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(|| {
+                let sp = arch::stack_pointer();
+                // SAFETY: pthread_self only reads the thread pointer.
+                let thread = unsafe { libc::pthread_self() } as usize;
+                let limit = stack_limit(sp);
+                assert!(
+                    sp < limit && limit <= thread,
+                    "{sp:#x} {limit:#x} {thread:#x}"
+                );
+                // Skipping everything reads up to the limit: no fault.
+                first_caller(sp, |_| true)
+            })
+            .expect("a thread");
+        assert_eq!(scan.join().expect("no panic"), None);
+    }
+
+    /// The symbol lookups and build ID of the loaded libc.
+    #[test]
+    fn images_read_their_dynamic_symbols() {
+        unsafe extern "C" fn check(
+            info: *mut libc::dl_phdr_info,
+            _size: usize,
+            found: *mut c_void,
+        ) -> c_int {
+            // SAFETY: dl_iterate_phdr passes a valid record.
+            let (info, found) = unsafe { (&*info, &mut *found.cast::<usize>()) };
+            // SAFETY: the loader's name of this object.
+            let name = unsafe { CStr::from_ptr(info.dlpi_name) }.to_bytes();
+            if file_name(name) != b"libc.so.6" {
+                return 0;
+            }
+            // SAFETY: called back by dl_iterate_phdr.
+            let image = unsafe { image_of(info) };
+            assert!(image.defines(b"read") && image.defines(b"_dl_find_object"));
+            assert!(!image.defines(b"PyErr_CheckSignals") && !image.defines(b"rea"));
+            assert!(image.has_text(libc::read as *const () as usize));
+            let mut id = [0u8; 64];
+            assert!(
+                image.build_id(&mut id) >= 16,
+                "Debian's libc has a build ID"
+            );
+            *found += 1;
+            1
+        }
+        let mut found = 0usize;
+        // SAFETY: the callback reads the loader's records, and writes
+        // `found`, which outlives the call.
+        unsafe { libc::dl_iterate_phdr(Some(check), (&mut found as *mut usize).cast()) };
+        assert_eq!(found, 1);
+    }
+
+    #[test]
+    fn the_scan_finds_a_callers_return_address() {
+        init();
+        // The test harness called this test from the program itself (the
+        // shim here): skipping nothing finds a return address there.
+        let caller = first_caller(arch::stack_pointer(), |_| false).expect("a caller");
+        assert_eq!(owner_of(caller.address), Some(caller.owner));
+        // Skipping everything finds nothing, within the bound.
+        assert_eq!(first_caller(arch::stack_pointer(), |_| true), None);
+        assert_eq!(first_caller(0, |_| false), None);
     }
 }

@@ -108,6 +108,36 @@ impl SignalSet {
     }
 }
 
+/// Whose own calls keep their EINTR (`EINTRFIX_RUNTIMES`): code that
+/// handles EINTR itself, and runs its signal handlers before it retries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Runtimes {
+    /// The runtimes eintrfix recognises by itself (`auto`): CPython 3.5
+    /// and later.
+    pub auto: bool,
+    /// Whether the variable names objects of its own (see
+    /// [`runtime_names`]).
+    pub named: bool,
+}
+
+impl Runtimes {
+    /// `auto`, the default.
+    pub const AUTO: Runtimes = Runtimes {
+        auto: true,
+        named: false,
+    };
+    /// `none`: every call follows the usual rules.
+    pub const NONE: Runtimes = Runtimes {
+        auto: false,
+        named: false,
+    };
+
+    /// Whether any code is treated as a runtime.
+    pub const fn any(self) -> bool {
+        self.auto || self.named
+    }
+}
+
 /// Everything the variables say, as plain data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -130,6 +160,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Whether to print a summary at exit (`EINTRFIX_SUMMARY`).
     pub summary: bool,
+    /// Whose own calls keep their EINTR (`EINTRFIX_RUNTIMES`).
+    pub runtimes: Runtimes,
 }
 
 /// SIGINT, SIGTERM and SIGQUIT: the program asked to be interrupted.
@@ -148,6 +180,7 @@ impl Config {
         max_retries: None,
         log_format: LogFormat::Text,
         summary: false,
+        runtimes: Runtimes::AUTO,
     };
 
     /// What applies after a bad variable: nothing is changed.
@@ -219,6 +252,7 @@ pub const VARIABLES: &[&str] = &[
     LOG_FORMAT,
     LOG_FILE,
     SUMMARY,
+    RUNTIMES,
 ];
 /// Default policy and per-function overrides.
 pub const POLICY: &str = "EINTRFIX_POLICY";
@@ -238,6 +272,8 @@ pub const LOG_FORMAT: &str = "EINTRFIX_LOG_FORMAT";
 pub const LOG_FILE: &str = "EINTRFIX_LOG_FILE";
 /// Whether to print a summary at exit.
 pub const SUMMARY: &str = "EINTRFIX_SUMMARY";
+/// Code whose own calls keep their EINTR.
+pub const RUNTIMES: &str = "EINTRFIX_RUNTIMES";
 
 const POLICY_ACCEPTS: &str = "a comma-separated list of at most one default policy, 'retry' (the \
      default), 'pass' or 'log', and NAME=POLICY items, NAME a hooked function such as read or connect";
@@ -256,6 +292,13 @@ fn pass_or_retry<'a>(variable: &'static str, value: &'a [u8]) -> Result<Policy, 
         )),
     }
 }
+const RUNTIMES_ACCEPTS: &str = "'auto' (the default: CPython 3.5 and later), 'none', or a \
+     comma-separated list of loaded objects, each a file name (libruby.so.3.1) or an absolute path, \
+     and 'auto' among them to keep the known runtimes too";
+
+/// The longest object name `EINTRFIX_RUNTIMES` accepts (`PATH_MAX` less
+/// its NUL).
+pub const RUNTIME_NAME_MAX: usize = 4095;
 
 /// Parses every variable, reading them with `get` (`None` or empty: unset).
 pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, ConfigError<'a>> {
@@ -309,6 +352,9 @@ pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, Confi
                 "1, 0, true, false, yes, no, on or off",
             )
         })?;
+    }
+    if let Some(value) = get(RUNTIMES) {
+        config.runtimes = parse_runtimes(value)?;
     }
     Ok(config)
 }
@@ -391,6 +437,47 @@ pub fn parse_signals(value: &[u8]) -> Result<SignalSet, ConfigError<'_>> {
         set = set.with(signal);
     }
     Ok(set)
+}
+
+/// Parses `EINTRFIX_RUNTIMES`: `auto`, `none`, or a list of object names
+/// (file names or absolute paths) that may include `auto`.
+pub fn parse_runtimes(value: &[u8]) -> Result<Runtimes, ConfigError<'_>> {
+    if eq_ignore_case(trim(value), b"none") {
+        return Ok(Runtimes::NONE);
+    }
+    let mut runtimes = Runtimes::NONE;
+    for raw in value.split(|&b| b == b',') {
+        let item = trim(raw);
+        let problem = if item.is_empty() {
+            return Err(error(RUNTIMES, value, "empty item in", RUNTIMES_ACCEPTS));
+        } else if eq_ignore_case(item, b"auto") {
+            runtimes.auto = true;
+            continue;
+        } else if eq_ignore_case(item, b"none") {
+            "a list holding"
+        } else if item.contains(&b'/') && !item.starts_with(b"/") {
+            "a relative path"
+        } else if item.ends_with(b"/") {
+            "a directory"
+        } else if item.len() > RUNTIME_NAME_MAX {
+            "a name too long"
+        } else if item.iter().any(|b| b.is_ascii_control()) {
+            "a control character in"
+        } else {
+            runtimes.named = true;
+            continue;
+        };
+        return Err(error(RUNTIMES, item, problem, RUNTIMES_ACCEPTS));
+    }
+    Ok(runtimes)
+}
+
+/// The object names in a valid `EINTRFIX_RUNTIMES` value, trimmed, without
+/// `auto` (`none` gives none).
+pub fn runtime_names(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value.split(|&b| b == b',').map(trim).filter(|item| {
+        !item.is_empty() && !eq_ignore_case(item, b"auto") && !eq_ignore_case(item, b"none")
+    })
 }
 
 const SIGNAL_NAMES: &[(&[u8], i32)] = &[
@@ -684,6 +771,39 @@ mod tests {
         assert!(s.contains(1) && s.contains(64) && !s.contains(0) && !s.contains(65));
         assert_eq!(s.first(), Some(1));
         assert_eq!(SignalSet::EMPTY.first(), None);
+    }
+
+    #[test]
+    fn runtimes_auto_none_and_names() {
+        assert_eq!(Config::DEFAULT.runtimes, Runtimes::AUTO);
+        assert_eq!(parse_runtimes(b" None "), Ok(Runtimes::NONE));
+        assert_eq!(parse_runtimes(b"AUTO"), Ok(Runtimes::AUTO));
+        let named = parse_runtimes(b"libruby.so.3.1, /opt/tcl/lib/libtcl8.6.so").unwrap();
+        assert_eq!(
+            named,
+            Runtimes {
+                auto: false,
+                named: true
+            }
+        );
+        let both = parse_runtimes(b"libruby.so.3.1,auto").unwrap();
+        assert!(both.auto && both.named);
+        let names: Vec<&[u8]> = runtime_names(b" libruby.so.3.1 ,auto, /a/b.so").collect();
+        assert_eq!(names, [&b"libruby.so.3.1"[..], b"/a/b.so"]);
+        assert_eq!(runtime_names(b"none").count(), 0);
+        for (bad, part) in [
+            ("auto,,x.so", "auto,,x.so"),
+            ("x.so,", "x.so,"),
+            ("auto,none", "none"),
+            ("lib/x.so", "lib/x.so"),
+            ("/usr/lib/", "/usr/lib/"),
+            ("a\tb.so", "a\tb.so"),
+        ] {
+            let e = parse_runtimes(bad.as_bytes()).unwrap_err();
+            assert_eq!((e.variable, e.bad), (RUNTIMES, part.as_bytes()), "{bad}");
+        }
+        let long = format!("/{}", "x".repeat(RUNTIME_NAME_MAX));
+        assert!(parse_runtimes(long.as_bytes()).is_err());
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //! - [`policy`]: the engine every hook's slow path calls;
 //! - [`deadline`]: fixed deadlines for calls with timeouts;
 //! - [`signals`]: which signal interrupted a call;
+//! - [`code`]: whose code is where (libc, the shim, a runtime that handles
+//!   EINTR itself), and who called a hook, with [`arch`] decoding calls;
 //! - [`trace`]: where interruptions are reported;
 //! - [`config`] and [`functions`]: the `EINTRFIX_*` variables and the
 //!   names they accept (shared with the CLI in `src/bin/`).
@@ -40,8 +42,8 @@ pub mod trace;
 extern "C" fn init() {
     trace::line::init();
     real::resolve_all();
-    code::init();
     policy::init();
+    code::init();
     signals::init();
     trace::init();
 }

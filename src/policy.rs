@@ -6,6 +6,7 @@
 //! atomic flag: reading it takes no lock, so it is safe in signal handlers
 //! and forked children.
 
+use crate::code::{self, Caller, Owner};
 use crate::config::{self, Config, Policy, SignalSet};
 use crate::deadline::now_ns;
 use crate::errno;
@@ -69,7 +70,7 @@ pub fn config() -> &'static Config {
 }
 
 /// A variable's value as bytes, without allocating.
-fn getenv(name: &str) -> Option<&'static [u8]> {
+pub(crate) fn getenv(name: &str) -> Option<&'static [u8]> {
     let mut cname = [0u8; 64];
     cname
         .get_mut(..name.len())?
@@ -95,10 +96,37 @@ pub enum Decision {
     Pass,
 }
 
+/// Who made an interrupted call, as far as the slow path can tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A runtime that handles EINTR itself (`EINTRFIX_RUNTIMES`): the
+    /// call's return address is in its code, and the call instruction
+    /// there provably calls this library.
+    Runtime,
+    /// Anything else, or not known.
+    Program,
+}
+
+impl Origin {
+    /// Who called the running hook (from its slow path).
+    pub fn of_hook() -> Origin {
+        match code::hook_caller() {
+            Some(Caller {
+                owner: Owner::Runtime,
+                into_skipped: true,
+                ..
+            }) => Origin::Runtime,
+            _ => Origin::Program,
+        }
+    }
+}
+
 /// The decision for one interruption, and why: the rules in one place.
 ///
 /// In order: a bad configuration passes everything; a `pass` or `log`
-/// policy passes; a signal in `EINTRFIX_PASS_SIGNALS` passes; a one-shot
+/// policy passes; a call made by a runtime that handles EINTR itself
+/// passes (it retries, after running its signal handlers, as it would
+/// bare); a signal in `EINTRFIX_PASS_SIGNALS` passes; a one-shot
 /// SIGALRM (the program's own timeout) passes unless
 /// `EINTRFIX_ALARM_TIMEOUTS=retry`; a signal whose handler left it at a
 /// fatal SIG_DFL passes (a retry could run into the next one, which would
@@ -110,6 +138,7 @@ pub fn judge(
     config: &Config,
     function: Function,
     by: Interrupting,
+    origin: Origin,
     attempt: u32,
 ) -> (Decision, Reason) {
     if !config.enabled {
@@ -119,6 +148,9 @@ pub fn judge(
         Policy::Pass => return (Decision::Pass, Reason::PassPolicy),
         Policy::Log => return (Decision::Pass, Reason::LogPolicy),
         Policy::Retry => {}
+    }
+    if origin == Origin::Runtime && config.runtimes.any() {
+        return (Decision::Pass, Reason::Runtime);
     }
     if by.signals.bits() & config.pass_signals.bits() != 0 {
         return (Decision::Pass, Reason::PassSignal);
@@ -161,7 +193,11 @@ struct Call {
 }
 
 /// Reports a decision to the tracing sink (unless the shim is disabled),
-/// naming the deciding signal and its sender.
+/// naming the deciding signal and its sender, in a frame of its own: the
+/// sink formats on the stack (4 KiB), and inlined into
+/// [`Interruption::decide`] that buffer would lie between the hook's caller
+/// and the stack pointer from which [`Origin::of_hook`] scans.
+#[inline(never)]
 fn report(config: &Config, call: Call, by: Interrupting, decision: Decision, reason: Reason) {
     if !config.enabled {
         return;
@@ -190,6 +226,7 @@ pub struct Interruption {
     fd: Option<c_int>,
     attempts: u32,
     first_ns: u64,
+    origin: Origin,
 }
 
 impl Interruption {
@@ -200,20 +237,26 @@ impl Interruption {
             fd,
             attempts: 0,
             first_ns: 0,
+            origin: Origin::Program,
         }
     }
 
     /// Decides about the EINTR just returned and reports it. Leaves errno
-    /// set to EINTR, so a `Pass` can return the failure as it is.
+    /// set to EINTR, so a `Pass` can return the failure as it is. At the
+    /// first interruption it also looks for the hook's caller (a scan of
+    /// the stack: only the slow path pays for it).
     pub fn decide(&mut self) -> Decision {
         let now = now_ns();
+        let config = config();
         if self.attempts == 0 {
             self.first_ns = now;
+            if config.enabled && config.runtimes.any() {
+                self.origin = Origin::of_hook();
+            }
         }
         self.attempts = self.attempts.saturating_add(1);
-        let config = config();
         let by = signals::take_interrupting();
-        let (decision, reason) = judge(config, self.function, by, self.attempts);
+        let (decision, reason) = judge(config, self.function, by, self.origin, self.attempts);
         let call = Call {
             function: self.function,
             site: Site::Hook,
@@ -240,7 +283,8 @@ impl Drop for Interruption {
 /// A call that no hook made (inside libc: stdio, `system`, ...) was
 /// interrupted, and the kernel will make it again when the signal's
 /// handler returns: decides whether it may, with the same rules as for a
-/// hooked call, and reports it. The call is named after its system call.
+/// hooked call (`origin`: whether a runtime's own code made it), and
+/// reports it. The call is named after its system call.
 ///
 /// The shim sees neither where such a call starts nor where it ends, so
 /// each interruption is judged and reported on its own (attempt 1, nothing
@@ -254,12 +298,13 @@ impl Drop for Interruption {
 pub fn at_delivery(
     function: Function,
     fd: Option<c_int>,
+    origin: Origin,
     hook_above: impl FnOnce() -> bool,
 ) -> Decision {
     let saved = errno::get();
     let config = config();
     let by = signals::take_interrupting();
-    let (decision, reason) = judge(config, function, by, 1);
+    let (decision, reason) = judge(config, function, by, origin, 1);
     if decision == Decision::Pass && hook_above() {
         signals::put_back(by);
     }
@@ -340,7 +385,7 @@ mod tests {
             ..by(&[libc::SIGALRM, libc::SIGUSR1], false)
         };
         assert_eq!(
-            judge(&c, Function::sem_wait, fatal, 1),
+            judge(&c, Function::sem_wait, fatal, Origin::Program, 1),
             (Decision::Pass, Reason::FatalDefault)
         );
         assert_eq!(
@@ -352,18 +397,24 @@ mod tests {
             ..by(&[libc::SIGUSR1], false)
         };
         assert_eq!(
-            judge(&c, Function::read, woken, 1),
+            judge(&c, Function::read, woken, Origin::Program, 1),
             (Decision::Pass, Reason::ThreadSignal)
         );
         let c = Config {
             thread_signals: Policy::Retry,
             ..Config::DEFAULT
         };
-        assert_eq!(judge(&c, Function::read, woken, 1).0, Decision::Retry);
+        assert_eq!(
+            judge(&c, Function::read, woken, Origin::Program, 1).0,
+            Decision::Retry
+        );
         // The function's own policy still wins.
         let mut c = Config::DEFAULT;
         c.named[Function::read.index()] = Some(Policy::Log);
-        assert_eq!(judge(&c, Function::read, woken, 1).1, Reason::LogPolicy);
+        assert_eq!(
+            judge(&c, Function::read, woken, Origin::Program, 1).1,
+            Reason::LogPolicy
+        );
     }
 
     #[test]
@@ -376,7 +427,7 @@ mod tests {
             &[libc::SIGUSR1, libc::SIGWINCH],
         ] {
             assert_eq!(
-                judge(&c, Function::read, by(signals, false), 1).0,
+                judge(&c, Function::read, by(signals, false), Origin::Program, 1).0,
                 Decision::Retry
             );
         }
@@ -386,7 +437,13 @@ mod tests {
     fn stop_signals_and_alarm_timeouts_pass() {
         let c = Config::DEFAULT;
         assert_eq!(
-            judge(&c, Function::read, by(&[libc::SIGINT], false), 1),
+            judge(
+                &c,
+                Function::read,
+                by(&[libc::SIGINT], false),
+                Origin::Program,
+                1
+            ),
             (Decision::Pass, Reason::PassSignal)
         );
         assert_eq!(
@@ -394,13 +451,20 @@ mod tests {
                 &c,
                 Function::read,
                 by(&[libc::SIGCHLD, libc::SIGTERM], false),
+                Origin::Program,
                 3
             )
             .1,
             Reason::PassSignal
         );
         assert_eq!(
-            judge(&c, Function::read, by(&[libc::SIGALRM], true), 1),
+            judge(
+                &c,
+                Function::read,
+                by(&[libc::SIGALRM], true),
+                Origin::Program,
+                1
+            ),
             (Decision::Pass, Reason::AlarmTimeout)
         );
         let c = Config {
@@ -408,7 +472,14 @@ mod tests {
             ..Config::DEFAULT
         };
         assert_eq!(
-            judge(&c, Function::read, by(&[libc::SIGALRM], true), 1).0,
+            judge(
+                &c,
+                Function::read,
+                by(&[libc::SIGALRM], true),
+                Origin::Program,
+                1
+            )
+            .0,
             Decision::Retry
         );
     }
@@ -418,12 +489,12 @@ mod tests {
         let mut c = Config::DEFAULT;
         c.named[Function::connect.index()] = Some(Policy::Log);
         assert_eq!(
-            judge(&c, Function::connect, by(&[], false), 1),
+            judge(&c, Function::connect, by(&[], false), Origin::Program, 1),
             (Decision::Pass, Reason::LogPolicy)
         );
         c.default_policy = Policy::Pass;
         assert_eq!(
-            judge(&c, Function::read, by(&[], false), 1),
+            judge(&c, Function::read, by(&[], false), Origin::Program, 1),
             (Decision::Pass, Reason::PassPolicy)
         );
         let c = Config {
@@ -431,16 +502,79 @@ mod tests {
             ..Config::DEFAULT
         };
         assert_eq!(
-            judge(&c, Function::read, by(&[], false), 2).0,
+            judge(&c, Function::read, by(&[], false), Origin::Program, 2).0,
             Decision::Retry
         );
         assert_eq!(
-            judge(&c, Function::read, by(&[], false), 3),
+            judge(&c, Function::read, by(&[], false), Origin::Program, 3),
             (Decision::Pass, Reason::MaxRetries)
         );
         assert_eq!(
-            judge(&Config::PASSTHROUGH, Function::read, by(&[], false), 1).1,
+            judge(
+                &Config::PASSTHROUGH,
+                Function::read,
+                by(&[], false),
+                Origin::Runtime,
+                1
+            )
+            .1,
             Reason::Disabled
+        );
+    }
+
+    #[test]
+    fn a_runtimes_own_calls_pass_after_the_function_policies() {
+        let c = Config::DEFAULT;
+        for signals in [&[][..], &[libc::SIGHUP], &[libc::SIGALRM], &[libc::SIGINT]] {
+            for alarm in [false, true] {
+                assert_eq!(
+                    judge(&c, Function::read, by(signals, alarm), Origin::Runtime, 1),
+                    (Decision::Pass, Reason::Runtime),
+                    "{signals:?} {alarm}"
+                );
+            }
+        }
+        // Unlimited retries or not, the first interruption passes.
+        let bounded = Config {
+            max_retries: Some(0),
+            ..Config::DEFAULT
+        };
+        assert_eq!(
+            judge(&bounded, Function::read, by(&[], false), Origin::Runtime, 1).1,
+            Reason::Runtime
+        );
+        // A function's own policy wins; so does a bad configuration.
+        let mut logged = Config::DEFAULT;
+        logged.named[Function::read.index()] = Some(Policy::Log);
+        assert_eq!(
+            judge(&logged, Function::read, by(&[], false), Origin::Runtime, 1).1,
+            Reason::LogPolicy
+        );
+        let mut passed = Config::DEFAULT;
+        passed.default_policy = Policy::Pass;
+        assert_eq!(
+            judge(&passed, Function::read, by(&[], false), Origin::Runtime, 1).1,
+            Reason::PassPolicy
+        );
+        // EINTRFIX_RUNTIMES=none: the usual rules.
+        let none = Config {
+            runtimes: config::Runtimes::NONE,
+            ..Config::DEFAULT
+        };
+        assert_eq!(
+            judge(&none, Function::read, by(&[], false), Origin::Runtime, 1),
+            (Decision::Retry, Reason::Policy)
+        );
+        // Any other caller: the usual rules.
+        assert_eq!(
+            judge(
+                &c,
+                Function::read,
+                by(&[libc::SIGHUP], false),
+                Origin::Program,
+                1
+            ),
+            (Decision::Retry, Reason::Policy)
         );
     }
 

@@ -21,7 +21,8 @@
 //! - otherwise the policy engine decides for the function named after the
 //!   system call ([`crate::policy::at_delivery`]): retry lets the kernel
 //!   restart it, pass turns it into the EINTR the program would have seen
-//!   without the shim;
+//!   without the shim; a call a runtime's own code made (CPython's, see
+//!   [`crate::code`]) passes, as bare;
 //! - a system call with no hooked namesake (`futex`, `ioctl`, `clone`) is
 //!   left to restart, as under SA_RESTART. Turning it into EINTR could be
 //!   wrong in two ways the context cannot tell apart: `fork` and `clone`
@@ -33,7 +34,7 @@
 use crate::arch::{self, State};
 use crate::code::{self, Owner};
 use crate::functions::Function;
-use crate::policy::{self, Decision};
+use crate::policy::{self, Decision, Origin};
 use core::ffi::{c_int, c_void};
 
 /// Whether handlers are installed with SA_RESTART behind the program's
@@ -64,13 +65,18 @@ fn fd_of(function: Function, first_argument: i64) -> Option<c_int> {
 /// hook's call cannot be told from libc's, so every call counts as a
 /// hook's (the hooks then decide, as they always have).
 fn made_by_a_hook(stack: usize) -> bool {
-    if !code::ready() {
-        return true;
+    !code::ready() || caller_above_libc(stack) == Some(Owner::Shim)
+}
+
+/// The owner of the first code above libc's frames at `stack`, or `None`.
+/// A runtime counts only when its call provably went into libc (the
+/// runtime rule's proof, see [`code::first_caller`]).
+fn caller_above_libc(stack: usize) -> Option<Owner> {
+    let caller = code::first_caller(stack, |owner| owner == Owner::Libc)?;
+    match caller.owner {
+        Owner::Runtime if !caller.into_skipped => Some(Owner::Other),
+        owner => Some(owner),
     }
-    // SAFETY: the interrupted stack pointer of this thread, whose stack
-    // holds the frames of the interrupted calls above it.
-    let caller = unsafe { code::first_caller(stack, |owner| owner == Owner::Libc) };
-    matches!(caller, Some((_, Owner::Shim)))
 }
 
 /// Whether the signal found the thread in a call: the only signals that
@@ -96,13 +102,11 @@ pub unsafe fn in_call(context: *mut c_void, trampoline: usize) -> bool {
     };
     match state {
         State::Restart(_) => true,
-        // SAFETY: the interrupted stack pointer of this thread.
-        State::Failed { stack } => unsafe { code::hook_above(stack) },
+        State::Failed { stack } => code::hook_above(stack),
         State::Running { pc, .. } if pc == trampoline => true,
         State::Running { pc, stack } => match code::owner_of(pc) {
             Some(Owner::Shim) => true,
-            // SAFETY: the interrupted stack pointer of this thread.
-            Some(Owner::Libc) => unsafe { code::hook_above(stack) },
+            Some(Owner::Libc) => code::hook_above(stack),
             _ => false,
         },
     }
@@ -128,12 +132,15 @@ pub unsafe fn after_handler(context: *mut c_void, program_asked_restart: bool) {
         let Some(function) = arch::syscall_function(restart.number) else {
             return;
         };
-        // SAFETY: the interrupted stack pointer of this thread.
-        let hook_above = || unsafe { code::hook_above(restart.stack) };
+        let origin = match caller_above_libc(restart.stack) {
+            Some(Owner::Runtime) => Origin::Runtime,
+            _ => Origin::Program,
+        };
         policy::at_delivery(
             function,
             fd_of(function, restart.first_argument),
-            hook_above,
+            origin,
+            || code::hook_above(restart.stack),
         )
     };
     if decision == Decision::Pass {

@@ -151,6 +151,11 @@ fn each_option_sets_its_variable() {
         (&["--log-format", "json"], "EINTRFIX_LOG_FORMAT", "json"),
         (&["--json"], "EINTRFIX_LOG_FORMAT", "json"),
         (&["--summary"], "EINTRFIX_SUMMARY", "1"),
+        (
+            &["--runtimes", "auto,libruby.so.3.1"],
+            "EINTRFIX_RUNTIMES",
+            "auto,libruby.so.3.1",
+        ),
     ] {
         assert_eq!(seen(args, &[], variable), value, "{args:?}");
     }
@@ -204,6 +209,16 @@ fn bad_options_and_variables_exit_125_before_starting_anything() {
             &["--log-file", "/nonexistent-dir/x.log"],
             &[],
             "does not exist",
+        ),
+        (
+            &["--runtimes", "lib/libruby.so"],
+            &[],
+            "--runtimes: a relative path 'lib/libruby.so'",
+        ),
+        (
+            &[],
+            &[("EINTRFIX_RUNTIMES", "auto,none")],
+            "EINTRFIX_RUNTIMES (from the environment): a list holding 'none'",
         ),
         (&["--bogus"], &[], "unknown option '--bogus'"),
         (&["--json=1"], &[], "--json takes no value"),

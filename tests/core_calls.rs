@@ -160,9 +160,10 @@ fn met_eintr(run: &Run) -> Result<(), String> {
 }
 
 /// Prefixes of the programs that other test files own: the families of
-/// tests/blocking_calls.rs, tests/signals.rs and tests/tracing.rs.
+/// tests/blocking_calls.rs, tests/signals.rs, tests/tracing.rs and
+/// tests/runtimes.rs.
 const OTHER_FAMILIES: &[&str] = &[
-    "io_", "ipc_", "mux_", "proc_", "sig_", "sock_", "stdio_", "time_", "trace_",
+    "io_", "ipc_", "mux_", "proc_", "rt_", "sig_", "sock_", "stdio_", "time_", "trace_",
 ];
 
 #[test]

@@ -486,6 +486,8 @@ fn json_summary_is_consistent_with_the_events() {
         assert_eq!(s.num("interruptions"), mine.len() as u64, "{function}");
         assert_eq!(s.num("retried"), count("retried"));
         assert_eq!(s.num("passed"), count("passed"));
+        let left = mine.iter().filter(|e| e.str("reason") == "runtime").count();
+        assert_eq!(s.num("runtime"), left as u64);
         assert_eq!(s.num("pid"), events[0].num("pid"));
         let Some(Json::Obj(signals)) = s.get("signals") else {
             panic!("no signals object: {s:?}")
@@ -528,6 +530,7 @@ fn text_summary_is_an_aligned_table_of_eintrfix_lines() {
         "interruptions",
         "retried",
         "passed",
+        "runtime",
         "waited_ms",
         "signals",
     ] {
@@ -535,7 +538,7 @@ fn text_summary_is_an_aligned_table_of_eintrfix_lines() {
     }
     // Each number ends where its column's title ends.
     for row in &lines[2..] {
-        for title in ["interruptions", "retried", "passed", "waited_ms"] {
+        for title in ["interruptions", "retried", "passed", "runtime", "waited_ms"] {
             let end = header.find(title).unwrap() + title.len();
             assert!(
                 row.as_bytes()[end - 1].is_ascii_digit() && row.as_bytes()[end] == b' ',
@@ -545,7 +548,8 @@ fn text_summary_is_an_aligned_table_of_eintrfix_lines() {
         let words: Vec<&str> = row.split_whitespace().collect();
         let n = |i: usize| words[i].parse::<u64>().unwrap();
         assert!(n(2) > 0 && n(2) == n(3) + n(4), "{row}");
-        assert!(words[6].starts_with("SIGALRM="), "{row}");
+        assert_eq!(n(5), 0, "a C program is no runtime: {row}");
+        assert!(words[7].starts_with("SIGALRM="), "{row}");
     }
     assert!(lines[2].starts_with("eintrfix read ") && lines[3].starts_with("eintrfix nanosleep "));
 }

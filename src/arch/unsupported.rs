@@ -1,12 +1,40 @@
-//! Any architecture without a port: the trampoline never changes a
-//! context, so every interruption is left to the hooks.
+//! Instruction sets without a port: no word is taken for a return
+//! address, so every call follows the usual rules, and the trampoline
+//! never reads or changes a context (handlers are installed as the program
+//! asked, and every interruption is left to the hooks).
 
-use super::Restart;
+use super::{Call, Restart, State};
 use crate::functions::Function;
 use core::ffi::c_void;
 
-/// The trampoline cannot read contexts here.
+/// No decoder for this instruction set.
 pub const SUPPORTED: bool = false;
+
+/// Not known here: 0 (callers check [`SUPPORTED`] first).
+#[inline(always)]
+pub fn stack_pointer() -> usize {
+    0
+}
+
+/// Nothing to tell Valgrind here.
+#[inline(always)]
+pub fn mark_defined(_addr: *const u8, _len: usize) {}
+
+/// Never a call.
+///
+/// # Safety
+/// None needed: nothing is read.
+pub unsafe fn call_before(_ret: usize, _lowest: usize) -> Option<Call> {
+    None
+}
+
+/// Never a PLT stub.
+///
+/// # Safety
+/// None needed: nothing is read.
+pub unsafe fn plt_slot(_entry: usize, _end: usize) -> Option<usize> {
+    None
+}
 
 /// Never: the context is not read on this architecture.
 ///
@@ -20,7 +48,7 @@ pub unsafe fn pending_restart(_context: *mut c_void) -> Option<Restart> {
 ///
 /// # Safety
 /// None needed; the context is not touched.
-pub unsafe fn state(_context: *mut c_void) -> Option<super::State> {
+pub unsafe fn state(_context: *mut c_void) -> Option<State> {
     None
 }
 
@@ -35,31 +63,9 @@ pub fn hooks_make(_number: i64) -> bool {
     false
 }
 
-/// How the instruction before a return address called.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Call {
-    /// A direct call.
-    Direct,
-    /// A call through a pointer.
-    Indirect,
-}
-
-/// Never: no instruction is decoded here.
-///
-/// # Safety
-/// None needed; nothing is read.
-pub unsafe fn call_before(_address: usize) -> Option<Call> {
-    None
-}
-
 /// No system call is named here.
 pub fn syscall_function(_number: i64) -> Option<Function> {
     None
-}
-
-/// Runs `scan`: no valgrind requests here.
-pub fn unreported_by_valgrind<R>(scan: impl FnOnce() -> R) -> R {
-    scan()
 }
 
 /// Not asked here.

@@ -1,11 +1,12 @@
-//! x86-64: the kernel's restart convention (arch/x86/kernel/signal.c).
+//! x86-64: the kernel's restart convention as a handler's context shows
+//! it, the stack pointer, and the call instruction before a return address.
 //!
-//! When a handler interrupts a system call that returned -ERESTARTSYS and
-//! the handler has SA_RESTART, the kernel sets RAX back to the system call
-//! number and RIP back by the 2 bytes of the `syscall` instruction
-//! (`0f 05`), so the call is made again when the handler returns. The
-//! handler's `ucontext_t` holds exactly those registers, and sigreturn
-//! restores whatever the frame holds.
+//! **Restarts** (arch/x86/kernel/signal.c). When a handler interrupts a
+//! system call that returned -ERESTARTSYS and the handler has SA_RESTART,
+//! the kernel sets RAX back to the system call number and RIP back by the 2
+//! bytes of the `syscall` instruction (`0f 05`), so the call is made again
+//! when the handler returns. The handler's `ucontext_t` holds exactly those
+//! registers, and sigreturn restores whatever the frame holds.
 //!
 //! A signal that lands in user space just before a `syscall` instruction
 //! shows the same RIP and RAX. What tells them apart is what the `syscall`
@@ -16,14 +17,187 @@
 //! instruction can find RCX still holding the address after it (seen under
 //! valgrind, which delivers signals just before a `syscall` instruction);
 //! the flags have changed by then.
+//!
+//! **Calls.** A call pushes the address of the instruction after it, so a return
+//! address is preceded by one of these encodings (the lengths are what
+//! [`call_before`] checks, counting back from the return address):
+//! - `e8 rel32`, 5 bytes: a direct call, through the PLT or not;
+//! - `ff /2` with a ModRM byte whose reg field is 2: `ff d0` (`call *%rax`,
+//!   2 bytes), `ff 50 08` (`call *8(%rax)`, 3), `ff 54 24 08` (`call
+//!   *8(%rsp)`, 4), `ff 15 disp32` (`call *disp32(%rip)`, 6, the `-fno-plt`
+//!   form), `ff 94 24 disp32` (7), each optionally after a REX prefix
+//!   (`41 ff d2`, `call *%r10`) and CET's `notrack` prefix `3e`.
+//!
+//! Other bytes can look like these by chance (about one word in a hundred
+//! that points into code passes), and a function pointer to a function
+//! that follows a `call` to a function that does not return
+//! (`__stack_chk_fail`) passes too. The callers of [`call_before`] know:
+//! they also check where the call goes.
 
-use super::Restart;
+use super::{Call, Restart, State};
 use crate::functions::Function;
 use core::ffi::c_void;
+use core::ptr::read_volatile;
 use libc::{ucontext_t, REG_EFL, REG_R11, REG_RAX, REG_RCX, REG_RDI, REG_RIP, REG_RSP};
 
-/// The trampoline reads and changes contexts on this architecture.
+/// The decoder exists.
 pub const SUPPORTED: bool = true;
+
+/// The longest call recognised: `3e`, REX, `ff`, ModRM, SIB, disp32.
+const LONGEST: usize = 9;
+
+/// The stack pointer of the function this is inlined into.
+#[inline(always)]
+pub fn stack_pointer() -> usize {
+    let sp: usize;
+    // SAFETY: copies a register into another; no memory is touched.
+    unsafe {
+        core::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags));
+    }
+    sp
+}
+
+/// Makes a valgrind client request (its six words: the request, then its
+/// arguments) and returns the answer. Outside valgrind (or under any tool
+/// that ignores it) it does nothing and answers 0: the sequence is four
+/// rotations of RDI by 128 bits in all, then `xchg rbx, rbx`, the one
+/// valgrind's documented ABI recognises.
+fn valgrind_request(words: [u64; 6]) -> u64 {
+    let answer: u64;
+    // SAFETY: the sequence leaves every register as it was (RDI rotates
+    // back to its value, RBX is exchanged with itself) but the flags and
+    // RDX, declared clobbered; valgrind, when present, reads the six words
+    // at RAX and writes its answer into RDX.
+    unsafe {
+        core::arch::asm!(
+            "rol rdi, 3",
+            "rol rdi, 13",
+            "rol rdi, 61",
+            "rol rdi, 51",
+            "xchg rbx, rbx",
+            in("rax") words.as_ptr(),
+            inout("rdx") 0u64 => answer,
+            options(nostack, readonly),
+        );
+    }
+    answer
+}
+
+/// Tells Valgrind's memcheck that `len` bytes at `addr` are defined. The
+/// stack scan copies words that may be stale (never written by their
+/// current frame) and branches on them by design; it marks its own copy,
+/// never the program's memory, so that a program run under memcheck with
+/// the shim preloaded reports nothing for it.
+#[inline(always)]
+pub fn mark_defined(addr: *const u8, len: usize) {
+    /// `VG_USERREQ__MAKE_MEM_DEFINED`: tool base ('M', 'C'), then 2.
+    const MAKE_MEM_DEFINED: u64 = (b'M' as u64) << 24 | (b'C' as u64) << 16 | 2;
+    let _ = valgrind_request([MAKE_MEM_DEFINED, addr as u64, len as u64, 0, 0, 0]);
+}
+
+/// Whether the program runs under valgrind (`RUNNING_ON_VALGRIND`). Its
+/// signal frames are its own: RCX and R11 do not show whether the thread
+/// had entered the system call (a signal delivered just before the
+/// `syscall` instruction looks like a pending restart), so the trampoline
+/// must not rely on them there.
+pub fn under_valgrind() -> bool {
+    /// `VG_USERREQ__RUNNING_ON_VALGRIND`.
+    const RUNNING_ON_VALGRIND: u64 = 0x1001;
+    valgrind_request([RUNNING_ON_VALGRIND, 0, 0, 0, 0, 0]) != 0
+}
+
+/// The call instruction that ends at `ret`, if the bytes before it encode
+/// one. No byte below `lowest` is read.
+///
+/// # Safety
+/// The bytes from `max(lowest, ret - 9)` up to `ret` must be readable.
+pub unsafe fn call_before(ret: usize, lowest: usize) -> Option<Call> {
+    let available = ret.checked_sub(lowest)?.min(LONGEST);
+    let mut bytes = [0u8; LONGEST];
+    let start = LONGEST - available;
+    for (i, byte) in bytes.iter_mut().enumerate().skip(start) {
+        // SAFETY: `ret - (LONGEST - i)` lies in [ret - available, ret),
+        // which the caller guarantees readable.
+        *byte = unsafe { read_volatile((ret - (LONGEST - i)) as *const u8) };
+    }
+    decode(bytes.get(start..)?, ret)
+}
+
+/// The call that ends exactly at the end of `code`, the bytes before `ret`.
+fn decode(code: &[u8], ret: usize) -> Option<Call> {
+    let back = |k: usize| code.len().checked_sub(k).and_then(|i| code.get(i)).copied();
+    if back(5) == Some(0xe8) {
+        let rel = i32::from_le_bytes([back(4)?, back(3)?, back(2)?, back(1)?]);
+        return Some(Call::Direct(ret.wrapping_add_signed(rel as isize)));
+    }
+    (2..=code.len()).find_map(|length| indirect(code.get(code.len() - length..)?, ret))
+}
+
+/// `code` is exactly one `ff /2` call, with its prefixes.
+fn indirect(code: &[u8], ret: usize) -> Option<Call> {
+    let mut at = 0;
+    if code.first() == Some(&0x3e) {
+        at += 1;
+    }
+    if code.get(at).is_some_and(|b| (0x40..=0x4f).contains(b)) {
+        at += 1;
+    }
+    if code.get(at) != Some(&0xff) {
+        return None;
+    }
+    let modrm = *code.get(at + 1)?;
+    if (modrm >> 3) & 7 != 2 {
+        return None;
+    }
+    let (mode, rm) = (modrm >> 6, modrm & 7);
+    let sib = mode != 3 && rm == 4;
+    let displacement = match mode {
+        0 if rm == 5 => 4,
+        0 if sib && code.get(at + 2).is_some_and(|s| s & 7 == 5) => 4,
+        1 => 1,
+        2 => 4,
+        _ => 0,
+    };
+    if at + 2 + usize::from(sib) + displacement != code.len() {
+        return None;
+    }
+    if mode == 0 && rm == 5 {
+        let disp = i32::from_le_bytes(code.get(code.len() - 4..)?.try_into().ok()?);
+        return Some(Call::Slot(ret.wrapping_add_signed(disp as isize)));
+    }
+    Some(Call::Indirect)
+}
+
+/// If the code at `entry` is a PLT stub (`jmp *disp32(%rip)`, after an
+/// optional `endbr64` and `bnd` prefix, as in `.plt`, `.plt.sec` and
+/// `.plt.got`), the address of the slot it jumps through. No byte at or
+/// above `end` is read.
+///
+/// # Safety
+/// The bytes from `entry` up to `min(end, entry + 11)` must be readable.
+pub unsafe fn plt_slot(entry: usize, end: usize) -> Option<usize> {
+    const ENDBR64: [u8; 4] = [0xf3, 0x0f, 0x1e, 0xfa];
+    let mut code = [0u8; 11];
+    let available = end.checked_sub(entry)?.min(code.len());
+    for (i, byte) in code.iter_mut().enumerate().take(available) {
+        // SAFETY: `entry + i` lies in [entry, entry + available), which
+        // the caller guarantees readable.
+        *byte = unsafe { read_volatile((entry + i) as *const u8) };
+    }
+    let code = code.get(..available)?;
+    let mut at = 0;
+    if code.get(..4) == Some(&ENDBR64[..]) {
+        at += 4;
+    }
+    if code.get(at) == Some(&0xf2) {
+        at += 1;
+    }
+    if code.get(at..at + 2) != Some(&[0xff, 0x25][..]) {
+        return None;
+    }
+    let disp = i32::from_le_bytes(code.get(at + 2..at + 6)?.try_into().ok()?);
+    Some((entry + at + 6).wrapping_add_signed(disp as isize))
+}
 
 /// The encoding of `syscall`.
 const SYSCALL: [u8; 2] = [0x0f, 0x05];
@@ -93,10 +267,10 @@ pub unsafe fn pending_restart(context: *mut c_void) -> Option<Restart> {
 ///
 /// # Safety
 /// `context` is the third argument of a running SA_SIGINFO handler.
-pub unsafe fn state(context: *mut c_void) -> Option<super::State> {
+pub unsafe fn state(context: *mut c_void) -> Option<State> {
     // SAFETY: the caller's contract.
     if let Some(restart) = unsafe { pending_restart(context) } {
-        return Some(super::State::Restart(restart));
+        return Some(State::Restart(restart));
     }
     // SAFETY: the caller's contract.
     let registers = unsafe { registers(context) }?;
@@ -111,9 +285,9 @@ pub unsafe fn state(context: *mut c_void) -> Option<super::State> {
         unsafe { core::ptr::read_unaligned((pc - SYSCALL_LEN) as *const [u8; 2]) == SYSCALL }
     };
     Some(if failed {
-        super::State::Failed { stack }
+        State::Failed { stack }
     } else {
-        super::State::Running { pc, stack }
+        State::Running { pc, stack }
     })
 }
 
@@ -179,130 +353,102 @@ pub fn hooks_make(number: i64) -> bool {
     number == libc::SYS_futex || syscall_function(number).is_some()
 }
 
-/// How the instruction before a return address called.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Call {
-    /// `call rel32` (`e8`): a direct call.
-    Direct,
-    /// `call *disp32(%rip)` (`ff 15`, what `-fno-plt` code makes), `call
-    /// *%reg`, `call *(%reg)`, `call *disp8(%reg)` or `call *disp32(%reg)`
-    /// (`ff /2`, 2 to 6 bytes, with or without a REX prefix or SIB byte):
-    /// through a pointer.
-    Indirect,
-}
-
-/// The call instruction `address` follows, as a return address does, if
-/// its bytes encode one.
-///
-/// # Safety
-/// The 7 bytes before `address` are mapped and readable (it lies at least
-/// 7 bytes into a loaded object's text).
-pub unsafe fn call_before(address: usize) -> Option<Call> {
-    // SAFETY: the caller's contract.
-    let before = unsafe { core::ptr::read_unaligned((address - 7) as *const [u8; 7]) };
-    let [_, b1, b2, b3, b4, b5, b6] = before;
-    let indirect = |opcode: u8, modrm: u8| opcode == 0xff && modrm & 0x38 == 0x10;
-    let through_pointer = (b1 == 0xff && b2 == 0x15)
-        || (indirect(b5, b6)
-            && (b6 & 0xc0 == 0xc0 || (b6 & 0xc0 == 0 && !matches!(b6 & 7, 4 | 5))))
-        || (indirect(b1, b2) && b2 & 0xc0 == 0x80)
-        || (indirect(b4, b5) && b5 & 0xc0 == 0x40)
-        || (indirect(b4, b5) && b5 & 0xc7 == 0x04)
-        || (indirect(b3, b4) && b4 & 0xc7 == 0x44);
-    if through_pointer {
-        Some(Call::Indirect)
-    } else if b2 == 0xe8 {
-        Some(Call::Direct)
-    } else {
-        None
-    }
-}
-
-/// valgrind's client request that turns its error reports off (`1`) and
-/// back on (`-1`) for this thread (`VG_USERREQ__CHANGE_ERR_DISABLEMENT`).
-const VALGRIND_CHANGE_ERR_DISABLEMENT: usize = 0x1801;
-
-/// valgrind's client request that answers how many valgrinds the program
-/// runs under (0 natively: the request's default).
-const VALGRIND_RUNNING_ON_VALGRIND: usize = 0x1001;
-
-/// Makes a valgrind client request and returns its answer (0 natively, or
-/// under any other tool that ignores it, where it does nothing: four
-/// rotations of RDI by 128 bits in all, then `xchg rbx, rbx`, the sequence
-/// valgrind recognises).
-fn valgrind_request(request: usize, argument: usize) -> usize {
-    let arguments: [usize; 6] = [request, argument, 0, 0, 0, 0];
-    let answer: usize;
-    // SAFETY: the sequence leaves every register as it was (RDI rotates
-    // back to its value, RBX is exchanged with itself) but the flags and
-    // RDX, declared clobbered; valgrind reads the six words at RAX.
-    unsafe {
-        core::arch::asm!(
-            "rol rdi, 3",
-            "rol rdi, 13",
-            "rol rdi, 61",
-            "rol rdi, 51",
-            "xchg rbx, rbx",
-            in("rax") arguments.as_ptr(),
-            inout("rdx") 0usize => answer,
-            options(nostack, readonly),
-        );
-    }
-    answer
-}
-
-/// Whether the program runs under valgrind. Its signal frames are its own:
-/// RCX and R11 do not show whether the thread had entered the system call
-/// (a signal delivered just before the `syscall` instruction looks like a
-/// pending restart), so the trampoline must not rely on them there.
-pub fn under_valgrind() -> bool {
-    valgrind_request(VALGRIND_RUNNING_ON_VALGRIND, 0) != 0
-}
-
-/// Runs `scan` with valgrind's error reports off on this thread: a stack
-/// scan reads padding that nobody initialised, on purpose, and memcheck
-/// would report each such word. No effect outside valgrind.
-pub fn unreported_by_valgrind<R>(scan: impl FnOnce() -> R) -> R {
-    let _ = valgrind_request(VALGRIND_CHANGE_ERR_DISABLEMENT, 1);
-    let result = scan();
-    let _ = valgrind_request(VALGRIND_CHANGE_ERR_DISABLEMENT, usize::MAX);
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// `call_before` on `bytes` ending right before the return address.
-    fn decoded(bytes: &[u8]) -> Option<Call> {
-        let mut text = [0x90u8; 16];
-        let start = text.len() - bytes.len();
-        text[start..].copy_from_slice(bytes);
-        // SAFETY: the 7 bytes before the end of `text` are readable.
-        unsafe { call_before(text.as_ptr() as usize + text.len()) }
+    /// Decodes `code` as the bytes just before a return address at 0x1000.
+    fn before(code: &[u8]) -> Option<Call> {
+        decode(code, 0x1000)
     }
 
     #[test]
-    fn calls_before_return_addresses_are_decoded() {
-        assert_eq!(decoded(&[0xe8, 1, 2, 3, 4]), Some(Call::Direct));
-        for indirect in [
-            &[0xff, 0x15, 1, 2, 3, 4][..], // call *disp32(%rip)
-            &[0xff, 0xd0],                 // call *%rax
-            &[0x41, 0xff, 0xd3],           // call *%r11
-            &[0xff, 0x10],                 // call *(%rax)
-            &[0xff, 0x50, 0x08],           // call *8(%rax)
-            &[0xff, 0x14, 0x24],           // call *(%rsp)
-            &[0xff, 0x54, 0x24, 0x08],     // call *8(%rsp)
-            &[0xff, 0x90, 1, 2, 3, 4],     // call *disp32(%rax)
+    fn direct_and_rip_relative_calls_give_their_targets() {
+        assert_eq!(
+            before(&[0x90, 0xe8, 0x10, 0, 0, 0]),
+            Some(Call::Direct(0x1010))
+        );
+        assert_eq!(
+            before(&[0xe8, 0xf0, 0xff, 0xff, 0xff]),
+            Some(Call::Direct(0xff0))
+        );
+        assert_eq!(
+            before(&[0xff, 0x15, 0x20, 0, 0, 0]),
+            Some(Call::Slot(0x1020))
+        );
+    }
+
+    #[test]
+    fn every_indirect_form_assembled_by_gas() {
+        // `as` on x86-64: call *%rax, *%r10, *8(%rax), *8(%rsp),
+        // *0x100(%rbx), *0x100(%rsp), *(%rax), *(%r11), *0x12345678,
+        // notrack call *%rax, *0x100(%r12).
+        for code in [
+            &[0xff, 0xd0][..],
+            &[0x41, 0xff, 0xd2],
+            &[0xff, 0x50, 0x08],
+            &[0xff, 0x54, 0x24, 0x08],
+            &[0xff, 0x93, 0x00, 0x01, 0x00, 0x00],
+            &[0xff, 0x94, 0x24, 0x00, 0x01, 0x00, 0x00],
+            &[0xff, 0x10],
+            &[0x41, 0xff, 0x13],
+            &[0xff, 0x14, 0x25, 0x78, 0x56, 0x34, 0x12],
+            &[0x3e, 0xff, 0xd0],
+            &[0x41, 0xff, 0x94, 0x24, 0x00, 0x01, 0x00, 0x00],
         ] {
-            assert_eq!(decoded(indirect), Some(Call::Indirect), "{indirect:x?}");
+            let mut padded = vec![0x90; LONGEST - code.len()];
+            padded.extend_from_slice(code);
+            assert_eq!(before(&padded), Some(Call::Indirect), "{code:02x?}");
         }
-        for not_a_call in [
-            &[0xff, 0xe0][..],   // jmp *%rax
-            &[0xc3],             // ret
-            &[0x48, 0x89, 0xc7], // mov %rax,%rdi
+    }
+
+    #[test]
+    fn other_code_is_no_call() {
+        for code in [
+            &[0x90; 9][..],
+            &[0xc3],
+            &[],
+            // jmp *%rax (ff /4) and push *8(%rax) (ff /6)
+            &[0x90, 0xff, 0xe0],
+            &[0x90, 0xff, 0x70, 0x08],
+            // a call one byte further back than the return address
+            &[0xff, 0xd0, 0x90],
         ] {
-            assert_eq!(decoded(not_a_call), None, "{not_a_call:x?}");
+            assert_eq!(before(code), None, "{code:02x?}");
+        }
+    }
+
+    #[test]
+    fn reads_no_byte_below_lowest() {
+        let code = [0xe8u8, 0x10, 0, 0, 0];
+        let ret = code.as_ptr() as usize + code.len();
+        // SAFETY: the bytes read lie in `code`.
+        unsafe {
+            assert!(matches!(
+                call_before(ret, code.as_ptr() as usize),
+                Some(Call::Direct(_))
+            ));
+            assert_eq!(call_before(ret, code.as_ptr() as usize + 1), None);
+            assert_eq!(call_before(ret, ret), None);
+        }
+    }
+
+    #[test]
+    fn plt_stubs_of_each_kind() {
+        // .plt: jmp *0x10(%rip); push $0; jmp .plt
+        let plt = [0xffu8, 0x25, 0x10, 0, 0, 0, 0x68, 0, 0, 0, 0];
+        // .plt.sec: endbr64; bnd jmp *0x10(%rip)
+        let sec = [0xf3u8, 0x0f, 0x1e, 0xfa, 0xf2, 0xff, 0x25, 0x10, 0, 0, 0];
+        let call = [0xe8u8, 0, 0, 0, 0, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90];
+        // SAFETY: each read stays within the array named.
+        unsafe {
+            let at = plt.as_ptr() as usize;
+            assert_eq!(plt_slot(at, at + plt.len()), Some(at + 6 + 0x10));
+            let at = sec.as_ptr() as usize;
+            assert_eq!(plt_slot(at, at + sec.len()), Some(at + 11 + 0x10));
+            assert_eq!(plt_slot(at, at + 8), None, "cut short by `end`");
+            let at = call.as_ptr() as usize;
+            assert_eq!(plt_slot(at, at + call.len()), None);
         }
     }
 

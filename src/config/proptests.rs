@@ -63,6 +63,13 @@ const TOKENS: &[&str] = &[
     "maybe",
     "%p",
     "/tmp/x.%p",
+    "auto",
+    "AUTO",
+    "libruby.so.3.1",
+    "libpython3.11.so.1.0",
+    "/usr/lib/libtcl8.6.so",
+    "lib/x.so",
+    "/",
     "\u{e9}",
     "\u{0}",
     "\u{7f}",
@@ -154,6 +161,28 @@ proptest! {
         prop_assert_eq!(parse_u32(digits.as_bytes()), digits.parse::<u32>().ok());
         let retries = parse_only(MAX_RETRIES, digits.as_bytes()).map(|c| c.max_retries);
         prop_assert_eq!(retries.ok().flatten(), digits.parse::<u32>().ok());
+    }
+
+    #[test]
+    fn runtime_lists_name_what_they_list(
+        names in prop::collection::vec("(/[a-z0-9._-]{1,12}){1,3}|[a-z0-9._+-]{1,16}", 1..6),
+        auto in any::<bool>(),
+    ) {
+        let mut items = names.clone();
+        if auto {
+            items.insert(items.len() / 2, "auto".to_string());
+        }
+        let value = items.join(" , ");
+        let parsed = parse_only(RUNTIMES, value.as_bytes()).map(|c| c.runtimes);
+        let named: Vec<&str> = names.iter().map(String::as_str).filter(|n| !n.eq_ignore_ascii_case("auto") && !n.eq_ignore_ascii_case("none")).collect();
+        if names.iter().any(|n| n.eq_ignore_ascii_case("none")) {
+            prop_assert!(parsed.is_err() || value.trim().eq_ignore_ascii_case("none"));
+        } else {
+            prop_assert_eq!(parsed, Ok(Runtimes { auto: auto || names.iter().any(|n| n.eq_ignore_ascii_case("auto")), named: !named.is_empty() }));
+            let listed: Vec<&[u8]> = runtime_names(value.as_bytes()).collect();
+            let expected: Vec<&[u8]> = named.iter().map(|n| n.as_bytes()).collect();
+            prop_assert_eq!(listed, expected);
+        }
     }
 
     #[test]

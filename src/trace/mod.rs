@@ -91,6 +91,9 @@ pub enum Reason {
     ThreadSignal,
     /// `EINTRFIX_MAX_RETRIES` was reached.
     MaxRetries,
+    /// The call was made by a runtime that handles EINTR itself (see
+    /// `EINTRFIX_RUNTIMES`): it gets the EINTR, as it would bare.
+    Runtime,
     /// The configuration was bad, so the shim changes nothing.
     Disabled,
 }
@@ -107,6 +110,7 @@ impl Reason {
             Reason::FatalDefault => "fatal_default",
             Reason::ThreadSignal => "thread_signal",
             Reason::MaxRetries => "max_retries",
+            Reason::Runtime => "runtime",
             Reason::Disabled => "disabled",
         }
     }

@@ -1,5 +1,7 @@
 //! `EINTRFIX_SUMMARY=1`: per-function counts, printed when the process
-//! exits.
+//! exits: interruptions, how many were retried and passed, how many of the
+//! passed were left to a runtime that handles EINTR itself, the time waited
+//! and the count per signal.
 //!
 //! The counters are relaxed atomics in static memory, touched only on the
 //! slow path (a call that failed with EINTR) and only when the summary is
@@ -17,7 +19,7 @@
 use super::destination;
 use super::format::{Record, Timestamp};
 use super::line::Line;
-use super::{Action, Report, Site};
+use super::{Action, Reason, Report, Site};
 use crate::config::{LogFormat, SignalName};
 use crate::functions::Function;
 use core::fmt::Write;
@@ -31,6 +33,8 @@ struct Counts {
     interruptions: AtomicU64,
     retried: AtomicU64,
     passed: AtomicU64,
+    /// Of `passed`, those left to a runtime ([`Reason::Runtime`]).
+    runtime: AtomicU64,
     waited_ns: AtomicU64,
     by_signal: [AtomicU32; SIGNAL_SLOTS],
 }
@@ -41,6 +45,7 @@ impl Counts {
             interruptions: AtomicU64::new(0),
             retried: AtomicU64::new(0),
             passed: AtomicU64::new(0),
+            runtime: AtomicU64::new(0),
             waited_ns: AtomicU64::new(0),
             by_signal: [const { AtomicU32::new(0) }; SIGNAL_SLOTS],
         }
@@ -52,6 +57,7 @@ impl Counts {
         }
         self.retried.store(0, Ordering::Relaxed);
         self.passed.store(0, Ordering::Relaxed);
+        self.runtime.store(0, Ordering::Relaxed);
         self.waited_ns.store(0, Ordering::Relaxed);
         for slot in &self.by_signal {
             if slot.load(Ordering::Relaxed) != 0 {
@@ -123,6 +129,9 @@ pub fn count(report: &Report) {
         Action::Retried => counts.retried.fetch_add(1, Ordering::Relaxed),
         Action::Passed => counts.passed.fetch_add(1, Ordering::Relaxed),
     };
+    if report.reason == Reason::Runtime {
+        counts.runtime.fetch_add(1, Ordering::Relaxed);
+    }
     let slot = report
         .signal
         .and_then(|s| usize::try_from(s).ok())
@@ -152,6 +161,7 @@ struct Row {
     interruptions: u64,
     retried: u64,
     passed: u64,
+    runtime: u64,
     waited_ns: u64,
 }
 
@@ -164,6 +174,7 @@ fn rows() -> impl Iterator<Item = Row> {
             interruptions,
             retried: counts.retried.load(Ordering::Relaxed),
             passed: counts.passed.load(Ordering::Relaxed),
+            runtime: counts.runtime.load(Ordering::Relaxed),
             waited_ns: counts.waited_ns.load(Ordering::Relaxed),
         })
     })
@@ -209,10 +220,11 @@ pub fn print() {
     }
 }
 
-const HEADERS: [(&str, usize); 4] = [
+const HEADERS: [(&str, usize); 5] = [
     ("interruptions", 13),
     ("retried", 10),
     ("passed", 10),
+    ("runtime", 10),
     ("waited_ms", 12),
 ];
 
@@ -237,14 +249,15 @@ fn print_text(fd: libc::c_int, pid: libc::c_int, functions: u64, total: u64) {
     line.write_to(fd);
     for row in rows() {
         let mut line = Line::new();
-        let [(_, w1), (_, w2), (_, w3), (_, w4)] = HEADERS;
+        let [(_, w1), (_, w2), (_, w3), (_, w4), (_, w5)] = HEADERS;
         let _ = write!(
             line,
-            "eintrfix {:<name_width$} {:>w1$} {:>w2$} {:>w3$} {:>w4$.3} ",
+            "eintrfix {:<name_width$} {:>w1$} {:>w2$} {:>w3$} {:>w4$} {:>w5$.3} ",
             row.name,
             row.interruptions,
             row.retried,
             row.passed,
+            row.runtime,
             row.waited_ns as f64 / 1e6,
         );
         for (slot, n) in signal_counts(row.index) {
@@ -270,6 +283,7 @@ fn print_json(fd: libc::c_int, pid: libc::c_int) {
         record.num("interruptions", row.interruptions);
         record.num("retried", row.retried);
         record.num("passed", row.passed);
+        record.num("runtime", row.runtime);
         record.num("waited_us", row.waited_ns / 1000);
         record.open_object("signals");
         for (i, (slot, n)) in signal_counts(row.index).enumerate() {

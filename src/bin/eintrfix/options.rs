@@ -89,6 +89,11 @@ const OPTIONS: &[Opt] = &[
         variable: config::SUMMARY,
         flag: Some("1"),
     },
+    Opt {
+        long: "--runtimes",
+        variable: config::RUNTIMES,
+        flag: None,
+    },
 ];
 
 /// The text of `--help`.
@@ -121,6 +126,10 @@ Options (each sets the variable named after it; the last one given wins):
       --log-format FORMAT    EINTRFIX_LOG_FORMAT: text (default) or json
       --json                 the same as --log-format json
       --summary              EINTRFIX_SUMMARY=1: a per-function summary at exit
+      --runtimes LIST        EINTRFIX_RUNTIMES: code whose own calls keep their
+                             EINTR because it retries them itself: auto
+                             (default: CPython 3.5+), none, or object names
+                             (libruby.so.3.1, /abs/path.so) with or without auto
   -h, --help                 this text
       --version              the version and the library this command uses
 
@@ -319,6 +328,7 @@ mod tests {
             "--max-retries=3",
             "--json",
             "--summary",
+            "--runtimes=auto,libruby.so.3.1",
             "prog",
             "--policy",
             "x",
@@ -337,6 +347,7 @@ mod tests {
         assert_eq!(get(config::MAX_RETRIES), "3");
         assert_eq!(get(config::LOG_FORMAT), "json");
         assert_eq!(get(config::SUMMARY), "1");
+        assert_eq!(get(config::RUNTIMES), "auto,libruby.so.3.1");
     }
 
     #[test]
