@@ -29,6 +29,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -36,6 +37,9 @@ LIB = os.path.join(ROOT, "target", "release", "libeintrfix.so")
 LOGS = os.path.join(ROOT, "target", "cpython-suites")
 SUITES = ("test_eintr", "test_signal", "test_threading", "test_subprocess", "test_os")
 MODES = ("bare", "shim")
+# A test that takes this many seconds more than twice its bare time under
+# the shim is listed (a handler run late shows so when the test still passes).
+SLOWER_BY = 1.0
 
 # Suites whose tests run in a child script (its result lines name
 # `__main__`): a test of theirs is run again through that script.
@@ -116,22 +120,31 @@ def environment(mode):
 def run(command, mode, limit, log):
     """Runs `command` in its own session within `limit` seconds, output
     (stdout and stderr, interleaved as written) into `log`. Returns
-    (exit status or "timeout", seconds, output)."""
+    (exit status or "timeout", seconds, [(seconds since start, line)])."""
     started = time.monotonic()
-    with open(log, "w+b") as out:
-        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out,
-                                 stderr=subprocess.STDOUT, env=environment(mode),
-                                 cwd=LOGS, start_new_session=True)
-        try:
-            status = child.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            # The whole session: regrtest's own children too.
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
-            status = "timeout"
-        out.seek(0)
-        output = out.read().decode("utf-8", "replace")
-    return status, time.monotonic() - started, output
+    lines = []
+    child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, env=environment(mode),
+                             cwd=LOGS, start_new_session=True)
+
+    def read():
+        with open(log, "wb") as out:
+            for raw in child.stdout:
+                out.write(raw)
+                lines.append((time.monotonic() - started, raw.decode("utf-8", "replace").rstrip("\n")))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        status = child.wait(timeout=limit)
+    except subprocess.TimeoutExpired:
+        # The whole session: regrtest's own children too.
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+        status = "timeout"
+    # A grandchild in a session of its own may hold the pipe open.
+    reader.join(timeout=10)
+    return status, time.monotonic() - started, list(lines)
 
 
 def outcome_of(status):
@@ -139,30 +152,39 @@ def outcome_of(status):
     return "skipped" if status.startswith("skipped") else status
 
 
-def parse(output):
-    """Every test's outcome in regrtest's verbose output: {id: outcome}.
-    A subtest is `id (params)`. A test whose status line never came (its
-    subtests failed, or the run ended inside it) is `FAIL (subtests)` or
-    `no result`."""
-    results = {}
+def parse(lines):
+    """Every test's outcome in regrtest's verbose output, from
+    [(seconds, line)]: {id: outcome} and {id: seconds from the previous
+    result line to its own, about the time the test took}. A subtest is
+    `id (params)`. A test whose status line never came (its subtests
+    failed, or the run ended inside it) is `FAIL (subtests)` or `no result`."""
+    results, took = {}, {}
     pending = []  # tests started whose status has not come yet, innermost last
-    for line in output.splitlines():
+    last = 0.0
+
+    def done(key, status, when):
+        nonlocal last
+        results[key] = outcome_of(status)
+        took[key] = when - last
+        last = when
+
+    for when, line in lines:
         start = START.match(line)
         if start:
             key = start["id"] + (start["params"] or "")
-            done = STATUS_AFTER.search(start["rest"])
-            if done:
-                results[key] = outcome_of(done["status"])
+            status = STATUS_AFTER.search(start["rest"])
+            if status:
+                done(key, status["status"], when)
             elif not start["sub"]:
                 pending.append(key)
             continue
-        done = STATUS_ALONE.match(line) or (pending and STATUS_AFTER.search(line))
-        if done and pending:
-            results[pending.pop()] = outcome_of(done["status"])
+        status = STATUS_ALONE.match(line) or (pending and STATUS_AFTER.search(line))
+        if status and pending:
+            done(pending.pop(), status["status"], when)
     for key in pending:
         failed = any(k.startswith(key + " (") and v in ("FAIL", "ERROR") for k, v in results.items())
         results.setdefault(key, "FAIL (subtests)" if failed else "no result")
-    return results
+    return results, took
 
 
 def suite_command(python, suite, match=None):
@@ -205,15 +227,15 @@ def main():
     version = subprocess.run([python, "-V"], capture_output=True, text=True, check=False).stdout.strip()
     note(f"cpython-suites: {version} ({python}), logs in {os.path.relpath(LOGS, ROOT)}/")
 
-    rows, differences, flaky, broken = [], [], [], []
+    rows, differences, flaky, broken, slower = [], [], [], [], []
     rechecks = 0
     total_started = time.monotonic()
     for suite in args.suites:
-        results, seconds, statuses = {}, {}, {}
+        results, took, seconds, statuses = {}, {}, {}, {}
         for mode in MODES:
             log = os.path.join(LOGS, f"{suite}.{mode}.log")
             status, seconds[mode], output = run(suite_command(python, suite), mode, args.timeout, log)
-            results[mode], statuses[mode] = parse(output), status
+            (results[mode], took[mode]), statuses[mode] = parse(output), status
             note(f"  {suite:16} {mode:5} {seconds[mode]:6.1f} s  exit {status}  "
                  f"{len(results[mode])} results")
             if status == "timeout":
@@ -232,7 +254,7 @@ def main():
                     for mode in MODES:
                         log = os.path.join(LOGS, f"{suite}.rerun.{mode}.log")
                         _, _, output = run(rerun_command(python, suite, key), mode, min(args.timeout, 300), log)
-                        seen[mode].add(parse(output).get(key, "absent"))
+                        seen[mode].add(parse(output)[0].get(key, "absent"))
             line = (f"{suite}: {key}: bare {results['bare'].get(key, 'absent')}, "
                     f"shim {results['shim'].get(key, 'absent')}")
             alone = (f" (alone, {args.reruns} runs each: bare {'/'.join(sorted(seen['bare']))}, "
@@ -241,6 +263,11 @@ def main():
                 suite_flaky.append(line + alone)
             else:
                 suite_differ.append(line + alone)
+        for key in keys:
+            bare_s, shim_s = took["bare"].get(key), took["shim"].get(key)
+            if key not in differing and bare_s is not None and shim_s is not None \
+                    and shim_s > 2 * bare_s + SLOWER_BY:
+                slower.append(f"{suite}: {key}: {bare_s:.2f} s bare, {shim_s:.2f} s under the shim")
         differences += suite_differ
         flaky += suite_flaky
         rows.append((suite, len(keys), len(keys) - len(differing), len(suite_differ), len(suite_flaky),
@@ -253,7 +280,9 @@ def main():
     note(f"total {time.monotonic() - total_started:.0f} s (tests: every result line, subtests and "
          f"child-script tests included)")
     for title, lines in (("differ", differences), ("flaky (an outcome seen both ways)", flaky),
-                         ("runs that did not finish", broken)):
+                         ("runs that did not finish", broken),
+                         (f"same outcome, slower under the shim (one run; twice the bare time plus {SLOWER_BY:.0f} s)",
+                          slower)):
         if lines:
             note(f"\n{title}:")
             for line in lines:
