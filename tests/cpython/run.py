@@ -53,6 +53,12 @@ STATUS_AFTER = re.compile(r"\.\.\. " + STATUS + r"\s*$")
 STATUS_ALONE = re.compile(r"^" + STATUS + r"\s*$")
 
 
+def die(text):
+    """Cannot run: one line on stderr, exit status 2."""
+    print(f"cpython-suites: {text}", file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
 def note(text):
     print(text, flush=True)
 
@@ -63,13 +69,13 @@ def find_python():
     if not chosen:
         chosen = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else shutil.which("python3")
     if not chosen:
-        sys.exit("cpython-suites: no python3 found (set PYTHON=/path/to/python3)")
+        die("no python3 found (set PYTHON=/path/to/python3)")
     # Resolve through the interpreter itself: a pyenv shim or a wrapper
     # script would otherwise run under the preload too.
     real = subprocess.run([chosen, "-c", "import sys; print(sys.executable)"],
                           capture_output=True, text=True, check=False)
     if real.returncode != 0 or not real.stdout.strip():
-        sys.exit(f"cpython-suites: {chosen} does not run")
+        die(f"{chosen} does not run")
     return real.stdout.strip()
 
 
@@ -87,7 +93,7 @@ def ensure_test_package(python, suites):
     package = f"libpython{version}-testsuite"
     debian = python.startswith("/usr/bin/") and shutil.which("apt-get")
     if not debian:
-        sys.exit(f"cpython-suites: {python} has no test package (import test.test_eintr fails); "
+        die(f"{python} has no test package (import test.test_eintr fails); "
                  f"install its test suite, or set PYTHON to Debian's /usr/bin/python3 "
                  f"with {package} installed")
     if os.geteuid() == 0:
@@ -95,7 +101,7 @@ def ensure_test_package(python, suites):
     elif shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0:
         prefix = ["sudo", "-n"]
     else:
-        sys.exit(f"cpython-suites: the test package is missing: install {package} "
+        die(f"the test package is missing: install {package} "
                  f"(apt-get install {package}) and run again")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     install = prefix + ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package]
@@ -104,7 +110,7 @@ def ensure_test_package(python, suites):
         subprocess.run(prefix + ["apt-get", "update", "-qq"], env=env, check=False)
         subprocess.run(install, env=env, check=False)
     if not has_test_package(python, suites):
-        sys.exit(f"cpython-suites: {package} did not give {python} its test package")
+        die(f"{package} did not give {python} its test package")
 
 
 def environment(mode):
@@ -220,9 +226,9 @@ def main():
     ensure_test_package(python, args.suites)
     if not args.no_build:
         if subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=False).returncode:
-            sys.exit("cpython-suites: cargo build --release failed")
+            die("cargo build --release failed")
     if not os.path.exists(LIB):
-        sys.exit(f"cpython-suites: {LIB} is missing")
+        die(f"{LIB} is missing")
     os.makedirs(LOGS, exist_ok=True)
     version = subprocess.run([python, "-V"], capture_output=True, text=True, check=False).stdout.strip()
     note(f"cpython-suites: {version} ({python}), logs in {os.path.relpath(LOGS, ROOT)}/")
