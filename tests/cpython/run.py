@@ -97,15 +97,15 @@ def ensure_test_package(python, suites):
     debian = python.startswith("/usr/bin/") and shutil.which("apt-get")
     if not debian:
         die(f"{python} has no test package (import test.test_eintr fails); "
-                 f"install its test suite, or set PYTHON to Debian's /usr/bin/python3 "
-                 f"with {package} installed")
+            f"install its test suite, or set PYTHON to Debian's /usr/bin/python3 "
+            f"with {package} installed")
     if os.geteuid() == 0:
         prefix = []
     elif shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0:
         prefix = ["sudo", "-n"]
     else:
         die(f"the test package is missing: install {package} "
-                 f"(apt-get install {package}) and run again")
+            f"(apt-get install {package}) and run again")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     install = prefix + ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package]
     note(f"cpython-suites: installing {package}")
