@@ -157,9 +157,10 @@ deb: ## Build target/deb/eintrfix_*.deb and eintrfix-dbgsym_*.deb, then run lint
 # --- cpython-suites (issue 13) ---
 # CPython's test_eintr, test_signal, test_threading, test_subprocess and
 # test_os, bare and under the shim; every per-test outcome must match.
-# Installs Debian's libpython3.X-testsuite if the test package is missing.
+# Debian's libpython3.11-testsuite comes first (scripts/test-deps cpython).
 # `make cpython-suites CPYTHON_SUITES=test_signal` runs one suite.
 cpython-suites: ## CPython's signal, EINTR, threading, subprocess and os suites: same outcomes bare and under the shim
+	@$(DEPS) cpython
 	python3 tests/cpython/run.py $(CPYTHON_SUITES)
 # --- end cpython-suites ---
 

@@ -14,9 +14,9 @@ keeps its outcome but is much slower under the shim (SLOWER_BY), in the
 suite run and in every run alone, is listed without failing the run.
 
 The interpreter is $PYTHON, else Debian's /usr/bin/python3, else python3
-on PATH. If its test package is missing, Debian's libpython3.X-testsuite
-is installed (as root, or with sudo -n); otherwise one line says what to
-install and the script exits 2.
+on PATH. If its test package is missing (Debian's libpython3.X-testsuite,
+which `make cpython-suites` installs first through scripts/test-deps),
+one line says what to install and the script exits 2.
 
 Prints a table (suite, tests, same, differ, flaky, seconds bare and under
 the shim), every test that differs, the flaky and the slower ones. Exits 0 when every outcome
@@ -87,33 +87,18 @@ def has_test_package(python, suites):
     return subprocess.run([python, "-c", imports], capture_output=True, check=False).returncode == 0
 
 
-def ensure_test_package(python, suites):
-    """Installs Debian's test package if `import test.test_eintr` fails."""
+def require_test_package(python, suites):
+    """Stops with one line if `import test.test_eintr` (and the others)
+    fails: `make cpython-suites` installs the package first."""
     if has_test_package(python, suites):
         return
     version = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                              capture_output=True, text=True, check=True).stdout.strip()
-    package = f"libpython{version}-testsuite"
-    debian = python.startswith("/usr/bin/") and shutil.which("apt-get")
-    if not debian:
-        die(f"{python} has no test package (import test.test_eintr fails); "
-            f"install its test suite, or set PYTHON to Debian's /usr/bin/python3 "
-            f"with {package} installed")
-    if os.geteuid() == 0:
-        prefix = []
-    elif shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0:
-        prefix = ["sudo", "-n"]
-    else:
-        die(f"the test package is missing: install {package} "
-            f"(apt-get install {package}) and run again")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    install = prefix + ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package]
-    note(f"cpython-suites: installing {package}")
-    if subprocess.run(install, env=env, check=False).returncode != 0:
-        subprocess.run(prefix + ["apt-get", "update", "-qq"], env=env, check=False)
-        subprocess.run(install, env=env, check=False)
-    if not has_test_package(python, suites):
-        die(f"{package} did not give {python} its test package")
+    if python.startswith("/usr/bin/"):
+        die(f"{python} has no test package (import test.test_eintr fails): install "
+            f"libpython{version}-testsuite (scripts/test-deps cpython does, as root or with sudo -n)")
+    die(f"{python} has no test package (import test.test_eintr fails): install its test "
+        f"suite, or set PYTHON to Debian's /usr/bin/python3")
 
 
 def environment(mode):
@@ -226,7 +211,7 @@ def main():
     args = parser.parse_args()
 
     python = find_python()
-    ensure_test_package(python, args.suites)
+    require_test_package(python, args.suites)
     if not args.no_build:
         if subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=False).returncode:
             die("cargo build --release failed")
