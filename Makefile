@@ -12,7 +12,7 @@ CBIN    := target/c-tests
 C_SOURCES  := $(wildcard c-tests/*.c)
 C_PROGRAMS := $(patsubst c-tests/%.c,$(CBIN)/%,$(C_SOURCES))
 
-.PHONY: all lib c-tests test deps demo clean help bench stress stress-short install uninstall deb
+.PHONY: all lib c-tests test deps demo clean help bench stress stress-short install uninstall deb cpython-suites
 
 all: lib c-tests ## Build the library, the CLI and the C test programs
 
@@ -153,6 +153,16 @@ deb: ## Build target/deb/eintrfix_*.deb and eintrfix-dbgsym_*.deb, then run lint
 	$(CARGO) build --release --locked
 	scripts/build-deb
 # --- end deb ---
+
+# --- cpython-suites (issue 13) ---
+# CPython's test_eintr, test_signal, test_threading, test_subprocess and
+# test_os, bare and under the shim; every per-test outcome must match.
+# Debian's libpython3.11-testsuite comes first (scripts/test-deps cpython).
+# `make cpython-suites CPYTHON_SUITES=test_signal` runs one suite.
+cpython-suites: ## CPython's signal, EINTR, threading, subprocess and os suites: same outcomes bare and under the shim
+	@$(DEPS) cpython
+	python3 tests/cpython/run.py $(CPYTHON_SUITES)
+# --- end cpython-suites ---
 
 clean: ## Remove build products
 	$(CARGO) clean
