@@ -50,6 +50,49 @@ pub enum LogFormat {
     Json,
 }
 
+/// How much of the event log is shown, from `EINTRFIX_LOG`: an event is
+/// written when its level is at most this verbose. Also the level of an
+/// event (`Info` or `Warn`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    /// Nothing.
+    Off,
+    /// Errors only.
+    Error,
+    /// Warnings and errors: the default.
+    Warn,
+    /// Every interruption.
+    Info,
+    /// As `info` (the shim has no debug events).
+    Debug,
+    /// As `info` (the shim has no trace events).
+    Trace,
+}
+
+impl LogLevel {
+    /// Every level, least verbose first, with the word that selects it.
+    const WORDS: [(&'static [u8], LogLevel); 6] = [
+        (b"off", LogLevel::Off),
+        (b"error", LogLevel::Error),
+        (b"warn", LogLevel::Warn),
+        (b"info", LogLevel::Info),
+        (b"debug", LogLevel::Debug),
+        (b"trace", LogLevel::Trace),
+    ];
+
+    /// As events show it: `WARN`, `INFO`, ...
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Off => "OFF",
+            LogLevel::Error => "ERROR",
+            LogLevel::Warn => "WARN",
+            LogLevel::Info => "INFO",
+            LogLevel::Debug => "DEBUG",
+            LogLevel::Trace => "TRACE",
+        }
+    }
+}
+
 /// A set of signal numbers 1..=64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct SignalSet(u64);
@@ -123,6 +166,8 @@ pub struct Config {
     pub alarm_timeouts: Policy,
     /// Retries of one call before its EINTR passes (`EINTRFIX_MAX_RETRIES`).
     pub max_retries: Option<u32>,
+    /// The most verbose level of event written (`EINTRFIX_LOG`).
+    pub log_level: LogLevel,
     /// Event format (`EINTRFIX_LOG_FORMAT`).
     pub log_format: LogFormat,
     /// Whether to print a summary at exit (`EINTRFIX_SUMMARY`).
@@ -142,6 +187,7 @@ impl Config {
         pass_signals: DEFAULT_PASS_SIGNALS,
         alarm_timeouts: Policy::Pass,
         max_retries: None,
+        log_level: LogLevel::Warn,
         log_format: LogFormat::Text,
         summary: false,
     };
@@ -262,7 +308,7 @@ pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, Confi
         })?);
     }
     if let Some(value) = get(LOG) {
-        check_log_directives(value)?;
+        config.log_level = parse_log_directives(value)?;
     }
     if let Some(value) = get(LOG_FORMAT) {
         config.log_format = match_ignore_case(
@@ -472,17 +518,27 @@ fn realtime_signal(name: &[u8]) -> Option<i32> {
     (min..=max).contains(&signal).then_some(signal)
 }
 
-/// Checks `EINTRFIX_LOG` against the directive grammar the shim supports:
-/// comma-separated `LEVEL` or `TARGET=LEVEL` items.
-fn check_log_directives(value: &[u8]) -> Result<(), ConfigError<'_>> {
+/// The target of every event the shim writes.
+pub const LOG_TARGET: &str = "eintrfix";
+
+/// Parses `EINTRFIX_LOG`: comma-separated `LEVEL` or `TARGET=LEVEL` items,
+/// the `EnvFilter` syntax without spans or fields. Returns the most verbose
+/// level it enables for the shim's events (target [`LOG_TARGET`]), decided
+/// as `EnvFilter` decides with static directives: the matching directive
+/// with the longest target (a prefix of the event's target) wins, a bare
+/// level matches every target, the last of equals wins, and no match turns
+/// logging off.
+fn parse_log_directives(value: &[u8]) -> Result<LogLevel, ConfigError<'_>> {
     const ACCEPTS: &str = "comma-separated directives LEVEL or TARGET=LEVEL, \
          LEVEL one of off, error, warn, info, debug, trace (e.g. 'info' or 'eintrfix=info')";
+    // (specificity, level) of the directive that decides so far.
+    let mut best: Option<(usize, LogLevel)> = None;
     for raw in value.split(|&b| b == b',') {
         let item = trim(raw);
         if item.is_empty() {
             return Err(error(LOG, value, "empty directive in", ACCEPTS));
         }
-        let level = match item.iter().position(|&b| b == b'=') {
+        let (target, word) = match item.iter().position(|&b| b == b'=') {
             Some(eq) => {
                 let target = trim(item.get(..eq).unwrap_or_default());
                 if target.is_empty()
@@ -492,23 +548,22 @@ fn check_log_directives(value: &[u8]) -> Result<(), ConfigError<'_>> {
                 {
                     return Err(error(LOG, item, "bad target in", ACCEPTS));
                 }
-                trim(item.get(eq + 1..).unwrap_or_default())
+                (Some(target), trim(item.get(eq + 1..).unwrap_or_default()))
             }
-            None => item,
+            None => (None, item),
         };
-        let known = [
-            b"off" as &[u8],
-            b"error",
-            b"warn",
-            b"info",
-            b"debug",
-            b"trace",
-        ];
-        if !known.iter().any(|k| eq_ignore_case(k, level)) {
-            return Err(error(LOG, item, "unknown level in", ACCEPTS));
+        let level = match_ignore_case(word, &LogLevel::WORDS)
+            .ok_or_else(|| error(LOG, item, "unknown level in", ACCEPTS))?;
+        let specificity = match target {
+            None => 0,
+            Some(t) if LOG_TARGET.as_bytes().starts_with(t) => t.len() + 1,
+            Some(_) => continue,
+        };
+        if best.map_or(true, |(s, _)| specificity >= s) {
+            best = Some((specificity, level));
         }
     }
-    Ok(())
+    Ok(best.map_or(LogLevel::Off, |(_, level)| level))
 }
 
 fn parse_bool(word: &[u8]) -> Option<bool> {
@@ -676,6 +731,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.alarm_timeouts, Policy::Retry);
         assert_eq!(c.max_retries, Some(5));
+        assert_eq!(c.log_level, LogLevel::Info);
         assert_eq!(c.log_format, LogFormat::Json);
         assert!(c.summary);
         for (var, bad) in [

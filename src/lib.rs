@@ -39,10 +39,21 @@ extern "C" fn init() {
     real::resolve_all();
     policy::init();
     signals::init();
-    trace::init();
+    trace::init(policy::config());
 }
 
 /// Registers [`init`] as an ELF constructor.
 #[used]
 #[link_section = ".init_array"]
 static INIT: extern "C" fn() = init;
+
+/// Runs at `exit()`, after the program's `atexit` handlers (so their
+/// interruptions count): prints the summary when it is on.
+extern "C" fn fini() {
+    trace::exiting(policy::config());
+}
+
+/// Registers [`fini`] as an ELF destructor.
+#[used]
+#[link_section = ".fini_array"]
+static FINI: extern "C" fn() = fini;

@@ -170,7 +170,9 @@ impl Interruption {
         let by = signals::take_interrupting();
         let (decision, reason) = judge(config, self.function, by, self.attempts);
         if config.enabled {
-            trace::interruption(&Report {
+            trace::interruption(
+                config,
+                &Report {
                 function: self.function,
                 fd: self.fd,
                 signal: reported_signal(config, by, reason),
@@ -180,8 +182,9 @@ impl Interruption {
                 },
                 reason,
                 attempt: self.attempts,
-                waited_us: now.saturating_sub(self.first_ns) / 1000,
-            });
+                    waited_us: now.saturating_sub(self.first_ns) / 1000,
+                },
+            );
         }
         errno::set(libc::EINTR);
         decision
@@ -193,7 +196,7 @@ impl Drop for Interruption {
     /// interruption (for `EINTRFIX_SUMMARY`).
     fn drop(&mut self) {
         if self.attempts > 0 {
-            trace::finished(self.function, self.first_ns);
+            trace::finished(config(), self.function, self.first_ns);
         }
     }
 }

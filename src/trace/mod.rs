@@ -1,54 +1,36 @@
 //! The tracing sink: every interruption the policy engine handles is
-//! reported here as one [`Report`].
+//! reported here as one [`Report`], with the configuration in force.
 //!
 //! Nothing here runs on the fast path: a call that does not fail with EINTR
 //! never reaches this module.
 //!
-//! Each report becomes a `tracing` event (target `eintrfix`; `info` when
+//! Each report becomes one event line (target `eintrfix`; `info` when
 //! retried or passed by the rules, `warn` for the `log` policy and for
-//! exhausted retries) filtered by an `EnvFilter` built from `EINTRFIX_LOG`
-//! (default `warn`), and written by [`layer::LineLayer`]: formatted on the
-//! stack, one real `write(2)` per line, to the [destination]. When the
-//! summary is on, each report is also counted ([`summary`]).
+//! exhausted retries), written if `EINTRFIX_LOG`'s level lets it through
+//! ([`event`]): formatted on the stack, one real `write(2)` per line, to
+//! the [destination]. When the summary is on, each report is also counted
+//! ([`summary`]).
 //!
 //! # Why the event path is safe anywhere
 //! A hook may report from a signal handler that interrupted `malloc`, from
 //! the forked child of a threaded parent, from an `atexit` handler or a
-//! thread-key destructor. So, after [`init`], an event takes no lock,
-//! allocates nothing and touches no thread-local:
-//! - the subscriber is the *global* default, and no scoped dispatcher is
-//!   ever set, so `tracing` reads it from a static (no thread-local);
-//! - the two callsites are registered by [`init`] (registration takes a
-//!   lock), and `EINTRFIX_LOG` only accepts static directives (`LEVEL`,
-//!   `TARGET=LEVEL`), so each callsite's interest is cached as `always` or
-//!   `never`: the filter is decided by one atomic load, and `EnvFilter`'s
-//!   per-thread span scope is never used;
-//! - no span is ever created or looked up, so the `Registry`'s per-thread
-//!   span stacks are never touched;
-//! - the layer formats into a fixed stack buffer and writes with
-//!   `crate::real::write`, on an fd opened with raw system calls.
-//!
-//! # Before the constructor
-//! A hook can run before the library's constructor (another preloaded
-//! library's constructor calling `write`). Building the subscriber
-//! allocates, so it is never done lazily: until [`init`] has run, events
-//! are written directly ([`layer::write_direct`]) in the same format to the
-//! same destination, filtered by `EINTRFIX_LOG` as `EnvFilter` would filter
-//! them ([`layer::directives_enable`], checked against `EnvFilter` by a
-//! unit test).
+//! thread-key destructor, or before the library's constructor ran. So an
+//! event takes no lock, allocates nothing and touches no thread-local: the
+//! filter is one comparison with the level the configuration parsed, the
+//! line is formatted into a fixed stack buffer and written with
+//! `crate::real::write`, on an fd opened with raw system calls. Nothing
+//! is built at start-up for it, so the path is the same before and after
+//! the constructor.
 
 pub mod destination;
 pub mod format;
-pub mod layer;
+pub mod event;
 pub mod line;
 pub mod summary;
 
+use crate::config::Config;
 use crate::functions::Function;
 use core::ffi::c_int;
-use core::sync::atomic::{AtomicBool, Ordering};
-
-/// The target of every event.
-pub const TARGET: &str = "eintrfix";
 
 /// What the engine did with an interruption.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,35 +109,37 @@ pub struct Report {
     pub waited_us: u64,
 }
 
-/// Set once the subscriber is the global default and the callsites are
-/// registered.
-static READY: AtomicBool = AtomicBool::new(false);
-
-/// Sets up the sink, from the constructor: opens the destination, builds
-/// the subscriber (this allocates, once), registers the callsites.
-pub fn init() {
+/// Sets up the sink, from the constructor: opens the destination, and
+/// when the summary is on, registers its fork handler.
+pub fn init(config: &Config) {
     destination::setup();
-    summary::init();
-    if layer::install() {
-        READY.store(true, Ordering::Release);
+    if config.summary {
+        summary::init();
     }
 }
 
 /// Reports one interruption: counts it for the summary and emits it.
-pub fn interruption(report: &Report) {
-    summary::count(report);
-    if READY.load(Ordering::Acquire) {
-        layer::emit(report);
-    } else {
-        layer::write_direct(report);
+pub fn interruption(config: &Config, report: &Report) {
+    if config.summary {
+        summary::count(report);
     }
+    event::emit(config, report);
 }
 
 /// A call whose first interruption was at `first_ns` (CLOCK_MONOTONIC) is
 /// over: its time counts as waited in the summary. Keeps `errno`, which
 /// holds the call's result.
-pub fn finished(function: Function, first_ns: u64) {
-    let saved = crate::errno::get();
-    summary::finished(function, first_ns);
-    crate::errno::set(saved);
+pub fn finished(config: &Config, function: Function, first_ns: u64) {
+    if config.summary {
+        let saved = crate::errno::get();
+        summary::finished(function, first_ns);
+        crate::errno::set(saved);
+    }
+}
+
+/// The process is exiting: prints the summary, when it is on.
+pub fn exiting(config: &Config) {
+    if config.summary {
+        summary::print(config.log_format);
+    }
 }

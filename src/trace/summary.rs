@@ -5,20 +5,22 @@
 //! slow path (a call that failed with EINTR) and only when the summary is
 //! on: no lock, no allocation, usable from signal handlers.
 //!
-//! When it is printed: from an ELF destructor (`.fini_array`), which
-//! `exit()` runs after the program's `atexit` handlers, so interruptions
-//! in those handlers are counted. `_exit`, a fatal signal and `exec` run no
+//! When it is printed: from the library's ELF destructor (`.fini_array`,
+//! in `lib.rs`), which `exit()` runs after the program's `atexit`
+//! handlers, so interruptions in those handlers are counted. `_exit`, a fatal signal and `exec` run no
 //! destructors: no summary then (after `exec`, the new image counts afresh
 //! and prints its own). A forked child starts from zero (the counts are
 //! reset in a `pthread_atfork` child handler), so parent and child each
 //! report their own calls. A process in which no call was interrupted
 //! prints nothing. The summary is written whatever `EINTRFIX_LOG` says.
+//!
+//! The sink calls these only when the summary is on.
 
 use super::destination;
 use super::format::{Record, Timestamp};
 use super::line::Line;
 use super::{Action, Report};
-use crate::config::{LogFormat, SignalName};
+use crate::config::{LogFormat, SignalName, LOG_TARGET};
 use crate::functions::Function;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -66,17 +68,8 @@ static COUNTS: [Counts; Function::COUNT] = [const { Counts::zero() }; Function::
 /// the library is both preloaded and `dlopen`ed).
 static PRINTED: AtomicBool = AtomicBool::new(false);
 
-/// Whether the summary is on (and the shim enabled).
-fn enabled() -> bool {
-    let config = crate::policy::config();
-    config.enabled && config.summary
-}
-
 /// Registers the fork handler, from the constructor.
 pub fn init() {
-    if !enabled() {
-        return;
-    }
     // SAFETY: `forked_child` is an `extern "C" fn()` that only stores to
     // atomics, which is allowed in a child of a threaded parent.
     unsafe { libc::pthread_atfork(None, None, Some(forked_child)) };
@@ -92,9 +85,6 @@ extern "C" fn forked_child() {
 
 /// Counts one interruption.
 pub fn count(report: &Report) {
-    if !enabled() {
-        return;
-    }
     let Some(counts) = COUNTS.get(report.function.index()) else {
         return;
     };
@@ -115,9 +105,6 @@ pub fn count(report: &Report) {
 
 /// Adds the time a call spent from its first interruption to its end.
 pub fn finished(function: Function, first_ns: u64) {
-    if !enabled() {
-        return;
-    }
     if let Some(counts) = COUNTS.get(function.index()) {
         let waited = crate::deadline::now_ns().saturating_sub(first_ns);
         counts.waited_ns.fetch_add(waited, Ordering::Relaxed);
@@ -169,9 +156,9 @@ impl core::fmt::Display for SlotName {
     }
 }
 
-/// Prints the summary now, once.
-pub fn print() {
-    if !enabled() || PRINTED.swap(true, Ordering::Relaxed) {
+/// Prints the summary now, once, in `format`.
+pub fn print(format: LogFormat) {
+    if PRINTED.swap(true, Ordering::Relaxed) {
         return;
     }
     let (functions, total) =
@@ -181,7 +168,7 @@ pub fn print() {
     }
     let pid = destination::getpid();
     let fd = destination::fd(pid);
-    match crate::policy::config().log_format {
+    match format {
         LogFormat::Text => print_text(fd, pid, functions, total),
         LogFormat::Json => print_json(fd, pid),
     }
@@ -240,7 +227,7 @@ fn print_json(fd: libc::c_int, pid: libc::c_int) {
             LogFormat::Json,
             Timestamp::now(),
             "INFO",
-            super::TARGET,
+            LOG_TARGET,
         );
         record.bool("summary", true);
         record.str("function", row.function.name());
@@ -258,13 +245,3 @@ fn print_json(fd: libc::c_int, pid: libc::c_int) {
         line.write_to(fd);
     }
 }
-
-/// The ELF destructor that prints the summary at `exit()`.
-extern "C" fn at_exit() {
-    print();
-}
-
-/// Registers [`at_exit`] as an ELF destructor.
-#[used]
-#[link_section = ".fini_array"]
-static AT_EXIT: extern "C" fn() = at_exit;

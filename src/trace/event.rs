@@ -1,0 +1,145 @@
+//! One report as one event line: filtered by `EINTRFIX_LOG`'s level,
+//! formatted on the stack ([`Record`] into a [`Line`]) and written with one
+//! real `write(2)` to the [destination](super::destination).
+//!
+//! Text: `2026-11-23T09:39:35.827597Z  INFO eintrfix: read fd=3 signal=SIGALRM ...`;
+//! JSON: one flat object per line. Fields, in this order: `function`, `fd`
+//! (only for calls that have one), `signal`, `action`, `reason`,
+//! `attempt`, `waited_us`, `pid`, `tid`.
+
+use super::destination;
+use super::format::{Record, Timestamp};
+use super::line::Line;
+use super::Report;
+use crate::config::{Config, LogLevel, SignalName, LOG_TARGET};
+
+/// The level of a report's event: `warn` for the `log` policy and for
+/// exhausted retries, `info` for the rest.
+pub fn level(report: &Report) -> LogLevel {
+    if report.reason.is_warning() {
+        LogLevel::Warn
+    } else {
+        LogLevel::Info
+    }
+}
+
+/// Writes a report as one line, if `EINTRFIX_LOG` lets its level through.
+pub fn emit(config: &Config, report: &Report) {
+    let level = level(report);
+    if level > config.log_level {
+        return;
+    }
+    let pid = destination::getpid();
+    let mut line = Line::new();
+    let mut record = Record::start(
+        &mut line,
+        config.log_format,
+        Timestamp::now(),
+        level.as_str(),
+        LOG_TARGET,
+    );
+    record.str("function", report.function.name());
+    if let Some(fd) = report.fd {
+        record.num("fd", fd);
+    }
+    match report.signal {
+        Some(s) => record.display("signal", &SignalName(s)),
+        None => record.str("signal", "unknown"),
+    }
+    record.str("action", report.action.name());
+    record.str("reason", report.reason.name());
+    record.num("attempt", report.attempt);
+    record.num("waited_us", report.waited_us);
+    record.num("pid", pid);
+    record.num("tid", destination::gettid());
+    record.finish();
+    line.write_to(destination::fd(pid));
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{self, LogLevel, LOG};
+    use tracing::callsite::{Callsite, DefaultCallsite, Identifier};
+    use tracing::field::FieldSet;
+    use tracing::metadata::Kind;
+    use tracing::{Level, Metadata};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::{EnvFilter, Registry};
+
+    macro_rules! callsite {
+        ($callsite:ident, $meta:ident, $level:expr) => {
+            static $callsite: DefaultCallsite = DefaultCallsite::new(&$meta);
+            static $meta: Metadata<'static> = Metadata::new(
+                "interruption",
+                config::LOG_TARGET,
+                $level,
+                Some(file!()),
+                Some(line!()),
+                Some(module_path!()),
+                FieldSet::new(&["function"], Identifier(&$callsite)),
+                Kind::EVENT,
+            );
+        };
+    }
+
+    callsite!(INFO_CALLSITE, INFO_META, Level::INFO);
+    callsite!(WARN_CALLSITE, WARN_META, Level::WARN);
+
+    /// What `EnvFilter` itself decides for an event of the shim: the
+    /// directives without the blanks the configuration accepts around
+    /// items and `=` (which `EnvFilter` would reject).
+    fn env_filter_enables(directives: &str, meta: &'static Metadata<'static>) -> bool {
+        let normalized = directives
+            .split(',')
+            .map(|item| item.split('=').map(str::trim).collect::<Vec<_>>().join("="))
+            .collect::<Vec<_>>()
+            .join(",");
+        let filter = EnvFilter::builder()
+            .parse(normalized)
+            .unwrap_or_else(|e| panic!("{directives:?}: {e}"));
+        let dispatch = tracing::Dispatch::new(Registry::default().with(filter));
+        INFO_CALLSITE.register();
+        WARN_CALLSITE.register();
+        dispatch.enabled(meta)
+    }
+
+    #[test]
+    fn events_are_filtered_as_env_filter_filters_them() {
+        for directives in [
+            "warn",
+            "info",
+            "off",
+            "error",
+            "trace",
+            "INFO",
+            "eintrfix=info",
+            "warn,eintrfix=info",
+            "eintrfix=info,warn",
+            "info,eintrfix=warn",
+            "eintrfix=warn,info",
+            "eint=info",
+            "eintrfix=off,info",
+            "other=info",
+            "other=info,warn",
+            "info,warn",
+            "warn,info",
+            "eintrfix=info,eintrfix=warn",
+            "eintrfix=warn,eintrfix=info",
+            "eintrfix::x=info",
+            "e=info,eintrfix=error",
+            "eintrfix=error,e=info",
+            " eintrfix = info , off ",
+            "Eintrfix=info",
+        ] {
+            let parsed = config::parse(|name| (name == LOG).then_some(directives.as_bytes()))
+                .unwrap_or_else(|e| panic!("{directives:?}: {e}"));
+            for (meta, level) in [(&INFO_META, LogLevel::Info), (&WARN_META, LogLevel::Warn)] {
+                assert_eq!(
+                    level <= parsed.log_level,
+                    env_filter_enables(directives, meta),
+                    "{directives:?} at {level:?}"
+                );
+            }
+        }
+    }
+}
