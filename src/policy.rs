@@ -173,15 +173,15 @@ impl Interruption {
             trace::interruption(
                 config,
                 &Report {
-                function: self.function,
-                fd: self.fd,
-                signal: reported_signal(config, by, reason),
-                action: match decision {
-                    Decision::Retry => Action::Retried,
-                    Decision::Pass => Action::Passed,
-                },
-                reason,
-                attempt: self.attempts,
+                    function: self.function,
+                    fd: self.fd,
+                    signal: reported_signal(config, by, reason),
+                    action: match decision {
+                        Decision::Retry => Action::Retried,
+                        Decision::Pass => Action::Passed,
+                    },
+                    reason,
+                    attempt: self.attempts,
                     waited_us: now.saturating_sub(self.first_ns) / 1000,
                 },
             );

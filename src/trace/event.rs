@@ -59,7 +59,7 @@ pub fn emit(config: &Config, report: &Report) {
 #[cfg(test)]
 mod tests {
     use crate::config::{self, LogLevel, LOG};
-    use tracing::callsite::{Callsite, DefaultCallsite, Identifier};
+    use tracing::callsite::{DefaultCallsite, Identifier};
     use tracing::field::FieldSet;
     use tracing::metadata::Kind;
     use tracing::{Level, Metadata};

@@ -23,8 +23,8 @@
 //! the constructor.
 
 pub mod destination;
-pub mod format;
 pub mod event;
+pub mod format;
 pub mod line;
 pub mod summary;
 
