@@ -20,6 +20,8 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 #[macro_use]
+pub mod per_thread;
+#[macro_use]
 pub mod hooks;
 
 pub mod config;

@@ -33,7 +33,7 @@ pub struct Interrupting {
     pub alarm_timeout: bool,
 }
 
-std::thread_local! {
+crate::per_thread! {
     /// Bit `n - 1`: the handler of signal `n` ran on this thread.
     static RAN: AtomicU64 = const { AtomicU64::new(0) };
     /// A SIGALRM that ran on this thread was the program's own timeout.
