@@ -16,6 +16,10 @@
 //! - [`config`] and [`functions`]: the `EINTRFIX_*` variables and the
 //!   names they accept (shared with the CLI in `src/bin/`).
 
+// Without std: std would bring its panic and backtrace machinery (and
+// libgcc_s) into every process the library is loaded into, for nothing the
+// library uses (README, Performance). Unit tests run with std.
+#![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
@@ -59,3 +63,16 @@ extern "C" fn fini() {
 #[used]
 #[link_section = ".fini_array"]
 static FINI: extern "C" fn() = fini;
+
+/// A panic is a bug in the shim: say where on the shim's output, in one
+/// line, then abort (`panic = "abort"`; nothing unwinds through a hook).
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    use core::fmt::Write;
+    let mut line = trace::line::Line::new();
+    let _ = write!(line, "eintrfix: bug: {info}");
+    line.emit();
+    // SAFETY: abort has no preconditions.
+    unsafe { libc::abort() }
+}
