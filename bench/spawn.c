@@ -10,8 +10,9 @@
  * Start-up: in each of ROUNDS rounds, every variant in turn (the order
  * rotated from round to round, so a slow phase of the machine hits all of
  * them alike) posix_spawns /bin/true SPAWNS times, each waited for, and the
- * round's mean time per spawn is printed, in microseconds:
- *   round=R variant=I spawn_us=...
+ * round's mean time per spawn is printed, in microseconds, with the mean
+ * number of page faults of a child:
+ *   round=R variant=I spawn_us=... faults=...
  * (the caller takes ratios within each round, then medians over rounds).
  *
  * Memory: STOPPER (bench/stopper.c) stops itself with SIGSTOP once main
@@ -32,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -193,10 +195,15 @@ int main(int argc, char **argv)
 	for (int r = 0; r < rounds; r++) {
 		for (int i = 0; i < variants; i++) {
 			int v = (i + r) % variants;
+			struct rusage before, after;
+			getrusage(RUSAGE_CHILDREN, &before);
 			double start = now_us();
 			for (int s = 0; s < spawns; s++)
 				spawn_wait("/bin/true", true_argv, env[v]);
-			printf("round=%d variant=%d spawn_us=%.2f\n", r, v, (now_us() - start) / spawns);
+			double us = (now_us() - start) / spawns;
+			getrusage(RUSAGE_CHILDREN, &after);
+			printf("round=%d variant=%d spawn_us=%.2f faults=%.2f\n", r, v, us,
+			       (double)(after.ru_minflt - before.ru_minflt) / spawns);
 		}
 	}
 	for (int sample = 0; sample < MEMORY_SAMPLES; sample++)

@@ -21,8 +21,10 @@ use libc::{
     sem_t, sembuf, siginfo_t, sigset_t, size_t, sockaddr, socklen_t, ssize_t, timespec, timeval,
 };
 
-/// Looks `name` (NUL-terminated) up in the objects after this one and
-/// stores it; a missing symbol stays null.
+mod lookup;
+
+/// Looks `name` (NUL-terminated) up in the objects after this one with
+/// dlsym and stores it; a missing symbol stays null.
 #[cold]
 #[inline(never)]
 fn resolve(slot: &AtomicPtr<c_void>, name: &'static [u8]) -> *mut c_void {
@@ -96,11 +98,25 @@ macro_rules! real_functions {
             }
         )*
 
-        /// Resolves every real function now (from the constructor).
+        /// Every name in the table, NUL-terminated.
+        #[cfg(test)]
+        const NAMES: &[&[u8]] = &[$(concat!(stringify!($name), "\0").as_bytes()),*];
+
+        /// Resolves every real function now (from the constructor): from
+        /// the loaded objects' symbol tables where [`lookup`] can, else
+        /// with dlsym.
         pub fn resolve_all() {
+            let scope = lookup::Scope::find();
             $(
                 if slot::$name.load(Ordering::Relaxed).is_null() {
-                    resolve(&slot::$name, concat!(stringify!($name), "\0").as_bytes());
+                    const HASH: u32 = lookup::gnu_hash(stringify!($name).as_bytes());
+                    let name = stringify!($name).as_bytes();
+                    match scope.as_ref().and_then(|s| s.lookup(name, HASH)) {
+                        Some(f) => slot::$name.store(f, Ordering::Relaxed),
+                        None => {
+                            resolve(&slot::$name, concat!(stringify!($name), "\0").as_bytes());
+                        }
+                    }
                 }
             )*
         }
@@ -213,4 +229,24 @@ real_functions! {
     fn alarm(seconds: c_uint) -> c_uint, missing = 0;
     fn ualarm(value: libc::useconds_t, interval: libc::useconds_t) -> libc::useconds_t, missing = 0;
     fn setitimer(which: c_int, new: *const libc::itimerval, old: *mut libc::itimerval) -> c_int;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_is_found_where_dlsym_finds_it() {
+        let scope = lookup::Scope::find().expect("the scope after the test binary");
+        for &name in NAMES {
+            // SAFETY: a NUL-terminated name.
+            let expected = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr().cast()) };
+            let bare = &name[..name.len() - 1];
+            // Every plain function dlsym finds, this finds: none of libc's
+            // functions here is an IFUNC.
+            let expected = (!expected.is_null()).then_some(expected);
+            let found = scope.lookup(bare, lookup::gnu_hash(bare));
+            assert_eq!(found, expected, "{}", String::from_utf8_lossy(bare));
+        }
+    }
 }
