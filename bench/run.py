@@ -350,7 +350,8 @@ STARTUP_VARIANTS = (
 
 def startup_spawns(quick):
     """({variant: (median µs per spawn, median ratio to bare)},
-    median µs eintrfix adds over the empty preload, {variant: memory})."""
+    median µs eintrfix adds over the empty preload, {variant: memory},
+    {variant: (median child CPU µs, median page faults)})."""
     spawns, rounds = (300, 5) if quick else (1000, 15)
     code, out, err = run(
         [os.path.join(BIN, "spawn"), str(spawns), str(rounds), os.path.join(BIN, "stopper"),
@@ -365,20 +366,27 @@ def startup_spawns(quick):
         f = figures(line)
         name = STARTUP_VARIANTS[int(f["variant"])][0]
         if "round" in f:
-            per_round.setdefault(int(f["round"]), {})[name] = f["spawn_us"]
+            per_round.setdefault(int(f["round"]), {})[name] = f
         else:
             samples.setdefault(name, []).append(f)
     memory = {n: {k: statistics.median(f[k] for f in fs) for k in fs[0]}
               for n, fs in samples.items()}
     names = [name for name, _, _ in STARTUP_VARIANTS]
+    rounds_ = list(per_round.values())
     times = {
-        n: (statistics.median(r[n] for r in per_round.values()),
-            statistics.median(r[n] / r["bare"] for r in per_round.values()))
+        n: (statistics.median(r[n]["spawn_us"] for r in rounds_),
+            statistics.median(r[n]["spawn_us"] / r["bare"]["spawn_us"] for r in rounds_))
         for n in names
     }
-    added = statistics.median(r["eintrfix"] - r["empty preload"] for r in per_round.values())
+    added = statistics.median(
+        r["eintrfix"]["spawn_us"] - r["empty preload"]["spawn_us"] for r in rounds_)
+    child = {
+        n: (statistics.median(r[n]["cpu_us"] for r in rounds_),
+            statistics.median(r[n]["faults"] for r in rounds_))
+        for n in names
+    }
     say("bench: start-up " + "  ".join(f"{n}={times[n][0]:.1f}us" for n in names))
-    return times, added, memory
+    return times, added, memory, child
 
 
 def startup_instructions():
@@ -585,7 +593,7 @@ def deadline_table(quick, emit):
 
 def startup_table(quick, tools, emit):
     # 4. Start-up.
-    times, added_us, memory = startup_spawns(quick)
+    times, added_us, memory, child = startup_spawns(quick)
     instructions = startup_instructions() if "valgrind" in tools else None
     relocations = startup_relocations()
     names = [name for name, _, _ in STARTUP_VARIANTS]
@@ -593,7 +601,7 @@ def startup_table(quick, tools, emit):
          + ("300 spawns a round, median of 5" if quick else "1000 spawns a round, median of 15")
          + " interleaved rounds, ratio to bare within each round); private memory"
          " (Private_Clean + Private_Dirty of smaps_rollup) of a second stopped process"
-         " while a first keeps the files mapped, median of 5")
+         " while a first keeps the files mapped, median of 7")
     private = {n: int(memory[n]["private_kb"]) for n in names}
     added_kb = private["eintrfix"] - private["empty preload"]
     rows = [
@@ -601,6 +609,10 @@ def startup_table(quick, tools, emit):
         + [f"{times[n][1]:.3f}" for n in names[1:]]
         + [f"{added_us:+.0f} µs", f"<= +{SPAWN_ADDED_US_TARGET:g} µs",
            mark(added_us <= SPAWN_ADDED_US_TARGET)],
+        ["child CPU time"] + [f"{child[n][0]:.0f} µs" for n in names]
+        + [f"{child['eintrfix'][0] - child['empty preload'][0]:+.0f} µs", "", ""],
+        ["page faults"] + [f"{child[n][1]:.1f}" for n in names]
+        + [f"{child['eintrfix'][1] - child['empty preload'][1]:+.1f}", "", ""],
         ["private memory"] + [f"{private[n]} kB" for n in names]
         + [f"{added_kb:+d} kB", f"<= +{PRIVATE_ADDED_KB_TARGET} kB",
            mark(added_kb <= PRIVATE_ADDED_KB_TARGET)],

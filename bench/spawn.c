@@ -10,9 +10,11 @@
  * Start-up: in each of ROUNDS rounds, every variant in turn (the order
  * rotated from round to round, so a slow phase of the machine hits all of
  * them alike) posix_spawns /bin/true SPAWNS times, each waited for, and the
- * round's mean time per spawn is printed, in microseconds, with the mean
- * number of page faults of a child:
- *   round=R variant=I spawn_us=... faults=...
+ * round's mean time per spawn is printed, in microseconds, with a
+ * child's mean CPU time (user and system, as the kernel accounts it to the
+ * child: the part of the spawn that other processes' load inflates least)
+ * and mean number of page faults:
+ *   round=R variant=I spawn_us=... cpu_us=... faults=...
  * (the caller takes ratios within each round, then medians over rounds).
  *
  * Memory: STOPPER (bench/stopper.c) stops itself with SIGSTOP once main
@@ -44,7 +46,7 @@ extern char **environ;
 /* Which pages of a file each process has mapped varies from run to run
  * (the kernel maps cached pages around each fault), and so does the
  * private part of the second process: the caller takes the median. */
-#define MEMORY_SAMPLES 5
+#define MEMORY_SAMPLES 7
 
 static double now_us(void)
 {
@@ -202,8 +204,12 @@ int main(int argc, char **argv)
 				spawn_wait("/bin/true", true_argv, env[v]);
 			double us = (now_us() - start) / spawns;
 			getrusage(RUSAGE_CHILDREN, &after);
-			printf("round=%d variant=%d spawn_us=%.2f faults=%.2f\n", r, v, us,
-			       (double)(after.ru_minflt - before.ru_minflt) / spawns);
+			double cpu = (after.ru_utime.tv_sec - before.ru_utime.tv_sec +
+				      after.ru_stime.tv_sec - before.ru_stime.tv_sec) * 1e6 +
+				     (after.ru_utime.tv_usec - before.ru_utime.tv_usec +
+				      after.ru_stime.tv_usec - before.ru_stime.tv_usec);
+			printf("round=%d variant=%d spawn_us=%.2f cpu_us=%.2f faults=%.2f\n", r, v, us,
+			       cpu / spawns, (double)(after.ru_minflt - before.ru_minflt) / spawns);
 		}
 	}
 	for (int sample = 0; sample < MEMORY_SAMPLES; sample++)
