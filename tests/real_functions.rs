@@ -54,6 +54,9 @@ fn an_interposer_loaded_after_the_shim_stays_between_it_and_libc() {
         let preload = format!("{} {}", library().display(), next.display());
         let (code, writes, stderr) = writes_seen(&preload);
         assert_eq!(code, Some(0), "{name}: the shim retried nothing? {stderr}");
-        assert!(writes > 0, "{name}: the shim's writes bypassed the interposer: {stderr}");
+        assert!(
+            writes > 0,
+            "{name}: the shim's writes bypassed the interposer: {stderr}"
+        );
     }
 }
