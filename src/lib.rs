@@ -33,6 +33,7 @@ pub mod deadline;
 pub mod errno;
 pub mod functions;
 pub mod policy;
+pub mod process;
 pub mod real;
 pub mod signals;
 pub mod trace;

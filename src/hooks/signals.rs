@@ -235,13 +235,13 @@ fn as_installed(reported: &mut libc::sigaction, word: usize, trampolined: bool) 
 static OWNER: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn owner_after_fork() {
-    OWNER.store(crate::trace::destination::getpid(), Ordering::Relaxed);
+    OWNER.store(crate::process::getpid(), Ordering::Relaxed);
 }
 
 /// Notes this process as the owner of the table, and every `fork` child
 /// as the owner of its copy.
 pub fn init() {
-    OWNER.store(crate::trace::destination::getpid(), Ordering::Relaxed);
+    OWNER.store(crate::process::getpid(), Ordering::Relaxed);
     // SAFETY: registers a child handler that only stores an atomic.
     unsafe { libc::pthread_atfork(None, None, Some(owner_after_fork)) };
 }
@@ -252,7 +252,7 @@ pub fn init() {
 /// would make the parent's trampoline think its handlers gone.
 fn borrowing_parents_memory() -> bool {
     let owner = OWNER.load(Ordering::Relaxed);
-    owner != 0 && owner != crate::trace::destination::getpid()
+    owner != 0 && owner != crate::process::getpid()
 }
 
 /// `sigaction` as the program sees it: installs handlers behind the

@@ -26,8 +26,9 @@
 //!   make a privileged program create or append to any file.
 
 use super::line::{self, Line};
+use crate::process;
 use core::cell::UnsafeCell;
-use core::ffi::{c_char, c_int, c_long, CStr};
+use core::ffi::{c_char, c_int, CStr};
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicUsize, Ordering};
 
@@ -57,12 +58,6 @@ struct Template(UnsafeCell<[u8; MAX_PATH]>);
 // READY.
 unsafe impl Sync for Template {}
 
-/// Whether the kernel started this program in secure-execution mode.
-pub fn secure_execution() -> bool {
-    // SAFETY: getauxval only reads the auxiliary vector.
-    unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
-}
-
 /// The value of `EINTRFIX_LOG_FILE` (None when unset or empty).
 fn log_file_variable() -> Option<&'static [u8]> {
     // SAFETY: the name is NUL-terminated; the value, if any, is a
@@ -84,7 +79,7 @@ pub fn setup() {
     {
         return;
     }
-    let variable = if secure_execution() {
+    let variable = if process::secure_execution() {
         None
     } else {
         log_file_variable()
@@ -99,7 +94,7 @@ pub fn setup() {
                 let template = template.get(..len).unwrap_or_default();
                 TEMPLATE_LEN.store(len, Ordering::Relaxed);
                 PER_PROCESS.store(has_pid_pattern(template), Ordering::Relaxed);
-                let pid = getpid();
+                let pid = process::getpid();
                 if let Some(fd) = open_log(template, pid).and_then(move_high) {
                     FD.store(fd, Ordering::Relaxed);
                     line::set_output_fd(fd);
@@ -181,20 +176,6 @@ fn reopen_for(fd: c_int, pid: c_int) {
             libc::syscall(libc::SYS_close, source);
         }
     }
-}
-
-/// This process's id, asked of the kernel each time (glibc keeps no cache
-/// since 2.25): right after `fork`, and in a `vfork` child.
-pub fn getpid() -> c_int {
-    // SAFETY: getpid has no preconditions.
-    unsafe { libc::getpid() }
-}
-
-/// The calling thread's id.
-pub fn gettid() -> c_int {
-    // SAFETY: gettid has no preconditions.
-    let tid: c_long = unsafe { libc::syscall(libc::SYS_gettid) };
-    c_int::try_from(tid).unwrap_or(-1)
 }
 
 /// Whether `path` holds `%p`, not counting `%%p` (a literal `%p`).

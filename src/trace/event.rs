@@ -12,6 +12,7 @@ use super::format::{Record, Timestamp};
 use super::line::Line;
 use super::Report;
 use crate::config::{Config, LogLevel, SignalName, LOG_TARGET};
+use crate::process;
 
 /// The level of a report's event: `warn` for the `log` policy and for
 /// exhausted retries, `info` for the rest.
@@ -29,7 +30,7 @@ pub fn emit(config: &Config, report: &Report) {
     if level > config.log_level {
         return;
     }
-    let pid = destination::getpid();
+    let pid = process::getpid();
     let mut line = Line::new();
     let mut record = Record::start(
         &mut line,
@@ -51,7 +52,7 @@ pub fn emit(config: &Config, report: &Report) {
     record.num("attempt", report.attempt);
     record.num("waited_us", report.waited_us);
     record.num("pid", pid);
-    record.num("tid", destination::gettid());
+    record.num("tid", process::gettid());
     record.finish();
     line.write_to(destination::fd(pid));
 }

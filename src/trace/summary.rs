@@ -22,6 +22,7 @@ use super::line::Line;
 use super::{Action, Report};
 use crate::config::{LogFormat, SignalName, LOG_TARGET};
 use crate::functions::Function;
+use crate::process;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
@@ -166,7 +167,7 @@ pub fn print(format: LogFormat) {
     if functions == 0 {
         return;
     }
-    let pid = destination::getpid();
+    let pid = process::getpid();
     let fd = destination::fd(pid);
     match format {
         LogFormat::Text => print_text(fd, pid, functions, total),
