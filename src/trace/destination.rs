@@ -26,6 +26,7 @@
 //!   make a privileged program create or append to any file.
 
 use super::line::{self, Line};
+use crate::errno;
 use crate::process;
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, CStr};
@@ -334,55 +335,11 @@ fn report_failure(path: &[u8], error: c_int) {
     let _ = write!(
         line,
         "': {} ({}); logging to stderr instead",
-        ErrorName(error),
-        ErrorText(error)
+        errno::ErrorName(error),
+        errno::ErrorText(error)
     );
     line.write_to(libc::STDERR_FILENO);
     crate::errno::set(saved);
-}
-
-/// The errors opening a file can meet: (number, name, text). strerror is
-/// not async-signal-safe (it may translate, and so lock and allocate).
-const ERRORS: &[(c_int, &str, &str)] = &[
-    (libc::ENOENT, "ENOENT", "No such file or directory"),
-    (libc::EACCES, "EACCES", "Permission denied"),
-    (libc::EPERM, "EPERM", "Operation not permitted"),
-    (libc::EROFS, "EROFS", "Read-only file system"),
-    (libc::ENOTDIR, "ENOTDIR", "Not a directory"),
-    (libc::EISDIR, "EISDIR", "Is a directory"),
-    (libc::ENAMETOOLONG, "ENAMETOOLONG", "File name too long"),
-    (libc::ELOOP, "ELOOP", "Too many levels of symbolic links"),
-    (libc::ENOSPC, "ENOSPC", "No space left on device"),
-    (libc::EDQUOT, "EDQUOT", "Disk quota exceeded"),
-    (libc::EMFILE, "EMFILE", "Too many open files"),
-    (libc::ENFILE, "ENFILE", "Too many open files in system"),
-    (libc::ENXIO, "ENXIO", "No such device or address"),
-    (libc::ETXTBSY, "ETXTBSY", "Text file busy"),
-    (libc::EINTR, "EINTR", "Interrupted system call"),
-];
-
-struct ErrorName(c_int);
-
-impl core::fmt::Display for ErrorName {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match ERRORS.iter().find(|e| e.0 == self.0) {
-            Some(e) => f.write_str(e.1),
-            None => write!(f, "errno {}", self.0),
-        }
-    }
-}
-
-struct ErrorText(c_int);
-
-impl core::fmt::Display for ErrorText {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(
-            ERRORS
-                .iter()
-                .find(|e| e.0 == self.0)
-                .map_or("unexpected error", |e| e.2),
-        )
-    }
 }
 
 #[cfg(test)]
@@ -421,12 +378,5 @@ mod tests {
             format!("{}/x-%p.log", cwd.display())
         );
         assert!(absolute(&[b'a'; MAX_PATH], &mut out).is_none());
-    }
-
-    #[test]
-    fn error_names() {
-        assert_eq!(ErrorName(libc::ENOENT).to_string(), "ENOENT");
-        assert_eq!(ErrorName(9999).to_string(), "errno 9999");
-        assert_eq!(ErrorText(libc::EACCES).to_string(), "Permission denied");
     }
 }
