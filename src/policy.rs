@@ -11,7 +11,7 @@ use crate::deadline::now_ns;
 use crate::errno;
 use crate::functions::Function;
 use crate::signals::{self, Interrupting};
-use crate::trace::{self, Action, Reason, Report};
+use crate::trace;
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, CStr};
 use core::fmt::Write;
@@ -84,6 +84,83 @@ fn getenv(name: &str) -> Option<&'static [u8]> {
         let value = libc::getenv(cname.as_ptr().cast::<c_char>());
         (!value.is_null()).then(|| CStr::from_ptr(value).to_bytes())
     }
+}
+
+/// What the engine did with an interruption.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// The call was made again.
+    Retried,
+    /// The EINTR went back to the program.
+    Passed,
+}
+
+impl Action {
+    /// As reported in events.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Action::Retried => "retried",
+            Action::Passed => "passed",
+        }
+    }
+}
+
+/// Why the engine decided as it did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// The function's policy is `retry` and nothing said otherwise.
+    Policy,
+    /// The function's policy is `pass`.
+    PassPolicy,
+    /// The function's policy is `log`.
+    LogPolicy,
+    /// The signal is in `EINTRFIX_PASS_SIGNALS`.
+    PassSignal,
+    /// A one-shot SIGALRM: the program's own timeout.
+    AlarmTimeout,
+    /// `EINTRFIX_MAX_RETRIES` was reached.
+    MaxRetries,
+    /// The configuration was bad, so the shim changes nothing.
+    Disabled,
+}
+
+impl Reason {
+    /// As reported in events.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Reason::Policy => "retry_policy",
+            Reason::PassPolicy => "pass_policy",
+            Reason::LogPolicy => "log_policy",
+            Reason::PassSignal => "pass_signal",
+            Reason::AlarmTimeout => "alarm_timeout",
+            Reason::MaxRetries => "max_retries",
+            Reason::Disabled => "disabled",
+        }
+    }
+
+    /// Whether events with this reason are warnings (shown by default).
+    pub const fn is_warning(self) -> bool {
+        matches!(self, Reason::LogPolicy | Reason::MaxRetries)
+    }
+}
+
+/// One interruption of one call.
+#[derive(Clone, Copy, Debug)]
+pub struct Report {
+    /// The hooked function.
+    pub function: Function,
+    /// The call's fd, where it has one.
+    pub fd: Option<c_int>,
+    /// The signal whose handler ran, if known.
+    pub signal: Option<c_int>,
+    /// What was done.
+    pub action: Action,
+    /// Why.
+    pub reason: Reason,
+    /// 1 for the first interruption of this call, then 2, ...
+    pub attempt: u32,
+    /// Microseconds since the call's first interruption.
+    pub waited_us: u64,
 }
 
 /// What a hook does with an EINTR.

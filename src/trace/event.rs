@@ -10,8 +10,8 @@
 use super::destination;
 use super::format::{Record, Timestamp};
 use super::line::Line;
-use super::Report;
 use crate::config::{Config, LogLevel, SignalName, LOG_TARGET};
+use crate::policy::Report;
 use crate::process;
 
 /// The level of a report's event: `warn` for the `log` policy and for

@@ -19,9 +19,9 @@
 use super::destination;
 use super::format::{Record, Timestamp};
 use super::line::Line;
-use super::{Action, Report};
 use crate::config::{LogFormat, SignalName, LOG_TARGET};
 use crate::functions::Function;
+use crate::policy::{Action, Report};
 use crate::process;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
