@@ -6,7 +6,7 @@
 //! atomic flag: reading it takes no lock, so it is safe in signal handlers
 //! and forked children.
 
-use crate::config::{self, Config, Policy, SignalSet};
+use crate::config::{self, Config, LogLevel, Policy, SignalSet};
 use crate::deadline::now_ns;
 use crate::errno;
 use crate::functions::Function;
@@ -163,6 +163,29 @@ pub struct Report {
     pub waited_us: u64,
 }
 
+impl Report {
+    /// The report as the tracing sink takes it: `warn` for the `log`
+    /// policy and exhausted retries (shown by default), `info` for the
+    /// rest.
+    pub fn event(&self) -> trace::Event {
+        trace::Event {
+            function: self.function,
+            fd: self.fd,
+            signal: self.signal,
+            level: if self.reason.is_warning() {
+                LogLevel::Warn
+            } else {
+                LogLevel::Info
+            },
+            action: self.action.name(),
+            retried: self.action == Action::Retried,
+            reason: self.reason.name(),
+            attempt: self.attempt,
+            waited_us: self.waited_us,
+        }
+    }
+}
+
 /// What a hook does with an EINTR.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -247,21 +270,19 @@ impl Interruption {
         let by = signals::take_interrupting();
         let (decision, reason) = judge(config, self.function, by, self.attempts);
         if config.enabled {
-            trace::interruption(
-                config,
-                &Report {
-                    function: self.function,
-                    fd: self.fd,
-                    signal: reported_signal(config, by, reason),
-                    action: match decision {
-                        Decision::Retry => Action::Retried,
-                        Decision::Pass => Action::Passed,
-                    },
-                    reason,
-                    attempt: self.attempts,
-                    waited_us: now.saturating_sub(self.first_ns) / 1000,
+            let report = Report {
+                function: self.function,
+                fd: self.fd,
+                signal: reported_signal(config, by, reason),
+                action: match decision {
+                    Decision::Retry => Action::Retried,
+                    Decision::Pass => Action::Passed,
                 },
-            );
+                reason,
+                attempt: self.attempts,
+                waited_us: now.saturating_sub(self.first_ns) / 1000,
+            };
+            trace::interruption(config, &report.event());
         }
         errno::set(libc::EINTR);
         decision

@@ -1,4 +1,4 @@
-//! One report as one event line: filtered by `EINTRFIX_LOG`'s level,
+//! One interruption as one event line: filtered by `EINTRFIX_LOG`'s level,
 //! formatted on the stack ([`Record`] into a [`Line`]) and written with one
 //! real `write(2)` to the [destination](super::destination).
 //!
@@ -11,22 +11,37 @@ use super::destination;
 use super::format::{Record, Timestamp};
 use super::line::Line;
 use crate::config::{Config, LogLevel, SignalName, LOG_TARGET};
-use crate::policy::Report;
+use crate::functions::Function;
 use crate::process;
+use core::ffi::c_int;
 
-/// The level of a report's event: `warn` for the `log` policy and for
-/// exhausted retries, `info` for the rest.
-pub fn level(report: &Report) -> LogLevel {
-    if report.reason.is_warning() {
-        LogLevel::Warn
-    } else {
-        LogLevel::Info
-    }
+/// One interruption as the sink writes and counts it: plain data, which
+/// the policy engine fills in with its own words.
+#[derive(Clone, Copy, Debug)]
+pub struct Event {
+    /// The hooked function.
+    pub function: Function,
+    /// The call's fd, where it has one.
+    pub fd: Option<c_int>,
+    /// The signal whose handler ran, if known.
+    pub signal: Option<c_int>,
+    /// `Info`, or `Warn` for what is shown by default.
+    pub level: LogLevel,
+    /// What was done (`retried`, `passed`).
+    pub action: &'static str,
+    /// Whether the call was made again (the summary counts both kinds).
+    pub retried: bool,
+    /// Why (`retry_policy`, `pass_signal`, ...).
+    pub reason: &'static str,
+    /// 1 for the first interruption of this call, then 2, ...
+    pub attempt: u32,
+    /// Microseconds since the call's first interruption.
+    pub waited_us: u64,
 }
 
-/// Writes a report as one line, if `EINTRFIX_LOG` lets its level through.
-pub fn emit(config: &Config, report: &Report) {
-    let level = level(report);
+/// Writes an event as one line, if `EINTRFIX_LOG` lets its level through.
+pub fn emit(config: &Config, event: &Event) {
+    let level = event.level;
     if level > config.log_level {
         return;
     }
@@ -39,18 +54,18 @@ pub fn emit(config: &Config, report: &Report) {
         level.as_str(),
         LOG_TARGET,
     );
-    record.str("function", report.function.name());
-    if let Some(fd) = report.fd {
+    record.str("function", event.function.name());
+    if let Some(fd) = event.fd {
         record.num("fd", fd);
     }
-    match report.signal {
+    match event.signal {
         Some(s) => record.display("signal", &SignalName(s)),
         None => record.str("signal", "unknown"),
     }
-    record.str("action", report.action.name());
-    record.str("reason", report.reason.name());
-    record.num("attempt", report.attempt);
-    record.num("waited_us", report.waited_us);
+    record.str("action", event.action);
+    record.str("reason", event.reason);
+    record.num("attempt", event.attempt);
+    record.num("waited_us", event.waited_us);
     record.num("pid", pid);
     record.num("tid", process::gettid());
     record.finish();

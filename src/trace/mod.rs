@@ -1,5 +1,7 @@
 //! The tracing sink: every interruption the policy engine handles is
-//! reported here as one [`Report`], with the configuration in force.
+//! handed here as one [`Event`], with the configuration in force. The sink
+//! sits below the engine: it knows nothing of policies, only what to
+//! write and count.
 //!
 //! Nothing here runs on the fast path: a call that does not fail with EINTR
 //! never reaches this module.
@@ -28,9 +30,10 @@ pub mod format;
 pub mod line;
 pub mod summary;
 
+pub use event::Event;
+
 use crate::config::Config;
 use crate::functions::Function;
-use crate::policy::Report;
 
 /// Sets up the sink, from the constructor: opens the destination, and
 /// when the summary is on, registers its fork handler.
@@ -42,11 +45,11 @@ pub fn init(config: &Config) {
 }
 
 /// Reports one interruption: counts it for the summary and emits it.
-pub fn interruption(config: &Config, report: &Report) {
+pub fn interruption(config: &Config, event: &Event) {
     if config.summary {
-        summary::count(report);
+        summary::count(event);
     }
-    event::emit(config, report);
+    event::emit(config, event);
 }
 
 /// A call whose first interruption was at `first_ns` (CLOCK_MONOTONIC) is

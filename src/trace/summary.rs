@@ -17,11 +17,11 @@
 //! The sink calls these only when the summary is on.
 
 use super::destination;
+use super::event::Event;
 use super::format::{Record, Timestamp};
 use super::line::Line;
 use crate::config::{LogFormat, SignalName, LOG_TARGET};
 use crate::functions::Function;
-use crate::policy::{Action, Report};
 use crate::process;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -85,16 +85,17 @@ extern "C" fn forked_child() {
 }
 
 /// Counts one interruption.
-pub fn count(report: &Report) {
-    let Some(counts) = COUNTS.get(report.function.index()) else {
+pub fn count(event: &Event) {
+    let Some(counts) = COUNTS.get(event.function.index()) else {
         return;
     };
     counts.interruptions.fetch_add(1, Ordering::Relaxed);
-    match report.action {
-        Action::Retried => counts.retried.fetch_add(1, Ordering::Relaxed),
-        Action::Passed => counts.passed.fetch_add(1, Ordering::Relaxed),
-    };
-    let slot = report
+    if event.retried {
+        counts.retried.fetch_add(1, Ordering::Relaxed);
+    } else {
+        counts.passed.fetch_add(1, Ordering::Relaxed);
+    }
+    let slot = event
         .signal
         .and_then(|s| usize::try_from(s).ok())
         .filter(|&s| s < SIGNAL_SLOTS)
