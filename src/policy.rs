@@ -299,51 +299,6 @@ impl Drop for Interruption {
     }
 }
 
-/// A return value whose failure is -1 with errno set.
-pub trait Outcome: Copy {
-    /// Whether this value reports a failure.
-    fn failed(self) -> bool;
-}
-
-impl Outcome for isize {
-    fn failed(self) -> bool {
-        self == -1
-    }
-}
-
-impl Outcome for i32 {
-    fn failed(self) -> bool {
-        self == -1
-    }
-}
-
-/// Whether `result` is a failure with EINTR.
-pub fn interrupted<R: Outcome>(result: R) -> bool {
-    result.failed() && errno::get() == libc::EINTR
-}
-
-/// The slow path of a call with no timeout: while it fails with EINTR and
-/// the engine says retry, make it `again`. Any other result, a partial
-/// transfer included, goes back to the program as it is.
-#[cold]
-#[inline(never)]
-pub fn retry<R: Outcome>(
-    function: Function,
-    fd: Option<c_int>,
-    first: R,
-    mut again: impl FnMut() -> R,
-) -> R {
-    let mut result = first;
-    let mut interruption = Interruption::new(function, fd);
-    while interrupted(result) {
-        if interruption.decide() == Decision::Pass {
-            break;
-        }
-        result = again();
-    }
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

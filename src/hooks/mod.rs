@@ -61,6 +61,7 @@ pub mod io;
 pub mod ipc;
 pub mod multiplex;
 pub mod process;
+pub mod retry;
 pub mod signals;
 pub mod sockets;
 pub mod time;
