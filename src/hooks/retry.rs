@@ -205,9 +205,10 @@ pub fn retry_within_timeout<R: Outcome>(
     }
 }
 
-/// The slow path of every call here: while it fails with EINTR and the
-/// engine says retry, waits again for what is left of `limit`; once that
-/// has passed, returns what `expired` gives (0 ready, as a timeout).
+/// The slow path of a wait with a deadline (the multiplexers,
+/// `semtimedop`): while it fails with EINTR and the engine says retry,
+/// waits again for what is left of `limit`; once that has passed, returns
+/// what `expired` gives (0 ready, as a timeout).
 #[cold]
 #[inline(never)]
 pub fn wait_within(
