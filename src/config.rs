@@ -1,5 +1,6 @@
-//! The `EINTRFIX_*` variables: parsed without allocating, so the same code
-//! serves the library (at load time, or lazily from a hook) and the CLI
+//! The `EINTRFIX_*` variables: every name, and the one parser of their
+//! values, allocation-free, so the same code serves the library (which
+//! reads them from its environment once: [`from_environment`]) and the CLI
 //! (which validates its options with it before starting anything).
 //!
 //! An empty variable counts as unset. Any error names the variable, the bad
@@ -151,9 +152,10 @@ impl SignalSet {
     }
 }
 
-/// Everything the variables say, as plain data.
+/// Everything the variables say, as plain data; `'a` is the lifetime of
+/// the values read (the environment's, for the library).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Config {
+pub struct Config<'a> {
     /// False when a variable was bad: the shim then passes everything through.
     pub enabled: bool,
     /// The policy of functions not named in `EINTRFIX_POLICY`.
@@ -172,15 +174,18 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Whether to print a summary at exit (`EINTRFIX_SUMMARY`).
     pub summary: bool,
+    /// Where events and the summary go (`EINTRFIX_LOG_FILE`, `%p`
+    /// unexpanded); `None`: stderr.
+    pub log_file: Option<&'a [u8]>,
 }
 
 /// SIGINT, SIGTERM and SIGQUIT: the program asked to be interrupted.
 pub const DEFAULT_PASS_SIGNALS: SignalSet =
     SignalSet::of(&[libc::SIGINT, libc::SIGTERM, libc::SIGQUIT]);
 
-impl Config {
+impl<'a> Config<'a> {
     /// What applies when no variable is set.
-    pub const DEFAULT: Config = Config {
+    pub const DEFAULT: Config<'a> = Config {
         enabled: true,
         default_policy: Policy::Retry,
         named: [None; Function::COUNT],
@@ -190,10 +195,11 @@ impl Config {
         log_level: LogLevel::Warn,
         log_format: LogFormat::Text,
         summary: false,
+        log_file: None,
     };
 
     /// What applies after a bad variable: nothing is changed.
-    pub const PASSTHROUGH: Config = Config {
+    pub const PASSTHROUGH: Config<'a> = Config {
         enabled: false,
         default_policy: Policy::Pass,
         ..Config::DEFAULT
@@ -268,6 +274,9 @@ pub const LOG_FORMAT: &str = "EINTRFIX_LOG_FORMAT";
 pub const LOG_FILE: &str = "EINTRFIX_LOG_FILE";
 /// Whether to print a summary at exit.
 pub const SUMMARY: &str = "EINTRFIX_SUMMARY";
+/// The library the `eintrfix` command preloads: read by the command only,
+/// so not in [`VARIABLES`].
+pub const LIB: &str = "EINTRFIX_LIB";
 
 const POLICY_ACCEPTS: &str = "a comma-separated list of at most one default policy, 'retry' (the \
      default), 'pass' or 'log', and NAME=POLICY items, NAME a hooked function such as read or connect";
@@ -275,7 +284,7 @@ const SIGNALS_ACCEPTS: &str = "'none', or a comma-separated list of signal names
      SIG (INT, SIGTERM), numbers 1-64, RTMIN+n or RTMAX-n";
 
 /// Parses every variable, reading them with `get` (`None` or empty: unset).
-pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, ConfigError<'a>> {
+pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config<'a>, ConfigError<'a>> {
     let get = |name: &str| get(name).filter(|v| !v.is_empty());
     let mut config = Config::DEFAULT;
     if let Some(value) = get(POLICY) {
@@ -324,6 +333,7 @@ pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, Confi
             )
         })?;
     }
+    config.log_file = get(LOG_FILE);
     if let Some(value) = get(SUMMARY) {
         config.summary = parse_bool(trim(value)).ok_or_else(|| {
             error(
@@ -335,6 +345,30 @@ pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, Confi
         })?;
     }
     Ok(config)
+}
+
+/// Parses the variables of this process's environment.
+pub fn from_environment() -> Result<Config<'static>, ConfigError<'static>> {
+    parse(environment)
+}
+
+/// A variable of this process's environment, as bytes, without allocating
+/// (the environment outlives the library).
+pub fn environment(name: &str) -> Option<&'static [u8]> {
+    let mut cname = [0u8; 64];
+    cname
+        .get_mut(..name.len())?
+        .copy_from_slice(name.as_bytes());
+    if name.len() >= cname.len() {
+        return None;
+    }
+    // SAFETY: `cname` is NUL-terminated (zero-filled past the name). The
+    // pointer getenv returns, if any, is a NUL-terminated string in the
+    // environment, which the process keeps alive.
+    unsafe {
+        let value = libc::getenv(cname.as_ptr().cast::<core::ffi::c_char>());
+        (!value.is_null()).then(|| core::ffi::CStr::from_ptr(value).to_bytes())
+    }
 }
 
 fn error<'a>(
@@ -616,7 +650,7 @@ fn match_ignore_case<T: Copy>(word: &[u8], table: &[(&[u8], T)]) -> Option<T> {
 mod tests {
     use super::*;
 
-    fn parse_with(vars: &[(&str, &'static str)]) -> Result<Config, ConfigError<'static>> {
+    fn parse_with(vars: &[(&str, &'static str)]) -> Result<Config<'static>, ConfigError<'static>> {
         let vars: Vec<(String, &'static [u8])> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.as_bytes()))
@@ -727,8 +761,10 @@ mod tests {
             (LOG, "eintrfix=info,warn"),
             (LOG_FORMAT, "JSON"),
             (SUMMARY, "yes"),
+            (LOG_FILE, "/tmp/x.%p.log"),
         ])
         .unwrap();
+        assert_eq!(c.log_file, Some(&b"/tmp/x.%p.log"[..]));
         assert_eq!(c.alarm_timeouts, Policy::Retry);
         assert_eq!(c.max_retries, Some(5));
         assert_eq!(c.log_level, LogLevel::Info);

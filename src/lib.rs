@@ -32,6 +32,7 @@ pub mod config;
 pub mod deadline;
 pub mod errno;
 pub mod functions;
+pub mod once;
 pub mod policy;
 pub mod process;
 pub mod real;
@@ -42,11 +43,11 @@ pub mod trace;
 /// function and reads the configuration, so that the hooks' slow paths
 /// find both ready. Hooks that run earlier resolve and read lazily.
 extern "C" fn init() {
-    trace::line::init();
+    trace::destination::init();
     real::resolve_all();
-    policy::init();
+    let config = policy::config();
     signals::init();
-    trace::init(policy::config());
+    trace::init(config);
 }
 
 /// Registers [`init`] as an ELF constructor.
@@ -73,7 +74,7 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     use core::fmt::Write;
     let mut line = trace::line::Line::new();
     let _ = write!(line, "eintrfix: bug: {info}");
-    line.emit();
+    line.write_to(trace::destination::current());
     // SAFETY: abort has no preconditions.
     unsafe { libc::abort() }
 }

@@ -1,89 +1,35 @@
 //! The policy engine: every hook calls it on the slow path, once for each
 //! EINTR, and does what it decides.
 //!
-//! The configuration is parsed once, by the constructor or lazily by the
-//! first interruption if a hook runs earlier, and published through an
-//! atomic flag: reading it takes no lock, so it is safe in signal handlers
-//! and forked children.
+//! The configuration is read once, by the constructor or lazily by the
+//! first interruption if a hook runs earlier ([`Once`]): reading it takes
+//! no lock, so it is safe in signal handlers and forked children. The
+//! tracing sink below the engine is handed it with each report.
 
 use crate::config::{self, Config, LogLevel, Policy, SignalSet};
 use crate::deadline::now_ns;
 use crate::errno;
 use crate::functions::Function;
+use crate::once::Once;
 use crate::signals::{self, Interrupting};
 use crate::trace;
-use core::cell::UnsafeCell;
-use core::ffi::{c_char, c_int, CStr};
-use core::fmt::Write;
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::ffi::c_int;
 
-const UNSET: u8 = 0;
-const BUSY: u8 = 1;
-const READY: u8 = 2;
+static CONFIG: Once<Config<'static>> = Once::new();
 
-/// The published configuration: written once while `STATE` is `BUSY`,
-/// read only after `STATE` is `READY`.
-struct Published(UnsafeCell<Config>);
-
-// SAFETY: the cell is written by exactly one thread (the one that moved
-// `STATE` from UNSET to BUSY) before `STATE` is released as READY, and only
-// read after an acquire load sees READY.
-unsafe impl Sync for Published {}
-
-static STATE: AtomicU8 = AtomicU8::new(UNSET);
-static CONFIG: Published = Published(UnsafeCell::new(Config::DEFAULT));
-
-/// Reads the `EINTRFIX_*` variables once. A bad one is reported on stderr
-/// and makes the shim pass everything through.
-pub fn init() {
-    if STATE
-        .compare_exchange(UNSET, BUSY, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
-        return;
-    }
-    let parsed = config::parse(getenv).unwrap_or_else(|error| {
-        let mut line = trace::line::Line::new();
-        let _ = write!(line, "{error}");
-        line.write_to(libc::STDERR_FILENO);
-        Config::PASSTHROUGH
-    });
-    // SAFETY: we moved STATE from UNSET to BUSY, so no one else writes the
-    // cell and no one reads it until the release store below.
-    unsafe { *CONFIG.0.get() = parsed };
-    STATE.store(READY, Ordering::Release);
-}
-
-/// The configuration in force. Before it is published (a hook running
-/// before the constructor, or while another thread parses it), the defaults.
-pub fn config() -> &'static Config {
-    if STATE.load(Ordering::Acquire) != READY {
-        init();
-        if STATE.load(Ordering::Acquire) != READY {
-            return &Config::DEFAULT;
-        }
-    }
-    // SAFETY: READY was observed with acquire ordering, so the single write
-    // is complete and the cell is never written again.
-    unsafe { &*CONFIG.0.get() }
-}
-
-/// A variable's value as bytes, without allocating.
-fn getenv(name: &str) -> Option<&'static [u8]> {
-    let mut cname = [0u8; 64];
-    cname
-        .get_mut(..name.len())?
-        .copy_from_slice(name.as_bytes());
-    if name.len() >= cname.len() {
-        return None;
-    }
-    // SAFETY: `cname` is NUL-terminated (zero-filled past the name). The
-    // pointer getenv returns, if any, is a NUL-terminated string in the
-    // environment, which the process keeps alive.
-    unsafe {
-        let value = libc::getenv(cname.as_ptr().cast::<c_char>());
-        (!value.is_null()).then(|| CStr::from_ptr(value).to_bytes())
-    }
+/// The configuration in force, read from the `EINTRFIX_*` variables at the
+/// first call. A bad variable is reported on stderr and makes the shim pass
+/// everything through. While another caller reads it (a hook running
+/// inside the reading, another thread), the defaults.
+pub fn config() -> &'static Config<'static> {
+    CONFIG
+        .get_or_init(|| {
+            config::from_environment().unwrap_or_else(|error| {
+                trace::warning(&error);
+                Config::PASSTHROUGH
+            })
+        })
+        .unwrap_or(&Config::DEFAULT)
 }
 
 /// What the engine did with an interruption.

@@ -25,86 +25,110 @@
 //!   ignores its own debugging variables there: otherwise any user could
 //!   make a privileged program create or append to any file.
 
-use super::line::{self, Line};
+use super::line::Line;
+use crate::config::Config;
 use crate::errno;
+use crate::once::Once;
 use crate::process;
-use core::cell::UnsafeCell;
-use core::ffi::{c_char, c_int, CStr};
+use core::ffi::{c_char, c_int};
 use core::fmt::Write;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 /// The longest `EINTRFIX_LOG_FILE` and expanded path accepted (PATH_MAX).
 const MAX_PATH: usize = 4096;
 
-const UNSET: u8 = 0;
-const BUSY: u8 = 1;
-const READY: u8 = 2;
-
-static STATE: AtomicU8 = AtomicU8::new(UNSET);
-/// The fd lines are written to: stderr, or the log file's high fd.
+/// Where the shim's lines go, the one home of the output fd: stderr; -1
+/// (nowhere) when stderr was closed when the program started; or the log
+/// file's high fd.
 static FD: AtomicI32 = AtomicI32::new(libc::STDERR_FILENO);
-/// Whether the path holds `%p` (each process opens its own file).
-static PER_PROCESS: AtomicBool = AtomicBool::new(false);
-/// The process whose file `FD` is (meaningful when `PER_PROCESS`).
+/// Whether stderr was open when the library was loaded.
+static STDERR_OPEN: AtomicBool = AtomicBool::new(true);
+/// The process whose file `FD` is (meaningful with `%p`).
 static OWNER: AtomicI32 = AtomicI32::new(0);
-/// The path as given (with `%p` unexpanded), written once while `STATE` is
-/// `BUSY` and read only after `READY`.
-static TEMPLATE: Template = Template(UnsafeCell::new([0; MAX_PATH]));
-static TEMPLATE_LEN: AtomicUsize = AtomicUsize::new(0);
+/// The log file, set up once (`None`: there is none).
+static LOG: Once<Option<LogFile>> = Once::new();
 
-struct Template(UnsafeCell<[u8; MAX_PATH]>);
+/// The log file's path as given, with `%p` unexpanded, made absolute.
+struct LogFile {
+    template: [u8; MAX_PATH],
+    len: usize,
+    /// Whether the path holds `%p` (each process opens its own file).
+    per_process: bool,
+}
 
-// SAFETY: written by the one thread that moved STATE from UNSET to BUSY,
-// before the release store of READY; read only after an acquire load of
-// READY.
-unsafe impl Sync for Template {}
-
-/// The value of `EINTRFIX_LOG_FILE` (None when unset or empty).
-fn log_file_variable() -> Option<&'static [u8]> {
-    // SAFETY: the name is NUL-terminated; the value, if any, is a
-    // NUL-terminated string in the environment, which the process keeps.
-    unsafe {
-        let value = libc::getenv(c"EINTRFIX_LOG_FILE".as_ptr());
-        (!value.is_null())
-            .then(|| CStr::from_ptr(value).to_bytes())
-            .filter(|v| !v.is_empty())
+impl LogFile {
+    fn template(&self) -> &[u8] {
+        self.template.get(..self.len).unwrap_or_default()
     }
 }
 
-/// Reads `EINTRFIX_LOG_FILE` and opens the file, once: from the
-/// constructor, or lazily from the first line if a hook runs before it.
-pub fn setup() {
-    if STATE
-        .compare_exchange(UNSET, BUSY, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
-        return;
-    }
-    let variable = if process::secure_execution() {
-        None
-    } else {
-        log_file_variable()
+/// Run first by the constructor: when the program was started with stderr
+/// closed, the shim's lines go nowhere, because the next file the program
+/// opens would get fd 2 and the shim would write into it.
+pub fn init() {
+    let saved = errno::get();
+    // SAFETY: a zeroed stat is a valid value to be overwritten. fstat, not
+    // fcntl: fcntl is one of the hooked names.
+    let closed = unsafe {
+        let mut st: libc::stat = core::mem::zeroed();
+        libc::fstat(libc::STDERR_FILENO, &mut st) == -1 && errno::get() == libc::EBADF
     };
-    if let Some(path) = variable {
-        // SAFETY: we moved STATE from UNSET to BUSY: no one else writes
-        // the template, and no one reads it before READY.
-        let template = unsafe { &mut *TEMPLATE.0.get() };
-        match absolute(path, template) {
-            None => report_failure(path, libc::ENAMETOOLONG),
-            Some(len) => {
-                let template = template.get(..len).unwrap_or_default();
-                TEMPLATE_LEN.store(len, Ordering::Relaxed);
-                PER_PROCESS.store(has_pid_pattern(template), Ordering::Relaxed);
-                let pid = process::getpid();
-                if let Some(fd) = open_log(template, pid).and_then(move_high) {
-                    FD.store(fd, Ordering::Relaxed);
-                    line::set_output_fd(fd);
-                }
-                OWNER.store(pid, Ordering::Relaxed);
-            }
-        }
+    errno::set(saved);
+    if closed {
+        STDERR_OPEN.store(false, Ordering::Relaxed);
+        let _ = FD.compare_exchange(
+            libc::STDERR_FILENO,
+            -1,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
     }
-    STATE.store(READY, Ordering::Release);
+}
+
+/// Where lines about the shim itself go (a bad variable, a log file that
+/// cannot be opened): stderr, or -1 if it was closed at start-up.
+pub fn stderr() -> c_int {
+    if STDERR_OPEN.load(Ordering::Relaxed) {
+        libc::STDERR_FILENO
+    } else {
+        -1
+    }
+}
+
+/// Where lines go now, without setting anything up (for a panic's line).
+pub fn current() -> c_int {
+    FD.load(Ordering::Relaxed)
+}
+
+/// Opens the log file `config` names, once: from the constructor, or
+/// lazily from the first line if a hook runs before it.
+pub fn setup(config: &Config) {
+    LOG.get_or_init(|| open(config));
+}
+
+/// Opens the log file, if there is one and it may be opened.
+fn open(config: &Config) -> Option<LogFile> {
+    if process::secure_execution() {
+        return None;
+    }
+    let path = config.log_file?;
+    let mut file = LogFile {
+        template: [0; MAX_PATH],
+        len: 0,
+        per_process: false,
+    };
+    let Some(len) = absolute(path, &mut file.template) else {
+        report_failure(path, libc::ENAMETOOLONG);
+        return None;
+    };
+    file.len = len;
+    file.per_process = has_pid_pattern(file.template());
+    let pid = process::getpid();
+    if let Some(fd) = open_log(file.template(), pid).and_then(move_high) {
+        FD.store(fd, Ordering::Relaxed);
+    }
+    OWNER.store(pid, Ordering::Relaxed);
+    Some(file)
 }
 
 /// Writes `path` into `out`, made absolute against the current directory
@@ -129,24 +153,14 @@ fn absolute(path: &[u8], out: &mut [u8; MAX_PATH]) -> Option<usize> {
 
 /// The fd to write the next line to, for process `pid`. In a forked child
 /// of a `%p` configuration, first opens the child's own file.
-pub fn fd(pid: c_int) -> c_int {
-    match STATE.load(Ordering::Acquire) {
-        READY => {}
-        UNSET => {
-            setup();
-            if STATE.load(Ordering::Acquire) != READY {
-                return line::output_fd();
-            }
-        }
-        _ => return line::output_fd(),
-    }
+pub fn fd(config: &Config, pid: c_int) -> c_int {
+    let log = LOG.get_or_init(|| open(config));
     let fd = FD.load(Ordering::Relaxed);
-    if fd == libc::STDERR_FILENO {
-        // stderr, unless it was closed when the library was loaded: then
-        // fd 2 may be a file of the program's, and lines go nowhere.
-        return line::output_fd();
-    }
-    if !PER_PROCESS.load(Ordering::Relaxed) {
+    // No log file, or another caller is opening it: stderr (or nowhere).
+    let Some(Some(file)) = log else {
+        return fd;
+    };
+    if fd == libc::STDERR_FILENO || fd < 0 || !file.per_process {
         return fd;
     }
     let owner = OWNER.load(Ordering::Acquire);
@@ -155,21 +169,15 @@ pub fn fd(pid: c_int) -> c_int {
             .compare_exchange(owner, pid, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
     {
-        reopen_for(fd, pid);
+        reopen_for(file, fd, pid);
     }
     fd
 }
 
 /// In a child: points `fd` at the child's own file, or at stderr if it
 /// cannot be opened.
-fn reopen_for(fd: c_int, pid: c_int) {
-    // SAFETY: READY was observed by the caller with acquire ordering; the
-    // template is never written again.
-    let template = unsafe { &*TEMPLATE.0.get() };
-    let path = template
-        .get(..TEMPLATE_LEN.load(Ordering::Relaxed))
-        .unwrap_or_default();
-    let source = open_log(path, pid).unwrap_or(libc::STDERR_FILENO);
+fn reopen_for(file: &LogFile, fd: c_int, pid: c_int) {
+    let source = open_log(file.template(), pid).unwrap_or(libc::STDERR_FILENO);
     // SAFETY: plain system calls on integer fds.
     unsafe {
         libc::syscall(libc::SYS_dup3, source, fd, libc::O_CLOEXEC);
@@ -330,7 +338,7 @@ fn move_high(fd: c_int) -> Option<c_int> {
 fn report_failure(path: &[u8], error: c_int) {
     let saved = crate::errno::get();
     let mut line = Line::new();
-    line.push(b"eintrfix: EINTRFIX_LOG_FILE: cannot open '");
+    let _ = write!(line, "eintrfix: {}: cannot open '", crate::config::LOG_FILE);
     line.push(path);
     let _ = write!(
         line,
@@ -338,7 +346,7 @@ fn report_failure(path: &[u8], error: c_int) {
         errno::ErrorName(error),
         errno::ErrorText(error)
     );
-    line.write_to(libc::STDERR_FILENO);
+    line.write_to(stderr());
     crate::errno::set(saved);
 }
 

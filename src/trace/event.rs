@@ -69,7 +69,7 @@ pub fn emit(config: &Config, event: &Event) {
     record.num("pid", pid);
     record.num("tid", process::gettid());
     record.finish();
-    line.write_to(destination::fd(pid));
+    line.write_to(destination::fd(config, pid));
 }
 
 #[cfg(test)]

@@ -35,10 +35,20 @@ pub use event::Event;
 use crate::config::Config;
 use crate::functions::Function;
 
+/// Writes one line about the shim itself (a bad variable, a log file that
+/// cannot be opened) on stderr, unless stderr was closed when the program
+/// started.
+pub fn warning(message: &dyn core::fmt::Display) {
+    use core::fmt::Write;
+    let mut line = line::Line::new();
+    let _ = write!(line, "{message}");
+    line.write_to(destination::stderr());
+}
+
 /// Sets up the sink, from the constructor: opens the destination, and
 /// when the summary is on, registers its fork handler.
 pub fn init(config: &Config) {
-    destination::setup();
+    destination::setup(config);
     if config.summary {
         summary::init();
     }
@@ -66,6 +76,6 @@ pub fn finished(config: &Config, function: Function, first_ns: u64) {
 /// The process is exiting: prints the summary, when it is on.
 pub fn exiting(config: &Config) {
     if config.summary {
-        summary::print(config.log_format);
+        summary::print(config);
     }
 }

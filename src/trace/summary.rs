@@ -20,7 +20,7 @@ use super::destination;
 use super::event::Event;
 use super::format::{Record, Timestamp};
 use super::line::Line;
-use crate::config::{LogFormat, SignalName, LOG_TARGET};
+use crate::config::{Config, LogFormat, SignalName, LOG_TARGET};
 use crate::functions::Function;
 use crate::process;
 use core::fmt::Write;
@@ -158,8 +158,8 @@ impl core::fmt::Display for SlotName {
     }
 }
 
-/// Prints the summary now, once, in `format`.
-pub fn print(format: LogFormat) {
+/// Prints the summary now, once.
+pub fn print(config: &Config) {
     if PRINTED.swap(true, Ordering::Relaxed) {
         return;
     }
@@ -169,8 +169,8 @@ pub fn print(format: LogFormat) {
         return;
     }
     let pid = process::getpid();
-    let fd = destination::fd(pid);
-    match format {
+    let fd = destination::fd(config, pid);
+    match config.log_format {
         LogFormat::Text => print_text(fd, pid, functions, total),
         LogFormat::Json => print_json(fd, pid),
     }

@@ -9,14 +9,14 @@ pub const FILE_NAME: &str = "libeintrfix.so";
 /// Where `make install` puts the library, relative to the command's directory.
 pub const INSTALLED: &str = "../lib/eintrfix/libeintrfix.so";
 /// The variable that overrides the search.
-pub const OVERRIDE: &str = "EINTRFIX_LIB";
+pub const OVERRIDE: &str = crate::config::LIB;
 
 /// A library found, and how.
 pub struct Found {
     /// Its absolute path, symbolic links resolved.
     pub path: PathBuf,
     /// Which rule found it.
-    pub how: &'static str,
+    pub how: String,
 }
 
 /// Finds the library: `EINTRFIX_LIB`; else beside this command (the build
@@ -30,11 +30,11 @@ pub fn find() -> Result<Found, String> {
         return if path.is_file() {
             absolute(path).map(|path| Found {
                 path,
-                how: "from EINTRFIX_LIB",
+                how: format!("from {OVERRIDE}"),
             })
         } else {
             Err(format!(
-                "EINTRFIX_LIB: '{}' is not a file",
+                "{OVERRIDE}: '{}' is not a file",
                 path.to_string_lossy()
             ))
         };
@@ -48,11 +48,14 @@ pub fn find() -> Result<Found, String> {
     ];
     for (candidate, how) in &candidates {
         if candidate.is_file() {
-            return absolute(candidate).map(|path| Found { path, how });
+            return absolute(candidate).map(|path| Found {
+                path,
+                how: how.to_string(),
+            });
         }
     }
     Err(format!(
-        "cannot find {FILE_NAME}: looked at {} and {}; set EINTRFIX_LIB to its path",
+        "cannot find {FILE_NAME}: looked at {} and {}; set {OVERRIDE} to its path",
         candidates[0].0.display(),
         candidates[1].0.display()
     ))
@@ -71,7 +74,7 @@ pub fn preload_value(library: &Path, existing: Option<OsString>) -> Result<OsStr
     if bytes.iter().any(|&b| b == b' ' || b == b':') {
         return Err(format!(
             "the library path '{}' holds a space or a colon, which LD_PRELOAD cannot carry; \
-             install it elsewhere or copy it and set EINTRFIX_LIB",
+             install it elsewhere or copy it and set {OVERRIDE}",
             library.display()
         ));
     }
