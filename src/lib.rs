@@ -46,7 +46,7 @@ extern "C" fn init() {
     trace::destination::init();
     real::resolve_all();
     let config = policy::config();
-    signals::init();
+    hooks::signals::init();
     trace::init(config);
 }
 

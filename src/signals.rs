@@ -183,12 +183,6 @@ pub fn after_handler(before: TimerState, by_timer: bool) -> bool {
     false
 }
 
-/// Sets up signal tracking, from the constructor: the state here is all
-/// static; the hooks note which process owns the table of handlers.
-pub fn init() {
-    crate::hooks::signals::init();
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
