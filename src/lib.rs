@@ -6,15 +6,23 @@
 //! timeout on a fixed [deadline](deadline)) or pass the EINTR through, and
 //! reports the interruption to the [tracing sink](trace).
 //!
-//! Map of the crate:
+//! Map of the crate, each module above the ones it uses (no module imports
+//! one that imports it back: `tests/layout.rs`):
 //! - [`hooks`]: the exported functions, by family, generated from tables;
+//!   [`hooks::retry`]: the slow paths several families share;
+//! - [`policy`]: the engine every slow path calls, with its vocabulary
+//!   (why it decided, what it did) and the configuration in force;
+//! - [`trace`]: the sink the engine hands each interruption to, with the
+//!   configuration; it knows nothing of policies;
+//! - [`signals`]: which signal interrupted a call (fed by the handler
+//!   trampoline in [`hooks::signals`]);
 //! - [`real`]: the one place that resolves libc's real functions;
-//! - [`policy`]: the engine every hook's slow path calls;
 //! - [`deadline`]: fixed deadlines for calls with timeouts;
-//! - [`signals`]: which signal interrupted a call;
-//! - [`trace`]: where interruptions are reported;
-//! - [`config`] and [`functions`]: the `EINTRFIX_*` variables and the
-//!   names they accept (shared with the CLI in `src/bin/`).
+//! - [`config`] and [`functions`]: every `EINTRFIX_*` variable, their one
+//!   parser and the names they accept (shared with the CLI in `src/bin/`);
+//! - [`once`], [`per_thread`](mod@per_thread), [`process`], [`errno`]: the run-once
+//!   primitive, per-thread statics, the process's and thread's ids, errno
+//!   and its names.
 
 // Without std: std would bring its panic and backtrace machinery (and
 // libgcc_s) into every process the library is loaded into, for nothing the
@@ -39,9 +47,10 @@ pub mod real;
 pub mod signals;
 pub mod trace;
 
-/// Runs when the library is loaded, before `main`: resolves every real
-/// function and reads the configuration, so that the hooks' slow paths
-/// find both ready. Hooks that run earlier resolve and read lazily.
+/// Runs when the library is loaded, before `main`: notes whether stderr is
+/// open, resolves every real function and reads the configuration, so that
+/// the hooks' slow paths find both ready, and sets up the signal table and
+/// the tracing sink. Hooks that run earlier resolve and read lazily.
 extern "C" fn init() {
     trace::destination::init();
     real::resolve_all();

@@ -1,7 +1,7 @@
 //! Per-thread statics, as `std::thread_local!` declares them, for a library
 //! built without std.
 //!
-//! Each static declared with [`per_thread!`] is one word of a per-thread
+//! Each static declared with [`per_thread!`](crate::per_thread!) is one word of a per-thread
 //! block defined in C (`src/per_thread.c`): zero-initialised, with no
 //! constructor and no destructor, so it is usable in signal handlers,
 //! forked children, `atexit` handlers and thread-key destructors, and it

@@ -103,7 +103,7 @@ macro_rules! real_functions {
         const NAMES: &[&[u8]] = &[$(concat!(stringify!($name), "\0").as_bytes()),*];
 
         /// Resolves every real function now (from the constructor): from
-        /// the loaded objects' symbol tables where [`lookup`] can, else
+        /// the loaded objects' symbol tables where `lookup` can, else
         /// with dlsym.
         pub fn resolve_all() {
             let scope = lookup::Scope::find();

@@ -1,6 +1,9 @@
 //! Where the shim's lines go: stderr, or the file `EINTRFIX_LOG_FILE`
-//! names, one per process when the name holds `%p`.
+//! names, one per process when the name holds `%p`. The one home of the
+//! output fd; [`stderr`] is where lines about the shim itself go.
 //!
+//! - A program started with stderr closed gets no lines on stderr: the
+//!   next file it opens would take fd 2 and the shim would write into it.
 //! Everything here is async-signal-safe and allocation-free, because it
 //! runs on the event path: in signal handlers, in forked children of
 //! threaded parents, in `atexit` handlers. Files are handled with raw

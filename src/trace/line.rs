@@ -1,7 +1,8 @@
 //! One line of the shim's own output, formatted on the stack and written with
-//! one real `write(2)`: no allocation, no lock, nothing that goes back
-//! through the hooks, so it is safe in signal handlers, forked children,
-//! `atexit` handlers and thread-key destructors.
+//! one real `write(2)` to the fd it is given (which fd: [`super::destination`]):
+//! no allocation, no lock, nothing that goes back through the hooks, so it
+//! is safe in signal handlers, forked children, `atexit` handlers and
+//! thread-key destructors.
 
 use core::ffi::c_int;
 use core::fmt;
