@@ -1,6 +1,6 @@
 //! One interruption as one event line: filtered by `EINTRFIX_LOG`'s level,
 //! formatted on the stack ([`Record`] into a [`Line`]) and written with one
-//! real `write(2)` to the [`destination`](super::destination).
+//! real `write(2)` to the [`destination`].
 //!
 //! Text: `2026-11-23T09:39:35.827597Z  INFO eintrfix: read fd=3 signal=SIGALRM ...`;
 //! JSON: one flat object per line. Fields, in this order: `function`, `fd`
