@@ -172,8 +172,7 @@ impl<'a> Installing<'a> {
             }
             mask.assume_init()
         };
-        // SAFETY: gettid has no preconditions.
-        let me = unsafe { libc::syscall(libc::SYS_gettid) } as i32;
+        let me = crate::process::gettid();
         let lock = &disposition.lock;
         let mut spins = 0u32;
         while let Err(owner) =
@@ -207,7 +206,7 @@ impl Drop for Installing<'_> {
 /// of a forked child is not).
 fn thread_exists(tid: i32) -> bool {
     // SAFETY: signal 0 only checks that the thread exists.
-    let result = unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, 0) };
+    let result = unsafe { libc::syscall(libc::SYS_tgkill, crate::process::getpid(), tid, 0) };
     result == 0 || errno::get() != libc::ESRCH
 }
 
