@@ -2,14 +2,14 @@
 //! names, one per process when the name holds `%p`. The one home of the
 //! output fd; [`stderr`] is where lines about the shim itself go.
 //!
-//! - A program started with stderr closed gets no lines on stderr: the
-//!   next file it opens would take fd 2 and the shim would write into it.
 //! Everything here is async-signal-safe and allocation-free, because it
 //! runs on the event path: in signal handlers, in forked children of
 //! threaded parents, in `atexit` handlers. Files are handled with raw
 //! system calls (`openat`, `fcntl`, `dup3`, `close`): no libc wrapper that
 //! the shim or another preloaded library may hook, no variadic call.
 //!
+//! - A program started with stderr closed gets no lines on stderr: the
+//!   next file it opens would take fd 2 and the shim would write into it.
 //! - The file is opened with `O_WRONLY | O_APPEND | O_CLOEXEC | O_CREAT`,
 //!   mode 0600, then moved to a high fd with `F_DUPFD_CLOEXEC` so that the
 //!   program's own `close`/`dup2` of low fds leaves it alone. Each line is
