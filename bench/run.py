@@ -434,15 +434,21 @@ def table(header, rows):
 
 
 def machine():
-    cpu = "unknown"
+    """The CPU (model name, family and model: Intel and AMD differ in what a
+    system call's return costs), kernel and libc."""
+    fields = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
+                if not line.strip():
                     break
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
+    cpu = fields.get("model name", "unknown")
+    if "cpu family" in fields and "model" in fields:
+        cpu += f", family {fields['cpu family']} model {fields['model']}"
     glibc = os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else "?"
     return f"{os.cpu_count()} CPUs ({cpu}), Linux {os.uname().release}, {glibc}"
 
