@@ -604,8 +604,10 @@ def startup_table(quick, tools, emit):
     relocations = startup_relocations()
     names = [name for name, _, _ in STARTUP_VARIANTS]
     emit("Start-up, per process: posix_spawn and wait of /bin/true ("
-         + ("300 spawns a round, median of 5" if quick else "1000 spawns a round, median of 15")
-         + " interleaved rounds, ratio to bare within each round); private memory"
+         + ("300 spawns of each a round, median of 5 rounds" if quick else
+            "1000 spawns of each a round, median of 15 rounds")
+         + ", the variants taking turns spawn by spawn, ratio to bare within each round);"
+         " private memory"
          " (Private_Clean + Private_Dirty of smaps_rollup) of a second stopped process"
          " while a first keeps the files mapped, median of 7")
     private = {n: int(memory[n]["private_kb"]) for n in names}

@@ -7,10 +7,11 @@
  * any preload: only the children's environment names the library, so the
  * measurement is the children's start-up and nothing else.
  *
- * Start-up: in each of ROUNDS rounds, every variant in turn (the order
- * rotated from round to round, so a slow phase of the machine hits all of
- * them alike) posix_spawns /bin/true SPAWNS times, each waited for, and the
- * round's mean time per spawn is printed, in microseconds, with a
+ * Start-up: in each of ROUNDS rounds, /bin/true is posix_spawned SPAWNS
+ * times for each variant, each spawn waited for, the variants taking turns
+ * spawn by spawn (in an order rotated at each spawn), so that a slow phase
+ * of a shared machine hits all of them alike. The round's mean time per
+ * spawn of each variant is printed, in microseconds, with a
  * child's mean CPU time (user and system, as the kernel accounts it to the
  * child: the part of the spawn that other processes' load inflates least)
  * and mean number of page faults:
@@ -195,22 +196,26 @@ int main(int argc, char **argv)
 		spawn_wait("/bin/true", true_argv, env[v]);
 
 	for (int r = 0; r < rounds; r++) {
-		for (int i = 0; i < variants; i++) {
-			int v = (i + r) % variants;
-			struct rusage before, after;
-			getrusage(RUSAGE_CHILDREN, &before);
-			double start = now_us();
-			for (int s = 0; s < spawns; s++)
+		double us[MAX_VARIANTS] = {0}, cpu[MAX_VARIANTS] = {0}, faults[MAX_VARIANTS] = {0};
+		for (int s = 0; s < spawns; s++) {
+			for (int i = 0; i < variants; i++) {
+				int v = (i + s) % variants;
+				struct rusage before, after;
+				getrusage(RUSAGE_CHILDREN, &before);
+				double start = now_us();
 				spawn_wait("/bin/true", true_argv, env[v]);
-			double us = (now_us() - start) / spawns;
-			getrusage(RUSAGE_CHILDREN, &after);
-			double cpu = (after.ru_utime.tv_sec - before.ru_utime.tv_sec +
-				      after.ru_stime.tv_sec - before.ru_stime.tv_sec) * 1e6 +
-				     (after.ru_utime.tv_usec - before.ru_utime.tv_usec +
-				      after.ru_stime.tv_usec - before.ru_stime.tv_usec);
-			printf("round=%d variant=%d spawn_us=%.2f cpu_us=%.2f faults=%.2f\n", r, v, us,
-			       cpu / spawns, (double)(after.ru_minflt - before.ru_minflt) / spawns);
+				us[v] += now_us() - start;
+				getrusage(RUSAGE_CHILDREN, &after);
+				cpu[v] += (after.ru_utime.tv_sec - before.ru_utime.tv_sec +
+					   after.ru_stime.tv_sec - before.ru_stime.tv_sec) * 1e6 +
+					  (after.ru_utime.tv_usec - before.ru_utime.tv_usec +
+					   after.ru_stime.tv_usec - before.ru_stime.tv_usec);
+				faults[v] += after.ru_minflt - before.ru_minflt;
+			}
 		}
+		for (int v = 0; v < variants; v++)
+			printf("round=%d variant=%d spawn_us=%.2f cpu_us=%.2f faults=%.2f\n", r, v,
+			       us[v] / spawns, cpu[v] / spawns, faults[v] / spawns);
 	}
 	for (int sample = 0; sample < MEMORY_SAMPLES; sample++)
 		for (int v = 0; v < variants; v++)
