@@ -101,7 +101,8 @@ pub fn socket_timeout(fd: c_int, direction: Direction) -> Option<Duration> {
     let saved = errno::get();
     // SAFETY: `tv` and `len` are valid for writes and `len` is its size.
     let r = unsafe {
-        libc::getsockopt(
+        libc::syscall(
+            libc::SYS_getsockopt,
             fd,
             libc::SOL_SOCKET,
             direction.timeout_option(),

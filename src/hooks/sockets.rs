@@ -21,6 +21,11 @@
 //! SO_SNDTIMEO set, each retry runs with the timeout lowered to what is left
 //! of the deadline (and the socket's own value put back after), ending with
 //! EAGAIN as the kernel does.
+//!
+//! Socket options and names are read with the raw system calls rather than
+//! libc's wrappers (here and in [`super::retry`]): each libc function the
+//! library imports is one more symbol every process binds when it loads
+//! the library, and these are used only on slow paths.
 
 use super::retry::{
     interrupted, retry, retry_within_timeout, socket_timeout, wait_ready, Direction, Wait,
@@ -42,9 +47,10 @@ fn is_unix_socket(fd: c_int) -> bool {
     let saved = errno::get();
     // SAFETY: `addr` and `len` are valid for writes and `len` is its size.
     let r = unsafe {
-        libc::getsockname(
+        libc::syscall(
+            libc::SYS_getsockname,
             fd,
-            (&mut addr as *mut libc::sockaddr_storage).cast(),
+            (&mut addr as *mut libc::sockaddr_storage).cast::<c_void>(),
             &mut len,
         )
     };
@@ -58,7 +64,8 @@ fn pending_error(fd: c_int) -> c_int {
     let mut len = core::mem::size_of::<c_int>() as socklen_t;
     // SAFETY: `error` and `len` are valid for writes and `len` is its size.
     let r = unsafe {
-        libc::getsockopt(
+        libc::syscall(
+            libc::SYS_getsockopt,
             fd,
             libc::SOL_SOCKET,
             libc::SO_ERROR,
@@ -131,7 +138,8 @@ fn set_socket_timeout(fd: c_int, direction: Direction, timeout: Duration) {
     let saved = errno::get();
     // SAFETY: `tv` is a valid timeval and the length is its size.
     unsafe {
-        libc::setsockopt(
+        libc::syscall(
+            libc::SYS_setsockopt,
             fd,
             libc::SOL_SOCKET,
             direction.timeout_option(),

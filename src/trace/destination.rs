@@ -70,11 +70,11 @@ impl LogFile {
 /// opens would get fd 2 and the shim would write into it.
 pub fn init() {
     let saved = errno::get();
-    // SAFETY: a zeroed stat is a valid value to be overwritten. fstat, not
-    // fcntl: fcntl is one of the hooked names.
+    // SAFETY: F_GETFD on fd 2 only asks whether it is open; the raw
+    // system call, not libc's fcntl, which is one of the hooked names.
     let closed = unsafe {
-        let mut st: libc::stat = core::mem::zeroed();
-        libc::fstat(libc::STDERR_FILENO, &mut st) == -1 && errno::get() == libc::EBADF
+        libc::syscall(libc::SYS_fcntl, libc::STDERR_FILENO, libc::F_GETFD) == -1
+            && errno::get() == libc::EBADF
     };
     errno::set(saved);
     if closed {
@@ -140,10 +140,19 @@ fn open(config: &Config) -> Option<LogFile> {
 fn absolute(path: &[u8], out: &mut [u8; MAX_PATH]) -> Option<usize> {
     let mut len = 0;
     if path.first() != Some(&b'/') {
-        // SAFETY: `out` is valid for MAX_PATH bytes; getcwd with a buffer
-        // is a system call that does not allocate.
-        let cwd = unsafe { libc::getcwd(out.as_mut_ptr().cast::<c_char>(), MAX_PATH) };
-        if !cwd.is_null() {
+        // SAFETY: `out` is valid for MAX_PATH bytes; the system call writes
+        // the NUL-terminated path into it, or fails. (The system call, not
+        // libc's getcwd: one import less for every process to bind.)
+        let cwd = unsafe {
+            libc::syscall(
+                libc::SYS_getcwd,
+                out.as_mut_ptr().cast::<c_char>(),
+                MAX_PATH,
+            )
+        };
+        // A directory outside a chroot comes back as "(unreachable)/...",
+        // which glibc's getcwd reports as a failure: so does this.
+        if cwd > 0 && out.first() == Some(&b'/') {
             len = out.iter().position(|&b| b == 0)?;
             *out.get_mut(len)? = b'/';
             len += 1;
@@ -306,12 +315,22 @@ fn open_log(template: &[u8], pid: c_int) -> Option<c_int> {
 /// their own fds, or `dup2` onto 0..N, do not meet it; below 1024 so that
 /// `select` users are not pushed past `FD_SETSIZE` by it.
 fn high_fd_floor() -> c_int {
-    let mut limit = libc::rlimit {
+    let mut limit = libc::rlimit64 {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: `limit` is valid for writes.
-    let cur = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+    // SAFETY: `limit` is valid for writes; prlimit64 with no new limit
+    // only reads this process's (the system call: one import less).
+    let read = unsafe {
+        libc::syscall(
+            libc::SYS_prlimit64,
+            0,
+            libc::RLIMIT_NOFILE,
+            core::ptr::null::<libc::rlimit64>(),
+            &mut limit as *mut libc::rlimit64,
+        )
+    };
+    let cur = if read == 0 {
         limit.rlim_cur.min(1024)
     } else {
         1024
