@@ -21,7 +21,29 @@ use libc::{
     sem_t, sembuf, siginfo_t, sigset_t, size_t, sockaddr, socklen_t, ssize_t, timespec, timeval,
 };
 
+#[cfg(target_pointer_width = "64")]
 mod lookup;
+
+/// Without 64-bit ELF tables to read, dlsym resolves everything.
+#[cfg(not(target_pointer_width = "64"))]
+mod lookup {
+    /// No scope: dlsym does it all.
+    pub struct Scope;
+
+    impl Scope {
+        pub fn find() -> Option<Scope> {
+            None
+        }
+
+        pub fn lookup(&self, _name: &[u8], _hash: u32) -> Option<*mut core::ffi::c_void> {
+            None
+        }
+    }
+
+    pub const fn gnu_hash(_name: &[u8]) -> u32 {
+        0
+    }
+}
 
 /// Looks `name` (NUL-terminated) up in the objects after this one with
 /// dlsym and stores it; a missing symbol stays null.
@@ -236,6 +258,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(target_pointer_width = "64")]
     fn every_name_is_found_where_dlsym_finds_it() {
         let scope = lookup::Scope::find().expect("the scope after the test binary");
         for &name in NAMES {
