@@ -58,17 +58,22 @@ demo: ## Show a legacy program failing bare and working under the shim
 
 # --- bench (issue 7) ---
 # `make bench BENCH_QUICK=1`: a smoke run of the same tables (under a minute).
+# `make bench BENCH_ONLY=startup` (or fast, slow, deadline): one table only.
 BENCH_BIN      := target/bench
 BENCH_PROGRAMS := $(BENCH_BIN)/loop $(BENCH_BIN)/absorb $(BENCH_BIN)/deadline $(BENCH_BIN)/frame_cost \
-                  $(BENCH_BIN)/libretry.so $(BENCH_BIN)/libpassthrough.so
+                  $(BENCH_BIN)/spawn $(BENCH_BIN)/stopper \
+                  $(BENCH_BIN)/libretry.so $(BENCH_BIN)/libpassthrough.so $(BENCH_BIN)/libempty.so
 
-bench: ## Benchmarks: fast-path cost, tracing cost, slow path, deadline accuracy
+bench: ## Benchmarks: fast-path cost, tracing cost, slow path, deadline accuracy, start-up
 	@$(DEPS) bench
 	@$(MAKE) -s lib $(BENCH_PROGRAMS)
-	python3 bench/run.py $(if $(BENCH_QUICK),--quick)
+	python3 bench/run.py $(if $(BENCH_QUICK),--quick) $(if $(BENCH_ONLY),--only $(BENCH_ONLY))
 
 $(BENCH_BIN)/lib%.so: bench/%_interposer.c | $(BENCH_BIN)
 	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
+
+$(BENCH_BIN)/libempty.so: bench/empty_preload.c | $(BENCH_BIN)
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $<
 
 $(BENCH_BIN)/%: bench/%.c c-tests/legacy.h | $(BENCH_BIN)
 	$(CC) $(CFLAGS) -o $@ $< -lpthread

@@ -16,6 +16,12 @@ Four tables, each row marked ok / MISSED against its target:
    storm, and the CPU time each interrupted-and-retried call costs.
 3. Deadline accuracy: the error of a 400 ms timeout under storms, beside a
    loop that re-sleeps `rem`.
+4. Start-up: what loading the library costs every process, beside no
+   preload and an empty preloaded library (the floor of any preload):
+   posix_spawn of /bin/true (variants interleaved, ratios within a round,
+   medians over rounds), private memory of a stopped process
+   (bench/spawn.c), instructions (callgrind) and relocations
+   (LD_DEBUG=statistics).
 
 The script always exits 0 once the table is printed: it is a measurement,
 not a test. It exits 2 only if it cannot run at all.
@@ -35,12 +41,16 @@ BIN = os.path.join(ROOT, "target", "bench")
 LIB = os.path.join(ROOT, "target", "release", "libeintrfix.so")
 REF = os.path.join(BIN, "libretry.so")
 PASSTHROUGH = os.path.join(BIN, "libpassthrough.so")
+EMPTY = os.path.join(BIN, "libempty.so")
 
 # Targets (issue 7).
 ADDED_IR_TARGET = {"write": 25, "read": 25, "recv": 35}
 WALL_RATIO_TARGET = 1.01
 DEADLINE_ERROR_TARGET_MS = 2.0
 TIMEOUT_MS = 400.0
+# Start-up targets (issue 14), against an empty preloaded library.
+SPAWN_ADDED_US_TARGET = 40.0
+PRIVATE_ADDED_KB_TARGET = 32
 
 # Preloads compared on the fast path. `info` is tracing on.
 VARIANTS = {
@@ -324,6 +334,91 @@ def deadlines(quick):
     return result
 
 
+# --- start-up --------------------------------------------------------------
+
+# Start-up variants: (name, argument of bench/spawn.c, environment).
+STARTUP_VARIANTS = (
+    ("bare", "-", {}),
+    ("empty preload", EMPTY, {"LD_PRELOAD": EMPTY}),
+    ("eintrfix", LIB, {"LD_PRELOAD": LIB}),
+    ("eintrfix, LOG=info SUMMARY=1", f"{LIB},EINTRFIX_LOG=info,EINTRFIX_SUMMARY=1",
+     {"LD_PRELOAD": LIB, "EINTRFIX_LOG": "info", "EINTRFIX_SUMMARY": "1"}),
+)
+
+
+def startup_spawns(quick):
+    """({variant: (median µs per spawn, median ratio to bare)},
+    median µs eintrfix adds over the empty preload, {variant: memory},
+    {variant: (median child CPU µs, median page faults)})."""
+    spawns, rounds = (300, 5) if quick else (1000, 15)
+    code, out, err = run(
+        [os.path.join(BIN, "spawn"), str(spawns), str(rounds), os.path.join(BIN, "stopper"),
+         *(arg for _, arg, _ in STARTUP_VARIANTS)],
+        timeout=1200,
+    )
+    if code != 0:
+        raise RuntimeError(f"spawn failed ({code}): {err[-500:]}")
+    per_round = {}
+    samples = {}
+    for line in out.splitlines():
+        f = figures(line)
+        name = STARTUP_VARIANTS[int(f["variant"])][0]
+        if "round" in f:
+            per_round.setdefault(int(f["round"]), {})[name] = f
+        else:
+            samples.setdefault(name, []).append(f)
+    memory = {n: {k: statistics.median(f[k] for f in fs) for k in fs[0]}
+              for n, fs in samples.items()}
+    names = [name for name, _, _ in STARTUP_VARIANTS]
+    rounds_ = list(per_round.values())
+    times = {
+        n: (statistics.median(r[n]["spawn_us"] for r in rounds_),
+            statistics.median(r[n]["spawn_us"] / r["bare"]["spawn_us"] for r in rounds_))
+        for n in names
+    }
+    added = statistics.median(
+        r["eintrfix"]["spawn_us"] - r["empty preload"]["spawn_us"] for r in rounds_)
+    child = {
+        n: (statistics.median(r[n]["cpu_us"] for r in rounds_),
+            statistics.median(r[n]["faults"] for r in rounds_))
+        for n in names
+    }
+    say("bench: start-up " + "  ".join(f"{n}={times[n][0]:.1f}us" for n in names))
+    return times, added, memory, child
+
+
+def startup_instructions():
+    """{variant: instructions of /bin/true under callgrind}."""
+    result = {}
+    for name, _, extra in STARTUP_VARIANTS:
+        out = os.path.join(BIN, f"callgrind.{os.getpid()}.out")
+        try:
+            code, _, _ = run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                              "/bin/true"], extra)
+            result[name] = None
+            if code == 0:
+                with open(out) as f:
+                    for line in f:
+                        if line.startswith(("summary:", "totals:")):
+                            result[name] = int(line.split()[1])
+        finally:
+            if os.path.exists(out):
+                os.unlink(out)
+    return result
+
+
+def startup_relocations():
+    """{variant: (relative relocations, symbol relocations)} of /bin/true,
+    from the dynamic linker's own statistics."""
+    result = {}
+    for name, _, extra in STARTUP_VARIANTS:
+        _, _, err = run(["/bin/true"], dict(extra, LD_DEBUG="statistics"))
+        rel = re.search(r"number of relative relocations: (\d+)", err)
+        sym = re.search(r"final number of relocations: (\d+)", err)
+        result[name] = (int(rel.group(1)) if rel else None, int(sym.group(1)) if sym else None)
+    return result
+
+
 # --- report ----------------------------------------------------------------
 
 
@@ -337,15 +432,21 @@ def table(header, rows):
 
 
 def machine():
-    cpu = "unknown"
+    """The CPU (model name, family and model: Intel and AMD differ in what a
+    system call's return costs), kernel and libc."""
+    fields = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
+                if not line.strip():
                     break
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
+    cpu = fields.get("model name", "unknown")
+    if "cpu family" in fields and "model" in fields:
+        cpu += f", family {fields['cpu family']} model {fields['model']}"
     glibc = os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else "?"
     return f"{os.cpu_count()} CPUs ({cpu}), Linux {os.uname().release}, {glibc}"
 
@@ -354,13 +455,24 @@ def mark(ok):
     return "ok" if ok else "MISSED"
 
 
-def report(quick, tools):
+def report(quick, tools, only):
     out = []
     emit = out.append
     emit(f"eintrfix benchmarks{' (quick mode: fewer rounds, shorter runs)' if quick else ''}")
     emit(f"machine: {machine()}")
     emit("")
+    if only in (None, "fast"):
+        fast_path_tables(quick, tools, emit)
+    if only in (None, "slow"):
+        slow_path_table(quick, tools, emit)
+    if only in (None, "deadline"):
+        deadline_table(quick, emit)
+    if only in (None, "startup"):
+        startup_table(quick, tools, emit)
+    return "\n".join(out).rstrip("\n")
 
+
+def fast_path_tables(quick, tools, emit):
     # 1. Fast path: instructions.
     slopes = None
     if "valgrind" in tools:
@@ -422,6 +534,8 @@ def report(quick, tools):
          f" are mispredicted (bench/frame_cost.c)")
     emit("")
 
+
+def slow_path_table(quick, tools, emit):
     # 2. Slow path.
     slow = slow_path(quick)
     emit("Slow path: one read(2) blocked under a SIGALRM storm; every signal is one"
@@ -445,6 +559,8 @@ def report(quick, tools):
              + ", ".join(parts))
     emit("")
 
+
+def deadline_table(quick, emit):
     # 3. Deadlines.
     dl = deadlines(quick)
     poll_hooked = hooked("poll")
@@ -477,20 +593,63 @@ def report(quick, tools):
             line.append(mark(all(verdicts)))
         rows.append(line)
     emit(table(["call", "1 kHz", "10 kHz", "50 kHz", ""], rows))
-    return "\n".join(out)
+    emit("")
+
+
+def startup_table(quick, tools, emit):
+    # 4. Start-up.
+    times, added_us, memory, child = startup_spawns(quick)
+    instructions = startup_instructions() if "valgrind" in tools else None
+    relocations = startup_relocations()
+    names = [name for name, _, _ in STARTUP_VARIANTS]
+    emit("Start-up, per process: posix_spawn and wait of /bin/true ("
+         + ("300 spawns of each a round, median of 5 rounds" if quick else
+            "1000 spawns of each a round, median of 15 rounds")
+         + ", the variants taking turns spawn by spawn, ratio to bare within each round);"
+         " private memory"
+         " (Private_Clean + Private_Dirty of smaps_rollup) of a second stopped process"
+         " while a first keeps the files mapped, median of 7")
+    private = {n: int(memory[n]["private_kb"]) for n in names}
+    added_kb = private["eintrfix"] - private["empty preload"]
+    rows = [
+        ["spawn and wait", f"{times['bare'][0]:.0f} µs"]
+        + [f"{times[n][1]:.3f}" for n in names[1:]]
+        + [f"{added_us:+.0f} µs", f"<= +{SPAWN_ADDED_US_TARGET:g} µs",
+           mark(added_us <= SPAWN_ADDED_US_TARGET)],
+        ["child CPU time"] + [f"{child[n][0]:.0f} µs" for n in names]
+        + [f"{child['eintrfix'][0] - child['empty preload'][0]:+.0f} µs", "", ""],
+        ["page faults"] + [f"{child[n][1]:.1f}" for n in names]
+        + [f"{child['eintrfix'][1] - child['empty preload'][1]:+.1f}", "", ""],
+        ["private memory"] + [f"{private[n]} kB" for n in names]
+        + [f"{added_kb:+d} kB", f"<= +{PRIVATE_ADDED_KB_TARGET} kB",
+           mark(added_kb <= PRIVATE_ADDED_KB_TARGET)],
+    ]
+    if instructions:
+        ok = all(instructions[n] is not None for n in names)
+        rows.append(["instructions (callgrind)"]
+                    + [f"{instructions[n]:,}" if instructions[n] else "n/a" for n in names]
+                    + [f"{instructions['eintrfix'] - instructions['empty preload']:+,}" if ok else "n/a",
+                       "", ""])
+    rel = lambda n: "/".join("?" if x is None else str(x) for x in relocations[n])
+    rows.append(["relocations, relative/symbol"] + [rel(n) for n in names] + ["", "", ""])
+    emit(table(["per process", *names, "eintrfix - empty", "target", ""], rows))
+    emit("")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run, under a minute")
+    parser.add_argument("--only", choices=("fast", "slow", "deadline", "startup"),
+                        help="run one table only")
     args = parser.parse_args()
-    for path in (LIB, REF, PASSTHROUGH, *(os.path.join(BIN, p) for p in ("loop", "absorb", "deadline", "frame_cost"))):
+    programs = ("loop", "absorb", "deadline", "frame_cost", "spawn", "stopper")
+    for path in (LIB, REF, PASSTHROUGH, EMPTY, *(os.path.join(BIN, p) for p in programs)):
         if not os.path.exists(path):
             say(f"bench: {path} is missing: run `make bench`")
             return 2
     tools = ensure_tools()
     start = time.monotonic()
-    text = report(args.quick, tools)
+    text = report(args.quick, tools, args.only)
     print(text)
     print(f"\n({time.monotonic() - start:.0f} s)")
     with open(os.path.join(BIN, "results.txt"), "w") as f:

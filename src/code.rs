@@ -168,14 +168,13 @@ fn rules() -> Option<&'static Rules> {
 /// Builds the table, from the library's constructor (after the policy
 /// engine has read the configuration). A hook that runs earlier finds no
 /// owner for any address, so its calls follow the usual rules.
-pub fn init() {
+pub fn init(config: &config::Config) {
     if STATE
         .compare_exchange(UNSET, BUSY, Ordering::Acquire, Ordering::Relaxed)
         .is_err()
     {
         return;
     }
-    let config = crate::policy::config();
     if config.enabled && arch::SUPPORTED {
         // SAFETY: dlsym with valid NUL-terminated names; the loader lock
         // it takes is free in a constructor, as real.rs relies on too.
@@ -199,7 +198,7 @@ pub fn init() {
             config.runtimes
         };
         let names = match runtimes.named {
-            true => crate::policy::getenv(config::RUNTIMES).unwrap_or_default(),
+            true => config::environment(config::RUNTIMES).unwrap_or_default(),
             false => &[],
         };
         // SAFETY: we moved STATE to BUSY: no one else writes RULES, and no
@@ -918,10 +917,13 @@ mod tests {
 
     #[test]
     fn the_table_knows_libc_and_this_code() {
-        init();
+        init(&config::Config::DEFAULT);
         // In the test binary this crate is linked into the program, which
         // therefore counts as the shim.
-        assert_eq!(owner_of(init as *const () as usize), Some(Owner::Shim));
+        assert_eq!(
+            owner_of(hook_caller as *const () as usize),
+            Some(Owner::Shim)
+        );
         let read = libc::read as *const () as usize;
         assert_eq!(owner_of(read), Some(Owner::Libc), "{read:#x}");
         let local = 0usize;
@@ -932,7 +934,7 @@ mod tests {
 
     #[test]
     fn a_scan_from_a_small_thread_stack_stops_below_its_descriptor() {
-        init();
+        init(&config::Config::DEFAULT);
         let scan = std::thread::Builder::new()
             .stack_size(64 * 1024)
             .spawn(|| {
@@ -988,7 +990,7 @@ mod tests {
 
     #[test]
     fn the_scan_finds_a_callers_return_address() {
-        init();
+        init(&config::Config::DEFAULT);
         // The test harness called this test from the program itself (the
         // shim here): skipping nothing finds a return address there.
         let caller = first_caller(arch::stack_pointer(), |_| false).expect("a caller");

@@ -1,5 +1,6 @@
-//! The `EINTRFIX_*` variables: parsed without allocating, so the same code
-//! serves the library (at load time, or lazily from a hook) and the CLI
+//! The `EINTRFIX_*` variables: every name, and the one parser of their
+//! values, allocation-free, so the same code serves the library (which
+//! reads them from its environment once: [`from_environment`]) and the CLI
 //! (which validates its options with it before starting anything).
 //!
 //! An empty variable counts as unset. Any error names the variable, the bad
@@ -48,6 +49,49 @@ pub enum LogFormat {
     Text,
     /// One flat JSON object per line.
     Json,
+}
+
+/// How much of the event log is shown, from `EINTRFIX_LOG`: an event is
+/// written when its level is at most this verbose. Also the level of an
+/// event (`Info` or `Warn`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    /// Nothing.
+    Off,
+    /// Errors only.
+    Error,
+    /// Warnings and errors: the default.
+    Warn,
+    /// Every interruption.
+    Info,
+    /// As `info` (the shim has no debug events).
+    Debug,
+    /// As `info` (the shim has no trace events).
+    Trace,
+}
+
+impl LogLevel {
+    /// Every level, least verbose first, with the word that selects it.
+    const WORDS: [(&'static [u8], LogLevel); 6] = [
+        (b"off", LogLevel::Off),
+        (b"error", LogLevel::Error),
+        (b"warn", LogLevel::Warn),
+        (b"info", LogLevel::Info),
+        (b"debug", LogLevel::Debug),
+        (b"trace", LogLevel::Trace),
+    ];
+
+    /// As events show it: `WARN`, `INFO`, ...
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Off => "OFF",
+            LogLevel::Error => "ERROR",
+            LogLevel::Warn => "WARN",
+            LogLevel::Info => "INFO",
+            LogLevel::Debug => "DEBUG",
+            LogLevel::Trace => "TRACE",
+        }
+    }
 }
 
 /// A set of signal numbers 1..=64.
@@ -138,9 +182,10 @@ impl Runtimes {
     }
 }
 
-/// Everything the variables say, as plain data.
+/// Everything the variables say, as plain data; `'a` is the lifetime of
+/// the values read (the environment's, for the library).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Config {
+pub struct Config<'a> {
     /// False when a variable was bad: the shim then passes everything through.
     pub enabled: bool,
     /// The policy of functions not named in `EINTRFIX_POLICY`.
@@ -156,21 +201,26 @@ pub struct Config {
     pub thread_signals: Policy,
     /// Retries of one call before its EINTR passes (`EINTRFIX_MAX_RETRIES`).
     pub max_retries: Option<u32>,
+    /// The most verbose level of event written (`EINTRFIX_LOG`).
+    pub log_level: LogLevel,
     /// Event format (`EINTRFIX_LOG_FORMAT`).
     pub log_format: LogFormat,
     /// Whether to print a summary at exit (`EINTRFIX_SUMMARY`).
     pub summary: bool,
     /// Whose own calls keep their EINTR (`EINTRFIX_RUNTIMES`).
     pub runtimes: Runtimes,
+    /// Where events and the summary go (`EINTRFIX_LOG_FILE`, `%p`
+    /// unexpanded); `None`: stderr.
+    pub log_file: Option<&'a [u8]>,
 }
 
 /// SIGINT, SIGTERM and SIGQUIT: the program asked to be interrupted.
 pub const DEFAULT_PASS_SIGNALS: SignalSet =
     SignalSet::of(&[libc::SIGINT, libc::SIGTERM, libc::SIGQUIT]);
 
-impl Config {
+impl<'a> Config<'a> {
     /// What applies when no variable is set.
-    pub const DEFAULT: Config = Config {
+    pub const DEFAULT: Config<'a> = Config {
         enabled: true,
         default_policy: Policy::Retry,
         named: [None; Function::COUNT],
@@ -178,13 +228,15 @@ impl Config {
         alarm_timeouts: Policy::Pass,
         thread_signals: Policy::Pass,
         max_retries: None,
+        log_level: LogLevel::Warn,
         log_format: LogFormat::Text,
         summary: false,
         runtimes: Runtimes::AUTO,
+        log_file: None,
     };
 
     /// What applies after a bad variable: nothing is changed.
-    pub const PASSTHROUGH: Config = Config {
+    pub const PASSTHROUGH: Config<'a> = Config {
         enabled: false,
         default_policy: Policy::Pass,
         ..Config::DEFAULT
@@ -274,6 +326,9 @@ pub const LOG_FILE: &str = "EINTRFIX_LOG_FILE";
 pub const SUMMARY: &str = "EINTRFIX_SUMMARY";
 /// Code whose own calls keep their EINTR.
 pub const RUNTIMES: &str = "EINTRFIX_RUNTIMES";
+/// The library the `eintrfix` command preloads: read by the command only,
+/// so not in [`VARIABLES`].
+pub const LIB: &str = "EINTRFIX_LIB";
 
 const POLICY_ACCEPTS: &str = "a comma-separated list of at most one default policy, 'retry' (the \
      default), 'pass' or 'log', and NAME=POLICY items, NAME a hooked function such as read or connect";
@@ -301,7 +356,7 @@ const RUNTIMES_ACCEPTS: &str = "'auto' (the default: CPython 3.5 and later), 'no
 pub const RUNTIME_NAME_MAX: usize = 4095;
 
 /// Parses every variable, reading them with `get` (`None` or empty: unset).
-pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, ConfigError<'a>> {
+pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config<'a>, ConfigError<'a>> {
     let get = |name: &str| get(name).filter(|v| !v.is_empty());
     let mut config = Config::DEFAULT;
     if let Some(value) = get(POLICY) {
@@ -327,7 +382,7 @@ pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, Confi
         })?);
     }
     if let Some(value) = get(LOG) {
-        check_log_directives(value)?;
+        config.log_level = parse_log_directives(value)?;
     }
     if let Some(value) = get(LOG_FORMAT) {
         config.log_format = match_ignore_case(
@@ -343,6 +398,7 @@ pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, Confi
             )
         })?;
     }
+    config.log_file = get(LOG_FILE);
     if let Some(value) = get(SUMMARY) {
         config.summary = parse_bool(trim(value)).ok_or_else(|| {
             error(
@@ -357,6 +413,30 @@ pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config, Confi
         config.runtimes = parse_runtimes(value)?;
     }
     Ok(config)
+}
+
+/// Parses the variables of this process's environment.
+pub fn from_environment() -> Result<Config<'static>, ConfigError<'static>> {
+    parse(environment)
+}
+
+/// A variable of this process's environment, as bytes, without allocating
+/// (the environment outlives the library).
+pub fn environment(name: &str) -> Option<&'static [u8]> {
+    let mut cname = [0u8; 64];
+    cname
+        .get_mut(..name.len())?
+        .copy_from_slice(name.as_bytes());
+    if name.len() >= cname.len() {
+        return None;
+    }
+    // SAFETY: `cname` is NUL-terminated (zero-filled past the name). The
+    // pointer getenv returns, if any, is a NUL-terminated string in the
+    // environment, which the process keeps alive.
+    unsafe {
+        let value = libc::getenv(cname.as_ptr().cast::<core::ffi::c_char>());
+        (!value.is_null()).then(|| core::ffi::CStr::from_ptr(value).to_bytes())
+    }
 }
 
 fn error<'a>(
@@ -581,17 +661,27 @@ fn realtime_signal(name: &[u8]) -> Option<i32> {
     (min..=max).contains(&signal).then_some(signal)
 }
 
-/// Checks `EINTRFIX_LOG` against the directive grammar the shim supports:
-/// comma-separated `LEVEL` or `TARGET=LEVEL` items.
-fn check_log_directives(value: &[u8]) -> Result<(), ConfigError<'_>> {
+/// The target of every event the shim writes.
+pub const LOG_TARGET: &str = "eintrfix";
+
+/// Parses `EINTRFIX_LOG`: comma-separated `LEVEL` or `TARGET=LEVEL` items,
+/// the `EnvFilter` syntax without spans or fields. Returns the most verbose
+/// level it enables for the shim's events (target [`LOG_TARGET`]), decided
+/// as `EnvFilter` decides with static directives: the matching directive
+/// with the longest target (a prefix of the event's target) wins, a bare
+/// level matches every target, the last of equals wins, and no match turns
+/// logging off.
+fn parse_log_directives(value: &[u8]) -> Result<LogLevel, ConfigError<'_>> {
     const ACCEPTS: &str = "comma-separated directives LEVEL or TARGET=LEVEL, \
          LEVEL one of off, error, warn, info, debug, trace (e.g. 'info' or 'eintrfix=info')";
+    // (specificity, level) of the directive that decides so far.
+    let mut best: Option<(usize, LogLevel)> = None;
     for raw in value.split(|&b| b == b',') {
         let item = trim(raw);
         if item.is_empty() {
             return Err(error(LOG, value, "empty directive in", ACCEPTS));
         }
-        let level = match item.iter().position(|&b| b == b'=') {
+        let (target, word) = match item.iter().position(|&b| b == b'=') {
             Some(eq) => {
                 let target = trim(item.get(..eq).unwrap_or_default());
                 if target.is_empty()
@@ -601,23 +691,22 @@ fn check_log_directives(value: &[u8]) -> Result<(), ConfigError<'_>> {
                 {
                     return Err(error(LOG, item, "bad target in", ACCEPTS));
                 }
-                trim(item.get(eq + 1..).unwrap_or_default())
+                (Some(target), trim(item.get(eq + 1..).unwrap_or_default()))
             }
-            None => item,
+            None => (None, item),
         };
-        let known = [
-            b"off" as &[u8],
-            b"error",
-            b"warn",
-            b"info",
-            b"debug",
-            b"trace",
-        ];
-        if !known.iter().any(|k| eq_ignore_case(k, level)) {
-            return Err(error(LOG, item, "unknown level in", ACCEPTS));
+        let level = match_ignore_case(word, &LogLevel::WORDS)
+            .ok_or_else(|| error(LOG, item, "unknown level in", ACCEPTS))?;
+        let specificity = match target {
+            None => 0,
+            Some(t) if LOG_TARGET.as_bytes().starts_with(t) => t.len() + 1,
+            Some(_) => continue,
+        };
+        if best.map_or(true, |(s, _)| specificity >= s) {
+            best = Some((specificity, level));
         }
     }
-    Ok(())
+    Ok(best.map_or(LogLevel::Off, |(_, level)| level))
 }
 
 fn parse_bool(word: &[u8]) -> Option<bool> {
@@ -670,7 +759,7 @@ fn match_ignore_case<T: Copy>(word: &[u8], table: &[(&[u8], T)]) -> Option<T> {
 mod tests {
     use super::*;
 
-    fn parse_with(vars: &[(&str, &'static str)]) -> Result<Config, ConfigError<'static>> {
+    fn parse_with(vars: &[(&str, &'static str)]) -> Result<Config<'static>, ConfigError<'static>> {
         let vars: Vec<(String, &'static [u8])> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.as_bytes()))
@@ -815,11 +904,14 @@ mod tests {
             (LOG, "eintrfix=info,warn"),
             (LOG_FORMAT, "JSON"),
             (SUMMARY, "yes"),
+            (LOG_FILE, "/tmp/x.%p.log"),
         ])
         .unwrap();
+        assert_eq!(c.log_file, Some(&b"/tmp/x.%p.log"[..]));
         assert_eq!(c.alarm_timeouts, Policy::Retry);
         assert_eq!(c.thread_signals, Policy::Retry);
         assert_eq!(c.max_retries, Some(5));
+        assert_eq!(c.log_level, LogLevel::Info);
         assert_eq!(c.log_format, LogFormat::Json);
         assert!(c.summary);
         for (var, bad) in [

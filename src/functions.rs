@@ -4,8 +4,18 @@
 //!
 //! A fortified or aliased entry point (`__read_chk`) names its base function
 //! (`read`): a policy set for the base applies to it too, unless the entry
-//! point is named itself. Adding a hook is adding a row here and a row in its
-//! family's table under `src/hooks/`.
+//! point is named itself.
+//!
+//! Adding a hook takes four rows, each checked: the real function's C
+//! prototype in `src/real.rs`; the hook's row in its family's `hooks!`
+//! table under `src/hooks/` (prototype and slow path); its name here (with
+//! its base, for an alias or a fortified form); and its row in README's
+//! Hooked functions table. A hook missing the first or the third does not
+//! compile (the `hooks!` row names both); `tests/exports.rs` fails on one
+//! missing the fourth. The prototype is written twice because the real
+//! functions are resolved from one list, in the constructor, and a hook
+//! may call a real function other than its own (`usleep` sleeps with
+//! `nanosleep`, a socket's `read` retries with `recv`).
 
 /// Expands to the base of a row: the named one, or the function itself.
 macro_rules! base_of {

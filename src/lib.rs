@@ -6,21 +6,38 @@
 //! timeout on a fixed [deadline](deadline)) or pass the EINTR through, and
 //! reports the interruption to the [tracing sink](trace).
 //!
-//! Map of the crate:
+//! Map of the crate, each module above the ones it uses (no module imports
+//! one that imports it back: `tests/layout.rs`):
 //! - [`hooks`]: the exported functions, by family, generated from tables;
+//!   [`hooks::retry`]: the slow paths several families share;
+//! - [`policy`]: the engine every slow path calls, with its vocabulary
+//!   (why it decided, what it did) and the configuration in force;
+//! - [`trace`]: the sink the engine hands each interruption to, with the
+//!   configuration; it knows nothing of policies;
+//! - [`signals`]: which signal interrupted a call (fed by the handler
+//!   trampoline in [`hooks::signals`]);
 //! - [`real`]: the one place that resolves libc's real functions;
-//! - [`policy`]: the engine every hook's slow path calls;
 //! - [`deadline`]: fixed deadlines for calls with timeouts;
-//! - [`signals`]: which signal interrupted a call;
 //! - [`code`]: whose code is where (libc, the shim, a runtime that handles
-//!   EINTR itself), and who called a hook, with [`arch`] decoding calls;
-//! - [`trace`]: where interruptions are reported;
-//! - [`config`] and [`functions`]: the `EINTRFIX_*` variables and the
-//!   names they accept (shared with the CLI in `src/bin/`).
+//!   EINTR itself), and who called a hook, with [`arch`] decoding calls
+//!   and reading a handler's context;
+//! - [`restart`]: what the trampoline decides for a call the kernel would
+//!   restart (calls inside libc: stdio);
+//! - [`config`] and [`functions`]: every `EINTRFIX_*` variable, their one
+//!   parser and the names they accept (shared with the CLI in `src/bin/`);
+//! - [`once`], [`per_thread`](mod@per_thread), [`process`], [`errno`]: the run-once
+//!   primitive, per-thread statics, the process's and thread's ids, errno
+//!   and its names.
 
+// Without std: std would bring its panic and backtrace machinery (and
+// libgcc_s) into every process the library is loaded into, for nothing the
+// library uses (README, Performance). Unit tests run with std.
+#![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+#[macro_use]
+pub mod per_thread;
 #[macro_use]
 pub mod hooks;
 
@@ -30,25 +47,52 @@ pub mod config;
 pub mod deadline;
 pub mod errno;
 pub mod functions;
+pub mod once;
 pub mod policy;
+pub mod process;
 pub mod real;
 pub mod restart;
 pub mod signals;
 pub mod trace;
 
-/// Runs when the library is loaded, before `main`: resolves every real
-/// function and reads the configuration, so that the hooks' slow paths
-/// find both ready. Hooks that run earlier resolve and read lazily.
+/// Runs when the library is loaded, before `main`: notes whether stderr is
+/// open, resolves every real function and reads the configuration, so that
+/// the hooks' slow paths find both ready, and sets up the signal table and
+/// the tracing sink. Hooks that run earlier resolve and read lazily.
 extern "C" fn init() {
-    trace::line::init();
+    trace::destination::init();
     real::resolve_all();
-    policy::init();
-    code::init();
-    signals::init();
-    trace::init();
+    let config = policy::config();
+    code::init(config);
+    hooks::signals::init();
+    trace::init(config);
 }
 
 /// Registers [`init`] as an ELF constructor.
 #[used]
 #[link_section = ".init_array"]
 static INIT: extern "C" fn() = init;
+
+/// Runs at `exit()`, after the program's `atexit` handlers (so their
+/// interruptions count): prints the summary when it is on.
+extern "C" fn fini() {
+    trace::exiting(policy::config());
+}
+
+/// Registers [`fini`] as an ELF destructor.
+#[used]
+#[link_section = ".fini_array"]
+static FINI: extern "C" fn() = fini;
+
+/// A panic is a bug in the shim: say where on the shim's output, in one
+/// line, then abort (`panic = "abort"`; nothing unwinds through a hook).
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    use core::fmt::Write;
+    let mut line = trace::line::Line::new();
+    let _ = write!(line, "eintrfix: bug: {info}");
+    line.write_to(trace::destination::current());
+    // SAFETY: abort has no preconditions.
+    unsafe { libc::abort() }
+}

@@ -1,89 +1,154 @@
 //! The policy engine: every hook calls it on the slow path, once for each
 //! EINTR, and does what it decides.
 //!
-//! The configuration is parsed once, by the constructor or lazily by the
-//! first interruption if a hook runs earlier, and published through an
-//! atomic flag: reading it takes no lock, so it is safe in signal handlers
-//! and forked children.
+//! The configuration is read once, by the constructor or lazily by the
+//! first interruption if a hook runs earlier ([`Once`]): reading it takes
+//! no lock, so it is safe in signal handlers and forked children. The
+//! tracing sink below the engine is handed it with each report.
 
 use crate::code::{self, Caller, Owner};
-use crate::config::{self, Config, Policy, SignalSet};
+use crate::config::{self, Config, LogLevel, Policy, SignalSet};
 use crate::deadline::now_ns;
 use crate::errno;
 use crate::functions::Function;
+use crate::once::Once;
 use crate::signals::{self, Interrupting, Sender};
-use crate::trace::{self, Action, Reason, Report, Site};
-use core::cell::UnsafeCell;
-use core::ffi::{c_char, c_int, CStr};
-use core::fmt::Write;
-use core::sync::atomic::{AtomicU8, Ordering};
+use crate::trace::{self, Site};
+use core::ffi::c_int;
 
-const UNSET: u8 = 0;
-const BUSY: u8 = 1;
-const READY: u8 = 2;
+static CONFIG: Once<Config<'static>> = Once::new();
 
-/// The published configuration: written once while `STATE` is `BUSY`,
-/// read only after `STATE` is `READY`.
-struct Published(UnsafeCell<Config>);
-
-// SAFETY: the cell is written by exactly one thread (the one that moved
-// `STATE` from UNSET to BUSY) before `STATE` is released as READY, and only
-// read after an acquire load sees READY.
-unsafe impl Sync for Published {}
-
-static STATE: AtomicU8 = AtomicU8::new(UNSET);
-static CONFIG: Published = Published(UnsafeCell::new(Config::DEFAULT));
-
-/// Reads the `EINTRFIX_*` variables once. A bad one is reported on stderr
-/// and makes the shim pass everything through.
-pub fn init() {
-    if STATE
-        .compare_exchange(UNSET, BUSY, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
-        return;
-    }
-    let parsed = config::parse(getenv).unwrap_or_else(|error| {
-        let mut line = trace::line::Line::new();
-        let _ = write!(line, "{error}");
-        line.write_to(libc::STDERR_FILENO);
-        Config::PASSTHROUGH
-    });
-    // SAFETY: we moved STATE from UNSET to BUSY, so no one else writes the
-    // cell and no one reads it until the release store below.
-    unsafe { *CONFIG.0.get() = parsed };
-    STATE.store(READY, Ordering::Release);
+/// The configuration in force, read from the `EINTRFIX_*` variables at the
+/// first call. A bad variable is reported on stderr and makes the shim pass
+/// everything through. While another caller reads it (a hook running
+/// inside the reading, another thread), the defaults.
+pub fn config() -> &'static Config<'static> {
+    CONFIG
+        .get_or_init(|| {
+            config::from_environment().unwrap_or_else(|error| {
+                trace::warning(&error);
+                Config::PASSTHROUGH
+            })
+        })
+        .unwrap_or(&Config::DEFAULT)
 }
 
-/// The configuration in force. Before it is published (a hook running
-/// before the constructor, or while another thread parses it), the defaults.
-pub fn config() -> &'static Config {
-    if STATE.load(Ordering::Acquire) != READY {
-        init();
-        if STATE.load(Ordering::Acquire) != READY {
-            return &Config::DEFAULT;
+/// What the engine did with an interruption.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// The call was made again.
+    Retried,
+    /// The EINTR went back to the program.
+    Passed,
+}
+
+impl Action {
+    /// As reported in events.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Action::Retried => "retried",
+            Action::Passed => "passed",
         }
     }
-    // SAFETY: READY was observed with acquire ordering, so the single write
-    // is complete and the cell is never written again.
-    unsafe { &*CONFIG.0.get() }
 }
 
-/// A variable's value as bytes, without allocating.
-pub(crate) fn getenv(name: &str) -> Option<&'static [u8]> {
-    let mut cname = [0u8; 64];
-    cname
-        .get_mut(..name.len())?
-        .copy_from_slice(name.as_bytes());
-    if name.len() >= cname.len() {
-        return None;
+/// Why the engine decided as it did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// The function's policy is `retry` and nothing said otherwise.
+    Policy,
+    /// The function's policy is `pass`.
+    PassPolicy,
+    /// The function's policy is `log`.
+    LogPolicy,
+    /// The signal is in `EINTRFIX_PASS_SIGNALS`.
+    PassSignal,
+    /// A one-shot SIGALRM: the program's own timeout.
+    AlarmTimeout,
+    /// A handler left its signal at SIG_DFL, whose default action kills:
+    /// a retry could run into the next one.
+    FatalDefault,
+    /// A thread of the process aimed the signal at this thread
+    /// (`pthread_kill`), and `EINTRFIX_THREAD_SIGNALS` is `pass`.
+    ThreadSignal,
+    /// `EINTRFIX_MAX_RETRIES` was reached.
+    MaxRetries,
+    /// The call was made by a runtime that handles EINTR itself (see
+    /// `EINTRFIX_RUNTIMES`): it gets the EINTR, as it would bare.
+    Runtime,
+    /// The configuration was bad, so the shim changes nothing.
+    Disabled,
+}
+
+impl Reason {
+    /// As reported in events.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Reason::Policy => "retry_policy",
+            Reason::PassPolicy => "pass_policy",
+            Reason::LogPolicy => "log_policy",
+            Reason::PassSignal => "pass_signal",
+            Reason::AlarmTimeout => "alarm_timeout",
+            Reason::FatalDefault => "fatal_default",
+            Reason::ThreadSignal => "thread_signal",
+            Reason::MaxRetries => "max_retries",
+            Reason::Runtime => "runtime",
+            Reason::Disabled => "disabled",
+        }
     }
-    // SAFETY: `cname` is NUL-terminated (zero-filled past the name). The
-    // pointer getenv returns, if any, is a NUL-terminated string in the
-    // environment, which the process keeps alive.
-    unsafe {
-        let value = libc::getenv(cname.as_ptr().cast::<c_char>());
-        (!value.is_null()).then(|| CStr::from_ptr(value).to_bytes())
+
+    /// Whether events with this reason are warnings (shown by default).
+    pub const fn is_warning(self) -> bool {
+        matches!(self, Reason::LogPolicy | Reason::MaxRetries)
+    }
+}
+
+/// One interruption of one call.
+#[derive(Clone, Copy, Debug)]
+pub struct Report {
+    /// The hooked function, or the one named after the system call.
+    pub function: Function,
+    /// Where the call was made.
+    pub site: Site,
+    /// The call's fd, where it has one.
+    pub fd: Option<c_int>,
+    /// The signal whose handler ran, if known.
+    pub signal: Option<c_int>,
+    /// Who sent it.
+    pub sender: Sender,
+    /// What was done.
+    pub action: Action,
+    /// Why.
+    pub reason: Reason,
+    /// 1 for the first interruption of this call, then 2, ...
+    pub attempt: u32,
+    /// Microseconds since the call's first interruption.
+    pub waited_us: u64,
+}
+
+impl Report {
+    /// The report as the tracing sink takes it: `warn` for the `log`
+    /// policy and exhausted retries (shown by default), `info` for the
+    /// rest.
+    pub fn event(&self) -> trace::Event {
+        trace::Event {
+            function: self.function,
+            site: self.site,
+            fd: self.fd,
+            signal: self.signal,
+            sender: self.sender.name(),
+            level: if self.reason.is_warning() {
+                LogLevel::Warn
+            } else {
+                LogLevel::Info
+            },
+            action: self.action.name(),
+            retried: self.action == Action::Retried,
+            reason: self.reason.name(),
+            attempt: self.attempt,
+            waited_us: self.waited_us,
+            runtime: self.reason == Reason::Runtime,
+        }
     }
 }
 
@@ -203,7 +268,7 @@ fn report(config: &Config, call: Call, by: Interrupting, decision: Decision, rea
         return;
     }
     let signal = reported_signal(config, by, reason);
-    trace::interruption(&Report {
+    let report = Report {
         function: call.function,
         site: call.site,
         fd: call.fd,
@@ -216,7 +281,8 @@ fn report(config: &Config, call: Call, by: Interrupting, decision: Decision, rea
         reason,
         attempt: call.attempt,
         waited_us: call.waited_us,
-    });
+    };
+    trace::interruption(config, &report.event());
 }
 
 /// The interruptions of one hooked call: counts them, asks the engine
@@ -275,7 +341,7 @@ impl Drop for Interruption {
     /// interruption (for `EINTRFIX_SUMMARY`).
     fn drop(&mut self) {
         if self.attempts > 0 {
-            trace::finished(self.function, self.first_ns);
+            trace::finished(config(), self.function, self.first_ns);
         }
     }
 }
@@ -318,51 +384,6 @@ pub fn at_delivery(
     report(config, call, by, decision, reason);
     errno::set(saved);
     decision
-}
-
-/// A return value whose failure is -1 with errno set.
-pub trait Outcome: Copy {
-    /// Whether this value reports a failure.
-    fn failed(self) -> bool;
-}
-
-impl Outcome for isize {
-    fn failed(self) -> bool {
-        self == -1
-    }
-}
-
-impl Outcome for i32 {
-    fn failed(self) -> bool {
-        self == -1
-    }
-}
-
-/// Whether `result` is a failure with EINTR.
-pub fn interrupted<R: Outcome>(result: R) -> bool {
-    result.failed() && errno::get() == libc::EINTR
-}
-
-/// The slow path of a call with no timeout: while it fails with EINTR and
-/// the engine says retry, make it `again`. Any other result, a partial
-/// transfer included, goes back to the program as it is.
-#[cold]
-#[inline(never)]
-pub fn retry<R: Outcome>(
-    function: Function,
-    fd: Option<c_int>,
-    first: R,
-    mut again: impl FnMut() -> R,
-) -> R {
-    let mut result = first;
-    let mut interruption = Interruption::new(function, fd);
-    while interrupted(result) {
-        if interruption.decide() == Decision::Pass {
-            break;
-        }
-        result = again();
-    }
-    result
 }
 
 #[cfg(test)]

@@ -21,8 +21,32 @@ use libc::{
     sem_t, sembuf, siginfo_t, sigset_t, size_t, sockaddr, socklen_t, ssize_t, timespec, timeval,
 };
 
-/// Looks `name` (NUL-terminated) up in the objects after this one and
-/// stores it; a missing symbol stays null.
+#[cfg(target_pointer_width = "64")]
+mod lookup;
+
+/// Without 64-bit ELF tables to read, dlsym resolves everything.
+#[cfg(not(target_pointer_width = "64"))]
+mod lookup {
+    /// No scope: dlsym does it all.
+    pub struct Scope;
+
+    impl Scope {
+        pub fn find() -> Option<Scope> {
+            None
+        }
+
+        pub fn lookup(&self, _name: &[u8], _hash: u32) -> Option<*mut core::ffi::c_void> {
+            None
+        }
+    }
+
+    pub const fn gnu_hash(_name: &[u8]) -> u32 {
+        0
+    }
+}
+
+/// Looks `name` (NUL-terminated) up in the objects after this one with
+/// dlsym and stores it; a missing symbol stays null.
 #[cold]
 #[inline(never)]
 fn resolve(slot: &AtomicPtr<c_void>, name: &'static [u8]) -> *mut c_void {
@@ -96,11 +120,25 @@ macro_rules! real_functions {
             }
         )*
 
-        /// Resolves every real function now (from the constructor).
+        /// Every name in the table, NUL-terminated.
+        #[cfg(test)]
+        const NAMES: &[&[u8]] = &[$(concat!(stringify!($name), "\0").as_bytes()),*];
+
+        /// Resolves every real function now (from the constructor): from
+        /// the loaded objects' symbol tables where `lookup` can, else
+        /// with dlsym.
         pub fn resolve_all() {
+            let scope = lookup::Scope::find();
             $(
                 if slot::$name.load(Ordering::Relaxed).is_null() {
-                    resolve(&slot::$name, concat!(stringify!($name), "\0").as_bytes());
+                    const HASH: u32 = lookup::gnu_hash(stringify!($name).as_bytes());
+                    let name = stringify!($name).as_bytes();
+                    match scope.as_ref().and_then(|s| s.lookup(name, HASH)) {
+                        Some(f) => slot::$name.store(f, Ordering::Relaxed),
+                        None => {
+                            resolve(&slot::$name, concat!(stringify!($name), "\0").as_bytes());
+                        }
+                    }
                 }
             )*
         }
@@ -213,4 +251,25 @@ real_functions! {
     fn alarm(seconds: c_uint) -> c_uint, missing = 0;
     fn ualarm(value: libc::useconds_t, interval: libc::useconds_t) -> libc::useconds_t, missing = 0;
     fn setitimer(which: c_int, new: *const libc::itimerval, old: *mut libc::itimerval) -> c_int;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn every_name_is_found_where_dlsym_finds_it() {
+        let scope = lookup::Scope::find().expect("the scope after the test binary");
+        for &name in NAMES {
+            // SAFETY: a NUL-terminated name.
+            let expected = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr().cast()) };
+            let bare = &name[..name.len() - 1];
+            // Every plain function dlsym finds, this finds: none of libc's
+            // functions here is an IFUNC.
+            let expected = (!expected.is_null()).then_some(expected);
+            let found = scope.lookup(bare, lookup::gnu_hash(bare));
+            assert_eq!(found, expected, "{}", String::from_utf8_lossy(bare));
+        }
+    }
 }

@@ -10,12 +10,10 @@
 //! ran on its thread since the last look.
 //!
 //! The record is per thread: a signal handled on one thread did not
-//! interrupt a call on another. It lives in a `const`-initialised
-//! thread-local atomic (no destructor, so it is safe from `atexit` handlers
-//! and thread-key destructors) and is read and cleared with one atomic
-//! swap, so a handler that runs between the read and the clear on the same
-//! thread cannot be lost. When the thread-local is gone (a thread being torn
-//! down), the record falls back to one process-wide atomic.
+//! interrupt a call on another. It lives in seven per-thread words
+//! ([`crate::per_thread!`]: no constructor, no destructor, never torn down,
+//! so it is safe from signal handlers, `atexit` handlers and thread-key
+//! destructors), each read and cleared with one atomic swap.
 //!
 //! The timer state below says what kind of `ITIMER_REAL` the program armed
 //! last (through `alarm`, `ualarm` or `setitimer`): a SIGALRM from a
@@ -24,7 +22,7 @@
 //! handler re-arms every time (a periodic timer in disguise), is not.
 
 use crate::config::SignalSet;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 /// Who sent a signal, from its `siginfo_t`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -150,101 +148,56 @@ pub struct Interrupting {
     pub senders: Senders,
 }
 
-/// One thread's record.
-struct Record {
-    /// Bit `n - 1`: the handler of signal `n` ran while the thread was in a call.
-    ran: AtomicU64,
-    alarm_timeout: AtomicBool,
-    thread_aimed: AtomicU64,
-    left_fatal: AtomicU64,
-    senders: [AtomicU8; 65],
+crate::per_thread! {
+    /// Bit `n - 1`: the handler of signal `n` ran while the thread was in
+    /// a call.
+    static RAN: AtomicU64 = const { AtomicU64::new(0) };
+    /// A SIGALRM among them was the program's own timeout.
+    static ALARM_TIMEOUT: AtomicBool = const { AtomicBool::new(false) };
+    /// Those a thread of this process aimed at this thread.
+    static THREAD_AIMED: AtomicU64 = const { AtomicU64::new(0) };
+    /// Those whose handler left them at a fatal SIG_DFL.
+    static LEFT_FATAL: AtomicU64 = const { AtomicU64::new(0) };
+    /// Who sent each, as three bit planes: bit `n - 1` of plane `k` is bit
+    /// `k` of the [`Sender`] code of signal `n`.
+    static SENDER_0: AtomicU64 = const { AtomicU64::new(0) };
+    static SENDER_1: AtomicU64 = const { AtomicU64::new(0) };
+    static SENDER_2: AtomicU64 = const { AtomicU64::new(0) };
 }
 
-impl Record {
-    const fn new() -> Record {
-        Record {
-            ran: AtomicU64::new(0),
-            alarm_timeout: AtomicBool::new(false),
-            thread_aimed: AtomicU64::new(0),
-            left_fatal: AtomicU64::new(0),
-            senders: [const { AtomicU8::new(0) }; 65],
-        }
-    }
+/// The three planes of the senders, in order.
+const SENDER_PLANES: [&crate::per_thread::PerThread<AtomicU64>; 3] =
+    [&SENDER_0, &SENDER_1, &SENDER_2];
 
-    fn note(&self, bits: u64, signal: i32, delivery: Delivery) {
-        if let Some(slot) = usize::try_from(signal)
-            .ok()
-            .and_then(|s| self.senders.get(s))
-        {
-            slot.store(delivery.sender as u8, Ordering::Relaxed);
-        }
-        if delivery.sender == Sender::Thread {
-            self.thread_aimed.fetch_or(bits, Ordering::Relaxed);
-        }
-        if delivery.left_fatal {
-            self.left_fatal.fetch_or(bits, Ordering::Relaxed);
-        }
-        if delivery.alarm_timeout {
-            self.alarm_timeout.store(true, Ordering::Relaxed);
-        }
-        self.ran.fetch_or(bits, Ordering::Relaxed);
-    }
-
-    fn take(&self) -> Interrupting {
-        let bits = self.ran.swap(0, Ordering::Relaxed);
-        let mut senders = Senders::default();
-        for (sender, slot) in senders.0.iter_mut().zip(&self.senders) {
-            *sender = Sender::from_code(slot.load(Ordering::Relaxed));
-        }
-        let signals = SignalSet::from_bits(bits);
-        Interrupting {
-            signals,
-            alarm_timeout: self.alarm_timeout.swap(false, Ordering::Relaxed)
-                && signals.contains(libc::SIGALRM),
-            thread_aimed: SignalSet::from_bits(self.thread_aimed.swap(0, Ordering::Relaxed) & bits),
-            left_fatal: SignalSet::from_bits(self.left_fatal.swap(0, Ordering::Relaxed) & bits),
-            senders,
-        }
-    }
-
-    fn put_back(&self, by: &Interrupting) {
-        for signal in 1..=64 {
-            if by.signals.contains(signal) {
-                let bits = SignalSet::EMPTY.with(signal).bits();
-                self.note(
-                    bits,
-                    signal,
-                    Delivery {
-                        sender: by.senders.of(signal),
-                        alarm_timeout: by.alarm_timeout && signal == libc::SIGALRM,
-                        left_fatal: by.left_fatal.contains(signal),
-                    },
-                );
+/// Notes `signal` (whose bit is `bits`) with what its delivery showed.
+fn note(bits: u64, delivery: Delivery) {
+    let code = delivery.sender as u8;
+    for (k, plane) in SENDER_PLANES.iter().enumerate() {
+        plane.with(|plane| {
+            if code >> k & 1 != 0 {
+                plane.fetch_or(bits, Ordering::Relaxed)
+            } else {
+                plane.fetch_and(!bits, Ordering::Relaxed)
             }
-        }
+        });
     }
+    if delivery.sender == Sender::Thread {
+        THREAD_AIMED.with(|set| set.fetch_or(bits, Ordering::Relaxed));
+    }
+    if delivery.left_fatal {
+        LEFT_FATAL.with(|set| set.fetch_or(bits, Ordering::Relaxed));
+    }
+    if delivery.alarm_timeout {
+        ALARM_TIMEOUT.with(|flag| flag.store(true, Ordering::Relaxed));
+    }
+    RAN.with(|ran| ran.fetch_or(bits, Ordering::Relaxed));
 }
-
-std::thread_local! {
-    /// This thread's record.
-    static RECORD: Record = const { Record::new() };
-}
-
-/// Where records go when a thread's own is no longer reachable (a thread
-/// being torn down).
-static RECORD_ANYWHERE: Record = Record::new();
 
 /// Notes that the handler of `signal` ran on this thread while it was in
 /// a call, with what the delivery showed (from the trampoline;
-/// async-signal-safe: atomic operations only).
+/// async-signal-safe: atomic operations on per-thread words only).
 pub fn record(signal: i32, delivery: Delivery) {
-    let bits = SignalSet::EMPTY.with(signal).bits();
-    if RECORD
-        .try_with(|record| record.note(bits, signal, delivery))
-        .is_err()
-    {
-        RECORD_ANYWHERE.note(bits, signal, delivery);
-    }
+    note(SignalSet::EMPTY.with(signal).bits(), delivery);
 }
 
 /// The signals delivered to this thread while it was in a call since the
@@ -252,21 +205,46 @@ pub fn record(signal: i32, delivery: Delivery) {
 /// then SIGCONT, a handler installed by a raw system call): such an EINTR
 /// is retried.
 pub fn take_interrupting() -> Interrupting {
-    let local = RECORD.try_with(Record::take).unwrap_or_default();
-    if local.signals.bits() != 0 {
-        return local;
+    let bits = RAN.with(|ran| ran.swap(0, Ordering::Relaxed));
+    let planes = SENDER_PLANES.map(|plane| plane.with(|p| p.load(Ordering::Relaxed)));
+    let mut senders = Senders::default();
+    for (signal, sender) in senders.0.iter_mut().enumerate().skip(1) {
+        let bit = 1u64 << (signal - 1);
+        let code = planes.iter().enumerate().fold(0u8, |code, (k, plane)| {
+            code | (u8::from(plane & bit != 0) << k)
+        });
+        *sender = Sender::from_code(code);
     }
-    // The process-wide record is consulted only when this thread ran
-    // nothing: it holds what threads without a record saw.
-    RECORD_ANYWHERE.take()
+    let signals = SignalSet::from_bits(bits);
+    Interrupting {
+        signals,
+        alarm_timeout: ALARM_TIMEOUT.with(|flag| flag.swap(false, Ordering::Relaxed))
+            && signals.contains(libc::SIGALRM),
+        thread_aimed: SignalSet::from_bits(
+            THREAD_AIMED.with(|set| set.swap(0, Ordering::Relaxed)) & bits,
+        ),
+        left_fatal: SignalSet::from_bits(
+            LEFT_FATAL.with(|set| set.swap(0, Ordering::Relaxed)) & bits,
+        ),
+        senders,
+    }
 }
 
 /// Puts back what [`take_interrupting`] took, for a later look on this
 /// thread (the trampoline passed an EINTR that a hook above it will judge
 /// again).
 pub fn put_back(by: Interrupting) {
-    if RECORD.try_with(|record| record.put_back(&by)).is_err() {
-        RECORD_ANYWHERE.put_back(&by);
+    for signal in 1..=64 {
+        if by.signals.contains(signal) {
+            note(
+                SignalSet::EMPTY.with(signal).bits(),
+                Delivery {
+                    sender: by.senders.of(signal),
+                    alarm_timeout: by.alarm_timeout && signal == libc::SIGALRM,
+                    left_fatal: by.left_fatal.contains(signal),
+                },
+            );
+        }
     }
 }
 
@@ -376,12 +354,6 @@ pub fn after_handler(before: TimerState, by_timer: bool) -> bool {
         );
     }
     false
-}
-
-/// Sets up signal tracking, from the constructor: the state here is all
-/// static; the hooks note which process owns the table of handlers.
-pub fn init() {
-    crate::hooks::signals::init();
 }
 
 #[cfg(test)]

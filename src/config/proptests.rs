@@ -84,7 +84,7 @@ fn value() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-fn parse_only(variable: &str, value: &[u8]) -> Result<Config, ConfigError<'static>> {
+fn parse_only(variable: &str, value: &[u8]) -> Result<Config<'static>, ConfigError<'static>> {
     let value: &'static [u8] = Box::leak(value.to_vec().into_boxed_slice());
     let variable = variable.to_string();
     parse(move |name| (name == variable).then_some(value))
@@ -99,8 +99,13 @@ proptest! {
         match parse_only(variable, &value) {
             Ok(config) => {
                 prop_assert!(config.enabled);
-                if variable == LOG_FILE || value.trim_ascii().is_empty() {
-                    // a path is not parsed; an empty value is unset
+                if value.is_empty() {
+                    // an empty value is unset
+                    prop_assert_eq!(config, Config::DEFAULT);
+                } else if variable == LOG_FILE {
+                    // a path is kept as it is
+                    prop_assert_eq!(config, Config { log_file: Some(&value[..]), ..Config::DEFAULT });
+                } else if value.trim_ascii().is_empty() {
                     prop_assert_eq!(config, Config::DEFAULT);
                 }
             }

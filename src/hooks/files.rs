@@ -9,7 +9,7 @@
 //! arguments travel exactly where a further fixed argument would; they are
 //! built only there. See docs/variadic-hooks.md for the reasoning.
 
-use crate::policy::retry;
+use super::retry::retry;
 use crate::real;
 use core::ffi::{c_char, c_int};
 #[cfg(all(

@@ -6,9 +6,9 @@
 //! `close` is the exception: it is never made again (see [`close`]).
 //! The variadic `fcntl` and `open` are in [`super::files`].
 
-use super::sockets::{retry_within_timeout, Direction};
+use super::retry::{interrupted, retry, retry_within_timeout, Direction};
 use crate::functions::Function;
-use crate::policy::{interrupted, retry, Decision, Interruption};
+use crate::policy::{Decision, Interruption};
 use crate::real;
 use core::ffi::{c_int, c_void};
 use libc::{off64_t, off_t, size_t, ssize_t, MSG_DONTWAIT};

@@ -8,10 +8,9 @@
 //! whose relative timeout is fixed as a deadline when the call is made;
 //! once it has passed the hook fails with EAGAIN, as the timeout would.
 
-use super::multiplex::wait_within;
+use super::retry::{retry, wait_within};
 use crate::deadline::{now_ns, timespec_ns, Deadline};
 use crate::errno;
-use crate::policy::retry;
 use crate::real;
 use core::ffi::{c_char, c_int, c_long, c_uint, c_void};
 use libc::{mqd_t, sem_t, sembuf, size_t, ssize_t, timespec};

@@ -4,7 +4,8 @@
 //! what its slow path does. The fast path is the same for all: one load of
 //! the real function's pointer, the call, one compare against the failure
 //! value, and for a failure one read of errno. Only a failure with EINTR
-//! reaches the slow path, which asks the policy engine.
+//! reaches the slow path, which asks the policy engine; the slow paths
+//! that several families share are in [`retry`].
 
 /// Generates exported hooks from rows of
 /// `fn name(args) -> ret => |result, function| slow_path;`.
@@ -61,6 +62,7 @@ pub mod io;
 pub mod ipc;
 pub mod multiplex;
 pub mod process;
+pub mod retry;
 pub mod signals;
 pub mod sockets;
 pub mod time;

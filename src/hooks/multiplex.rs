@@ -21,9 +21,9 @@
 //! by EINTR and handles it. Its EINTR goes back as it is, unless the mask
 //! unblocks nothing.
 
+use super::retry::{interrupted, wait_within};
 use crate::deadline::{now_ns, timespec_ns, Deadline};
 use crate::functions::Function;
-use crate::policy::{interrupted, Decision, Interruption};
 use crate::real;
 use core::ffi::c_int;
 use libc::{epoll_event, fd_set, nfds_t, pollfd, sigset_t, size_t, timespec, timeval};
@@ -89,33 +89,6 @@ fn unblocks_signals(mask: *const sigset_t) -> bool {
         // SAFETY: both sets are valid; `mask` is the caller's, valid for reads.
         unsafe { libc::sigismember(&current, signal) == 1 && libc::sigismember(mask, signal) == 0 }
     })
-}
-
-/// The slow path of every call here: while it fails with EINTR and the
-/// engine says retry, waits again for what is left of `limit`; once that
-/// has passed, returns what `expired` gives (0 ready, as a timeout).
-#[cold]
-#[inline(never)]
-pub fn wait_within(
-    function: Function,
-    fd: Option<c_int>,
-    first: c_int,
-    limit: Option<Deadline>,
-    mut expired: impl FnMut() -> c_int,
-    mut again: impl FnMut(Option<Deadline>) -> c_int,
-) -> c_int {
-    let mut result = first;
-    let mut interruption = Interruption::new(function, fd);
-    while interrupted(result) {
-        if interruption.decide() == Decision::Pass {
-            break;
-        }
-        if limit.is_some_and(Deadline::passed) {
-            return expired();
-        }
-        result = again(limit);
-    }
-    result
 }
 
 /// [`wait_within`] for a call with a signal mask: see the module

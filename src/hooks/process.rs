@@ -3,7 +3,7 @@
 //! These have no timeout: on EINTR they are simply made again (a
 //! `WNOHANG` wait never blocks, so it never sees EINTR).
 
-use crate::policy::retry;
+use super::retry::retry;
 use crate::real;
 use core::ffi::c_int;
 use libc::pid_t;

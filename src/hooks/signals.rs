@@ -140,7 +140,7 @@ extern "C" fn trampoline(signal: c_int, info: *mut siginfo_t, context: *mut c_vo
     let alarm_timeout = signals::after_handler(before, by_timer);
     // SAFETY: the kernel's context for this running handler.
     if unsafe { restart::in_call(context, trampoline_address()) } {
-        let me = crate::trace::destination::getpid();
+        let me = crate::process::getpid();
         signals::record(
             signal,
             Delivery {
@@ -217,8 +217,7 @@ impl<'a> Installing<'a> {
             }
             mask.assume_init()
         };
-        // SAFETY: gettid has no preconditions.
-        let me = unsafe { libc::syscall(libc::SYS_gettid) } as i32;
+        let me = crate::process::gettid();
         let lock = &disposition.lock;
         let mut spins = 0u32;
         while let Err(owner) =
@@ -252,7 +251,7 @@ impl Drop for Installing<'_> {
 /// of a forked child is not).
 fn thread_exists(tid: i32) -> bool {
     // SAFETY: signal 0 only checks that the thread exists.
-    let result = unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, 0) };
+    let result = unsafe { libc::syscall(libc::SYS_tgkill, crate::process::getpid(), tid, 0) };
     result == 0 || errno::get() != libc::ESRCH
 }
 
@@ -284,13 +283,13 @@ fn as_installed(reported: &mut libc::sigaction, word: usize, trampolined: bool) 
 static OWNER: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn owner_after_fork() {
-    OWNER.store(crate::trace::destination::getpid(), Ordering::Relaxed);
+    OWNER.store(crate::process::getpid(), Ordering::Relaxed);
 }
 
 /// Notes this process as the owner of the table, and every `fork` child
 /// as the owner of its copy.
 pub fn init() {
-    OWNER.store(crate::trace::destination::getpid(), Ordering::Relaxed);
+    OWNER.store(crate::process::getpid(), Ordering::Relaxed);
     // SAFETY: registers a child handler that only stores an atomic.
     unsafe { libc::pthread_atfork(None, None, Some(owner_after_fork)) };
 }
@@ -301,7 +300,7 @@ pub fn init() {
 /// would make the parent's trampoline think its handlers gone.
 fn borrowing_parents_memory() -> bool {
     let owner = OWNER.load(Ordering::Relaxed);
-    owner != 0 && owner != crate::trace::destination::getpid()
+    owner != 0 && owner != crate::process::getpid()
 }
 
 /// `sigaction` as the program sees it: installs handlers behind the

@@ -21,155 +21,23 @@
 //! SO_SNDTIMEO set, each retry runs with the timeout lowered to what is left
 //! of the deadline (and the socket's own value put back after), ending with
 //! EAGAIN as the kernel does.
+//!
+//! Socket options and names are read with the raw system calls rather than
+//! libc's wrappers (here and in [`super::retry`]): each libc function the
+//! library imports is one more symbol every process binds when it loads
+//! the library, and these are used only on slow paths.
 
+use super::retry::{
+    interrupted, retry, retry_within_timeout, socket_timeout, wait_ready, Direction, Wait,
+};
 use crate::deadline::Deadline;
 use crate::errno;
 use crate::functions::Function;
-use crate::policy::{interrupted, retry, Decision, Interruption, Outcome};
+use crate::policy::{Decision, Interruption};
 use crate::real;
-use core::ffi::{c_int, c_short, c_void};
+use core::ffi::{c_int, c_void};
 use core::time::Duration;
 use libc::{size_t, sockaddr, socklen_t, ssize_t, MSG_DONTWAIT};
-
-/// Which way a call moves data, and so which timeout applies to it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Direction {
-    /// Reads, receives, accepts: SO_RCVTIMEO, wait for POLLIN.
-    Receive,
-    /// Writes, sends, connects: SO_SNDTIMEO, wait for POLLOUT.
-    Send,
-}
-
-impl Direction {
-    fn timeout_option(self) -> c_int {
-        match self {
-            Direction::Receive => libc::SO_RCVTIMEO,
-            Direction::Send => libc::SO_SNDTIMEO,
-        }
-    }
-
-    fn poll_events(self) -> c_short {
-        match self {
-            Direction::Receive => libc::POLLIN,
-            Direction::Send => libc::POLLOUT,
-        }
-    }
-}
-
-/// The socket's timeout in that direction; `None` when it has none or `fd`
-/// is not a socket.
-pub fn socket_timeout(fd: c_int, direction: Direction) -> Option<Duration> {
-    let mut tv = libc::timeval {
-        tv_sec: 0,
-        tv_usec: 0,
-    };
-    let mut len = core::mem::size_of::<libc::timeval>() as socklen_t;
-    let saved = errno::get();
-    // SAFETY: `tv` and `len` are valid for writes and `len` is its size.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            direction.timeout_option(),
-            (&mut tv as *mut libc::timeval).cast::<c_void>(),
-            &mut len,
-        )
-    };
-    errno::set(saved);
-    let secs = u64::try_from(tv.tv_sec).ok()?;
-    let micros = u32::try_from(tv.tv_usec).ok()?;
-    let timeout = Duration::from_secs(secs) + Duration::from_micros(u64::from(micros));
-    (r == 0 && !timeout.is_zero()).then_some(timeout)
-}
-
-/// What waiting for readiness came to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Wait {
-    /// The fd is ready (or in error: the call will tell which).
-    Ready,
-    /// The deadline passed first.
-    TimedOut,
-    /// The wait itself was interrupted: errno is EINTR.
-    Interrupted,
-    /// The wait itself failed (ENOMEM, ...): errno says why.
-    Failed,
-}
-
-/// Waits until `fd` is ready for `events`, at most until `deadline`.
-pub fn wait_ready(fd: c_int, events: c_short, deadline: Option<Deadline>) -> Wait {
-    let mut pfd = libc::pollfd {
-        fd,
-        events,
-        revents: 0,
-    };
-    // ppoll, not poll: a timeout in whole milliseconds, rounded up, would
-    // overshoot the deadline by up to 1 ms (measured by `make bench`).
-    let left = deadline.map(Deadline::remaining_timespec);
-    let timeout = left
-        .as_ref()
-        .map_or(core::ptr::null(), |t| t as *const libc::timespec);
-    // SAFETY: one valid pollfd; `timeout` is null or points to `left`,
-    // which outlives the call; no signal mask is changed. This is libc's
-    // ppoll, not a hook.
-    match unsafe { real::ppoll(&mut pfd, 1, timeout, core::ptr::null()) } {
-        0 => Wait::TimedOut,
-        -1 if errno::get() == libc::EINTR => Wait::Interrupted,
-        -1 => Wait::Failed,
-        _ => Wait::Ready,
-    }
-}
-
-/// The slow path of a call that may be on a socket with a timeout.
-///
-/// `call(ready)` makes the call again: `ready` is true after `poll`
-/// reported readiness within the deadline, and the call should then not
-/// block (MSG_DONTWAIT where it has flags).
-#[cold]
-#[inline(never)]
-pub fn retry_within_timeout<R: Outcome>(
-    function: Function,
-    fd: c_int,
-    direction: Direction,
-    first: R,
-    mut call: impl FnMut(bool) -> R,
-) -> R {
-    if !interrupted(first) {
-        return first;
-    }
-    let Some(timeout) = socket_timeout(fd, direction) else {
-        return retry(function, Some(fd), first, || call(false));
-    };
-    let deadline = Deadline::after(timeout);
-    let mut interruption = Interruption::new(function, Some(fd));
-    let mut result = first;
-    'interrupted: loop {
-        // Here `result` failed with EINTR.
-        if interruption.decide() == Decision::Pass {
-            return result;
-        }
-        loop {
-            match wait_ready(fd, direction.poll_events(), Some(deadline)) {
-                // A failed wait: let the call itself report the state.
-                Wait::Ready | Wait::Failed => {}
-                Wait::Interrupted => continue 'interrupted,
-                Wait::TimedOut => {
-                    errno::set(libc::EAGAIN);
-                    return result;
-                }
-            }
-            result = call(true);
-            if !result.failed() {
-                return result;
-            }
-            match errno::get() {
-                libc::EINTR => continue 'interrupted,
-                // Readiness was taken by someone else: wait again.
-                libc::EAGAIN if !deadline.passed() => continue,
-                _ => return result,
-            }
-        }
-    }
-}
 
 /// Whether `fd` is an AF_UNIX socket.
 fn is_unix_socket(fd: c_int) -> bool {
@@ -179,9 +47,10 @@ fn is_unix_socket(fd: c_int) -> bool {
     let saved = errno::get();
     // SAFETY: `addr` and `len` are valid for writes and `len` is its size.
     let r = unsafe {
-        libc::getsockname(
+        libc::syscall(
+            libc::SYS_getsockname,
             fd,
-            (&mut addr as *mut libc::sockaddr_storage).cast(),
+            (&mut addr as *mut libc::sockaddr_storage).cast::<c_void>(),
             &mut len,
         )
     };
@@ -195,7 +64,8 @@ fn pending_error(fd: c_int) -> c_int {
     let mut len = core::mem::size_of::<c_int>() as socklen_t;
     // SAFETY: `error` and `len` are valid for writes and `len` is its size.
     let r = unsafe {
-        libc::getsockopt(
+        libc::syscall(
+            libc::SYS_getsockopt,
             fd,
             libc::SOL_SOCKET,
             libc::SO_ERROR,
@@ -268,7 +138,8 @@ fn set_socket_timeout(fd: c_int, direction: Direction, timeout: Duration) {
     let saved = errno::get();
     // SAFETY: `tv` is a valid timeval and the length is its size.
     unsafe {
-        libc::setsockopt(
+        libc::syscall(
+            libc::SYS_setsockopt,
             fd,
             libc::SOL_SOCKET,
             direction.timeout_option(),

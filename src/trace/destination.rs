@@ -1,5 +1,6 @@
 //! Where the shim's lines go: stderr, or the file `EINTRFIX_LOG_FILE`
-//! names, one per process when the name holds `%p`.
+//! names, one per process when the name holds `%p`. The one home of the
+//! output fd; [`stderr`] is where lines about the shim itself go.
 //!
 //! Everything here is async-signal-safe and allocation-free, because it
 //! runs on the event path: in signal handlers, in forked children of
@@ -7,6 +8,8 @@
 //! system calls (`openat`, `fcntl`, `dup3`, `close`): no libc wrapper that
 //! the shim or another preloaded library may hook, no variadic call.
 //!
+//! - A program started with stderr closed gets no lines on stderr: the
+//!   next file it opens would take fd 2 and the shim would write into it.
 //! - The file is opened for `O_WRONLY | O_APPEND | O_CLOEXEC`, created
 //!   with mode 0600 if missing, by the rules of [`open_rules`] (no link
 //!   or file planted by another user in a shared sticky directory is
@@ -27,91 +30,111 @@
 //!   ignores its own debugging variables there: otherwise any user could
 //!   make a privileged program create or append to any file.
 
-use super::line::{self, Line};
+use super::line::Line;
 use super::open_rules::{self, Denied};
-use core::cell::UnsafeCell;
-use core::ffi::{c_char, c_int, c_long, CStr};
+use crate::config::Config;
+use crate::errno;
+use crate::once::Once;
+use crate::process;
+use core::ffi::{c_char, c_int};
 use core::fmt::Write;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 /// The longest `EINTRFIX_LOG_FILE` and expanded path accepted (PATH_MAX).
 const MAX_PATH: usize = 4096;
 
-const UNSET: u8 = 0;
-const BUSY: u8 = 1;
-const READY: u8 = 2;
-
-static STATE: AtomicU8 = AtomicU8::new(UNSET);
-/// The fd lines are written to: stderr, or the log file's high fd.
+/// Where the shim's lines go, the one home of the output fd: stderr; -1
+/// (nowhere) when stderr was closed when the program started; or the log
+/// file's high fd.
 static FD: AtomicI32 = AtomicI32::new(libc::STDERR_FILENO);
-/// Whether the path holds `%p` (each process opens its own file).
-static PER_PROCESS: AtomicBool = AtomicBool::new(false);
-/// The process whose file `FD` is (meaningful when `PER_PROCESS`).
+/// Whether stderr was open when the library was loaded.
+static STDERR_OPEN: AtomicBool = AtomicBool::new(true);
+/// The process whose file `FD` is (meaningful with `%p`).
 static OWNER: AtomicI32 = AtomicI32::new(0);
-/// The path as given (with `%p` unexpanded), written once while `STATE` is
-/// `BUSY` and read only after `READY`.
-static TEMPLATE: Template = Template(UnsafeCell::new([0; MAX_PATH]));
-static TEMPLATE_LEN: AtomicUsize = AtomicUsize::new(0);
+/// The log file, set up once (`None`: there is none).
+static LOG: Once<Option<LogFile>> = Once::new();
 
-struct Template(UnsafeCell<[u8; MAX_PATH]>);
-
-// SAFETY: written by the one thread that moved STATE from UNSET to BUSY,
-// before the release store of READY; read only after an acquire load of
-// READY.
-unsafe impl Sync for Template {}
-
-/// Whether the kernel started this program in secure-execution mode.
-pub fn secure_execution() -> bool {
-    // SAFETY: getauxval only reads the auxiliary vector.
-    unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
+/// The log file's path as given, with `%p` unexpanded, made absolute.
+struct LogFile {
+    template: [u8; MAX_PATH],
+    len: usize,
+    /// Whether the path holds `%p` (each process opens its own file).
+    per_process: bool,
 }
 
-/// The value of `EINTRFIX_LOG_FILE` (None when unset or empty).
-fn log_file_variable() -> Option<&'static [u8]> {
-    // SAFETY: the name is NUL-terminated; the value, if any, is a
-    // NUL-terminated string in the environment, which the process keeps.
-    unsafe {
-        let value = libc::getenv(c"EINTRFIX_LOG_FILE".as_ptr());
-        (!value.is_null())
-            .then(|| CStr::from_ptr(value).to_bytes())
-            .filter(|v| !v.is_empty())
+impl LogFile {
+    fn template(&self) -> &[u8] {
+        self.template.get(..self.len).unwrap_or_default()
     }
 }
 
-/// Reads `EINTRFIX_LOG_FILE` and opens the file, once: from the
-/// constructor, or lazily from the first line if a hook runs before it.
-pub fn setup() {
-    if STATE
-        .compare_exchange(UNSET, BUSY, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
-        return;
-    }
-    let variable = if secure_execution() {
-        None
-    } else {
-        log_file_variable()
+/// Run first by the constructor: when the program was started with stderr
+/// closed, the shim's lines go nowhere, because the next file the program
+/// opens would get fd 2 and the shim would write into it.
+pub fn init() {
+    let saved = errno::get();
+    // SAFETY: F_GETFD on fd 2 only asks whether it is open; the raw
+    // system call, not libc's fcntl, which is one of the hooked names.
+    let closed = unsafe {
+        libc::syscall(libc::SYS_fcntl, libc::STDERR_FILENO, libc::F_GETFD) == -1
+            && errno::get() == libc::EBADF
     };
-    if let Some(path) = variable {
-        // SAFETY: we moved STATE from UNSET to BUSY: no one else writes
-        // the template, and no one reads it before READY.
-        let template = unsafe { &mut *TEMPLATE.0.get() };
-        match absolute(path, template) {
-            None => report_failure(path, libc::ENAMETOOLONG),
-            Some(len) => {
-                let template = template.get(..len).unwrap_or_default();
-                TEMPLATE_LEN.store(len, Ordering::Relaxed);
-                PER_PROCESS.store(has_pid_pattern(template), Ordering::Relaxed);
-                let pid = getpid();
-                if let Some(fd) = open_log(template, pid).and_then(move_high) {
-                    FD.store(fd, Ordering::Relaxed);
-                    line::set_output_fd(fd);
-                }
-                OWNER.store(pid, Ordering::Relaxed);
-            }
-        }
+    errno::set(saved);
+    if closed {
+        STDERR_OPEN.store(false, Ordering::Relaxed);
+        let _ = FD.compare_exchange(
+            libc::STDERR_FILENO,
+            -1,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
     }
-    STATE.store(READY, Ordering::Release);
+}
+
+/// Where lines about the shim itself go (a bad variable, a log file that
+/// cannot be opened): stderr, or -1 if it was closed at start-up.
+pub fn stderr() -> c_int {
+    if STDERR_OPEN.load(Ordering::Relaxed) {
+        libc::STDERR_FILENO
+    } else {
+        -1
+    }
+}
+
+/// Where lines go now, without setting anything up (for a panic's line).
+pub fn current() -> c_int {
+    FD.load(Ordering::Relaxed)
+}
+
+/// Opens the log file `config` names, once: from the constructor, or
+/// lazily from the first line if a hook runs before it.
+pub fn setup(config: &Config) {
+    LOG.get_or_init(|| open(config));
+}
+
+/// Opens the log file, if there is one and it may be opened.
+fn open(config: &Config) -> Option<LogFile> {
+    if process::secure_execution() {
+        return None;
+    }
+    let path = config.log_file?;
+    let mut file = LogFile {
+        template: [0; MAX_PATH],
+        len: 0,
+        per_process: false,
+    };
+    let Some(len) = absolute(path, &mut file.template) else {
+        report_failure(path, libc::ENAMETOOLONG);
+        return None;
+    };
+    file.len = len;
+    file.per_process = has_pid_pattern(file.template());
+    let pid = process::getpid();
+    if let Some(fd) = open_log(file.template(), pid).and_then(move_high) {
+        FD.store(fd, Ordering::Relaxed);
+    }
+    OWNER.store(pid, Ordering::Relaxed);
+    Some(file)
 }
 
 /// Writes `path` into `out`, made absolute against the current directory
@@ -120,10 +143,19 @@ pub fn setup() {
 fn absolute(path: &[u8], out: &mut [u8; MAX_PATH]) -> Option<usize> {
     let mut len = 0;
     if path.first() != Some(&b'/') {
-        // SAFETY: `out` is valid for MAX_PATH bytes; getcwd with a buffer
-        // is a system call that does not allocate.
-        let cwd = unsafe { libc::getcwd(out.as_mut_ptr().cast::<c_char>(), MAX_PATH) };
-        if !cwd.is_null() {
+        // SAFETY: `out` is valid for MAX_PATH bytes; the system call writes
+        // the NUL-terminated path into it, or fails. (The system call, not
+        // libc's getcwd: one import less for every process to bind.)
+        let cwd = unsafe {
+            libc::syscall(
+                libc::SYS_getcwd,
+                out.as_mut_ptr().cast::<c_char>(),
+                MAX_PATH,
+            )
+        };
+        // A directory outside a chroot comes back as "(unreachable)/...",
+        // which glibc's getcwd reports as a failure: so does this.
+        if cwd > 0 && out.first() == Some(&b'/') {
             len = out.iter().position(|&b| b == 0)?;
             *out.get_mut(len)? = b'/';
             len += 1;
@@ -136,24 +168,14 @@ fn absolute(path: &[u8], out: &mut [u8; MAX_PATH]) -> Option<usize> {
 
 /// The fd to write the next line to, for process `pid`. In a forked child
 /// of a `%p` configuration, first opens the child's own file.
-pub fn fd(pid: c_int) -> c_int {
-    match STATE.load(Ordering::Acquire) {
-        READY => {}
-        UNSET => {
-            setup();
-            if STATE.load(Ordering::Acquire) != READY {
-                return line::output_fd();
-            }
-        }
-        _ => return line::output_fd(),
-    }
+pub fn fd(config: &Config, pid: c_int) -> c_int {
+    let log = LOG.get_or_init(|| open(config));
     let fd = FD.load(Ordering::Relaxed);
-    if fd == libc::STDERR_FILENO {
-        // stderr, unless it was closed when the library was loaded: then
-        // fd 2 may be a file of the program's, and lines go nowhere.
-        return line::output_fd();
-    }
-    if !PER_PROCESS.load(Ordering::Relaxed) {
+    // No log file, or another caller is opening it: stderr (or nowhere).
+    let Some(Some(file)) = log else {
+        return fd;
+    };
+    if fd == libc::STDERR_FILENO || fd < 0 || !file.per_process {
         return fd;
     }
     let owner = OWNER.load(Ordering::Acquire);
@@ -162,21 +184,15 @@ pub fn fd(pid: c_int) -> c_int {
             .compare_exchange(owner, pid, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
     {
-        reopen_for(fd, pid);
+        reopen_for(file, fd, pid);
     }
     fd
 }
 
 /// In a child: points `fd` at the child's own file, or at stderr if it
 /// cannot be opened.
-fn reopen_for(fd: c_int, pid: c_int) {
-    // SAFETY: READY was observed by the caller with acquire ordering; the
-    // template is never written again.
-    let template = unsafe { &*TEMPLATE.0.get() };
-    let path = template
-        .get(..TEMPLATE_LEN.load(Ordering::Relaxed))
-        .unwrap_or_default();
-    let source = open_log(path, pid).unwrap_or(libc::STDERR_FILENO);
+fn reopen_for(file: &LogFile, fd: c_int, pid: c_int) {
+    let source = open_log(file.template(), pid).unwrap_or(libc::STDERR_FILENO);
     // SAFETY: plain system calls on integer fds.
     unsafe {
         libc::syscall(libc::SYS_dup3, source, fd, libc::O_CLOEXEC);
@@ -184,20 +200,6 @@ fn reopen_for(fd: c_int, pid: c_int) {
             libc::syscall(libc::SYS_close, source);
         }
     }
-}
-
-/// This process's id, asked of the kernel each time (glibc keeps no cache
-/// since 2.25): right after `fork`, and in a `vfork` child.
-pub fn getpid() -> c_int {
-    // SAFETY: getpid has no preconditions.
-    unsafe { libc::getpid() }
-}
-
-/// The calling thread's id.
-pub fn gettid() -> c_int {
-    // SAFETY: gettid has no preconditions.
-    let tid: c_long = unsafe { libc::syscall(libc::SYS_gettid) };
-    c_int::try_from(tid).unwrap_or(-1)
 }
 
 /// Whether `path` holds `%p`, not counting `%%p` (a literal `%p`).
@@ -310,12 +312,22 @@ fn open_log(template: &[u8], pid: c_int) -> Option<c_int> {
 /// their own fds, or `dup2` onto 0..N, do not meet it; below 1024 so that
 /// `select` users are not pushed past `FD_SETSIZE` by it.
 fn high_fd_floor() -> c_int {
-    let mut limit = libc::rlimit {
+    let mut limit = libc::rlimit64 {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: `limit` is valid for writes.
-    let cur = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+    // SAFETY: `limit` is valid for writes; prlimit64 with no new limit
+    // only reads this process's (the system call: one import less).
+    let read = unsafe {
+        libc::syscall(
+            libc::SYS_prlimit64,
+            0,
+            libc::RLIMIT_NOFILE,
+            core::ptr::null::<libc::rlimit64>(),
+            &mut limit as *mut libc::rlimit64,
+        )
+    };
+    let cur = if read == 0 {
         limit.rlim_cur.min(1024)
     } else {
         1024
@@ -346,7 +358,7 @@ fn move_high(fd: c_int) -> Option<c_int> {
 fn report_failure(path: &[u8], error: c_int) {
     report(
         path,
-        &format_args!("{} ({})", ErrorName(error), ErrorText(error)),
+        &format_args!("{} ({})", errno::ErrorName(error), errno::ErrorText(error)),
     );
 }
 
@@ -355,55 +367,11 @@ fn report_failure(path: &[u8], error: c_int) {
 fn report(path: &[u8], reason: &dyn core::fmt::Display) {
     let saved = crate::errno::get();
     let mut line = Line::new();
-    line.push(b"eintrfix: EINTRFIX_LOG_FILE: cannot open '");
+    let _ = write!(line, "eintrfix: {}: cannot open '", crate::config::LOG_FILE);
     line.push(path);
     let _ = write!(line, "': {reason}; logging to stderr instead");
-    line.write_to(libc::STDERR_FILENO);
+    line.write_to(stderr());
     crate::errno::set(saved);
-}
-
-/// The errors opening a file can meet: (number, name, text). strerror is
-/// not async-signal-safe (it may translate, and so lock and allocate).
-const ERRORS: &[(c_int, &str, &str)] = &[
-    (libc::ENOENT, "ENOENT", "No such file or directory"),
-    (libc::EACCES, "EACCES", "Permission denied"),
-    (libc::EPERM, "EPERM", "Operation not permitted"),
-    (libc::EROFS, "EROFS", "Read-only file system"),
-    (libc::ENOTDIR, "ENOTDIR", "Not a directory"),
-    (libc::EISDIR, "EISDIR", "Is a directory"),
-    (libc::ENAMETOOLONG, "ENAMETOOLONG", "File name too long"),
-    (libc::ELOOP, "ELOOP", "Too many levels of symbolic links"),
-    (libc::ENOSPC, "ENOSPC", "No space left on device"),
-    (libc::EDQUOT, "EDQUOT", "Disk quota exceeded"),
-    (libc::EMFILE, "EMFILE", "Too many open files"),
-    (libc::ENFILE, "ENFILE", "Too many open files in system"),
-    (libc::ENXIO, "ENXIO", "No such device or address"),
-    (libc::ETXTBSY, "ETXTBSY", "Text file busy"),
-    (libc::EINTR, "EINTR", "Interrupted system call"),
-];
-
-struct ErrorName(c_int);
-
-impl core::fmt::Display for ErrorName {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match ERRORS.iter().find(|e| e.0 == self.0) {
-            Some(e) => f.write_str(e.1),
-            None => write!(f, "errno {}", self.0),
-        }
-    }
-}
-
-struct ErrorText(c_int);
-
-impl core::fmt::Display for ErrorText {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(
-            ERRORS
-                .iter()
-                .find(|e| e.0 == self.0)
-                .map_or("unexpected error", |e| e.2),
-        )
-    }
 }
 
 #[cfg(test)]
@@ -442,12 +410,5 @@ mod tests {
             format!("{}/x-%p.log", cwd.display())
         );
         assert!(absolute(&[b'a'; MAX_PATH], &mut out).is_none());
-    }
-
-    #[test]
-    fn error_names() {
-        assert_eq!(ErrorName(libc::ENOENT).to_string(), "ENOENT");
-        assert_eq!(ErrorName(9999).to_string(), "errno 9999");
-        assert_eq!(ErrorText(libc::EACCES).to_string(), "Permission denied");
     }
 }

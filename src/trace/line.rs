@@ -1,49 +1,14 @@
 //! One line of the shim's own output, formatted on the stack and written with
-//! one real `write(2)`: no allocation, no lock, nothing that goes back
-//! through the hooks, so it is safe in signal handlers, forked children,
-//! `atexit` handlers and thread-key destructors.
+//! one real `write(2)` to the fd it is given (which fd: [`super::destination`]):
+//! no allocation, no lock, nothing that goes back through the hooks, so it
+//! is safe in signal handlers, forked children, `atexit` handlers and
+//! thread-key destructors.
 
 use core::ffi::c_int;
 use core::fmt;
-use core::sync::atomic::{AtomicI32, Ordering};
 
 /// Lines longer than this are cut; a pipe write this size is atomic.
 pub const MAX_LINE: usize = 4096;
-
-/// Where the shim's output goes (stderr until tracing opens its own fd).
-static OUTPUT_FD: AtomicI32 = AtomicI32::new(libc::STDERR_FILENO);
-
-/// Sends the shim's output to `fd` from now on.
-pub fn set_output_fd(fd: c_int) {
-    OUTPUT_FD.store(fd, Ordering::Relaxed);
-}
-
-/// Run from the constructor: when the program was started with stderr
-/// closed, the shim's output goes nowhere, because the next file the
-/// program opens would get fd 2 and the shim would write into it.
-pub fn init() {
-    let saved = crate::errno::get();
-    // SAFETY: a zeroed stat is a valid value to be overwritten. fstat, not
-    // fcntl: fcntl is one of the hooked names.
-    let closed = unsafe {
-        let mut st: libc::stat = core::mem::zeroed();
-        libc::fstat(libc::STDERR_FILENO, &mut st) == -1 && crate::errno::get() == libc::EBADF
-    };
-    crate::errno::set(saved);
-    if closed {
-        let _ = OUTPUT_FD.compare_exchange(
-            libc::STDERR_FILENO,
-            -1,
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-        );
-    }
-}
-
-/// The fd the shim's output goes to (-1: nowhere).
-pub fn output_fd() -> c_int {
-    OUTPUT_FD.load(Ordering::Relaxed)
-}
 
 /// A line being built in a fixed buffer.
 pub struct Line {
@@ -129,11 +94,6 @@ impl Line {
             && crate::errno::get() == libc::EINTR
         {}
         crate::errno::set(saved);
-    }
-
-    /// Writes the line to the shim's output.
-    pub fn emit(&mut self) {
-        self.write_to(output_fd());
     }
 }
 

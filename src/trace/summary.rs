@@ -7,21 +7,25 @@
 //! slow path (a call that failed with EINTR) and only when the summary is
 //! on: no lock, no allocation, usable from signal handlers.
 //!
-//! When it is printed: from an ELF destructor (`.fini_array`), which
-//! `exit()` runs after the program's `atexit` handlers, so interruptions
-//! in those handlers are counted. `_exit`, a fatal signal and `exec` run no
+//! When it is printed: from the library's ELF destructor (`.fini_array`,
+//! in `lib.rs`), which `exit()` runs after the program's `atexit`
+//! handlers, so interruptions in those handlers are counted. `_exit`, a fatal signal and `exec` run no
 //! destructors: no summary then (after `exec`, the new image counts afresh
 //! and prints its own). A forked child starts from zero (the counts are
 //! reset in a `pthread_atfork` child handler), so parent and child each
 //! report their own calls. A process in which no call was interrupted
 //! prints nothing. The summary is written whatever `EINTRFIX_LOG` says.
+//!
+//! The sink calls these only when the summary is on.
 
 use super::destination;
+use super::event::Event;
+use super::event::Site;
 use super::format::{Record, Timestamp};
 use super::line::Line;
-use super::{Action, Reason, Report, Site};
-use crate::config::{LogFormat, SignalName};
+use crate::config::{Config, LogFormat, SignalName, LOG_TARGET};
 use crate::functions::Function;
+use crate::process;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
@@ -33,7 +37,7 @@ struct Counts {
     interruptions: AtomicU64,
     retried: AtomicU64,
     passed: AtomicU64,
-    /// Of `passed`, those left to a runtime ([`Reason::Runtime`]).
+    /// Of `passed`, those left to a runtime (`crate::policy::Reason::Runtime`).
     runtime: AtomicU64,
     waited_ns: AtomicU64,
     by_signal: [AtomicU32; SIGNAL_SLOTS],
@@ -92,17 +96,8 @@ fn slot_name(index: usize) -> Option<&'static str> {
 /// the library is both preloaded and `dlopen`ed).
 static PRINTED: AtomicBool = AtomicBool::new(false);
 
-/// Whether the summary is on (and the shim enabled).
-fn enabled() -> bool {
-    let config = crate::policy::config();
-    config.enabled && config.summary
-}
-
 /// Registers the fork handler, from the constructor.
 pub fn init() {
-    if !enabled() {
-        return;
-    }
     // SAFETY: `forked_child` is an `extern "C" fn()` that only stores to
     // atomics, which is allowed in a child of a threaded parent.
     unsafe { libc::pthread_atfork(None, None, Some(forked_child)) };
@@ -117,22 +112,20 @@ extern "C" fn forked_child() {
 }
 
 /// Counts one interruption.
-pub fn count(report: &Report) {
-    if !enabled() {
-        return;
-    }
-    let Some(counts) = COUNTS.get(slot(report.function, report.site)) else {
+pub fn count(event: &Event) {
+    let Some(counts) = COUNTS.get(slot(event.function, event.site)) else {
         return;
     };
     counts.interruptions.fetch_add(1, Ordering::Relaxed);
-    match report.action {
-        Action::Retried => counts.retried.fetch_add(1, Ordering::Relaxed),
-        Action::Passed => counts.passed.fetch_add(1, Ordering::Relaxed),
-    };
-    if report.reason == Reason::Runtime {
+    if event.retried {
+        counts.retried.fetch_add(1, Ordering::Relaxed);
+    } else {
+        counts.passed.fetch_add(1, Ordering::Relaxed);
+    }
+    if event.runtime {
         counts.runtime.fetch_add(1, Ordering::Relaxed);
     }
-    let slot = report
+    let slot = event
         .signal
         .and_then(|s| usize::try_from(s).ok())
         .filter(|&s| s < SIGNAL_SLOTS)
@@ -144,9 +137,6 @@ pub fn count(report: &Report) {
 
 /// Adds the time a call spent from its first interruption to its end.
 pub fn finished(function: Function, first_ns: u64) {
-    if !enabled() {
-        return;
-    }
     if let Some(counts) = COUNTS.get(slot(function, Site::Hook)) {
         let waited = crate::deadline::now_ns().saturating_sub(first_ns);
         counts.waited_ns.fetch_add(waited, Ordering::Relaxed);
@@ -203,8 +193,8 @@ impl core::fmt::Display for SlotName {
 }
 
 /// Prints the summary now, once.
-pub fn print() {
-    if !enabled() || PRINTED.swap(true, Ordering::Relaxed) {
+pub fn print(config: &Config) {
+    if PRINTED.swap(true, Ordering::Relaxed) {
         return;
     }
     let (functions, total) =
@@ -212,9 +202,9 @@ pub fn print() {
     if functions == 0 {
         return;
     }
-    let pid = destination::getpid();
-    let fd = destination::fd(pid);
-    match crate::policy::config().log_format {
+    let pid = process::getpid();
+    let fd = destination::fd(config, pid);
+    match config.log_format {
         LogFormat::Text => print_text(fd, pid, functions, total),
         LogFormat::Json => print_json(fd, pid),
     }
@@ -275,7 +265,7 @@ fn print_json(fd: libc::c_int, pid: libc::c_int) {
             LogFormat::Json,
             Timestamp::now(),
             "INFO",
-            super::TARGET,
+            LOG_TARGET,
         );
         record.bool("summary", true);
         record.str("function", row.name);
@@ -294,13 +284,3 @@ fn print_json(fd: libc::c_int, pid: libc::c_int) {
         line.write_to(fd);
     }
 }
-
-/// The ELF destructor that prints the summary at `exit()`.
-extern "C" fn at_exit() {
-    print();
-}
-
-/// Registers [`at_exit`] as an ELF destructor.
-#[used]
-#[link_section = ".fini_array"]
-static AT_EXIT: extern "C" fn() = at_exit;

@@ -9,7 +9,7 @@ pub const FILE_NAME: &str = "libeintrfix.so";
 /// Where `make install` puts the library, relative to the command's directory.
 pub const INSTALLED: &str = "../lib/eintrfix/libeintrfix.so";
 /// The variable that overrides the search.
-pub const OVERRIDE: &str = "EINTRFIX_LIB";
+pub const OVERRIDE: &str = crate::config::LIB;
 
 /// Debian's multiarch tuple for the architecture this command is built for
 /// (what `dpkg-architecture -qDEB_HOST_MULTIARCH` prints there), where the
@@ -66,7 +66,7 @@ pub struct Found {
     /// Its absolute path, symbolic links resolved.
     pub path: PathBuf,
     /// Which rule found it.
-    pub how: &'static str,
+    pub how: String,
 }
 
 /// The places looked at, in order, for a command in `dir`: beside it (the
@@ -102,11 +102,11 @@ pub fn find() -> Result<Found, String> {
         return if path.is_file() {
             absolute(path).map(|path| Found {
                 path,
-                how: "from EINTRFIX_LIB",
+                how: format!("from {OVERRIDE}"),
             })
         } else {
             Err(format!(
-                "EINTRFIX_LIB: '{}' is not a file",
+                "{OVERRIDE}: '{}' is not a file",
                 path.to_string_lossy()
             ))
         };
@@ -117,7 +117,10 @@ pub fn find() -> Result<Found, String> {
     let places = candidates(dir);
     for (candidate, how) in &places {
         if candidate.is_file() {
-            return absolute(candidate).map(|path| Found { path, how });
+            return absolute(candidate).map(|path| Found {
+                path,
+                how: how.to_string(),
+            });
         }
     }
     let looked: Vec<String> = places
@@ -125,7 +128,7 @@ pub fn find() -> Result<Found, String> {
         .map(|(p, _)| p.display().to_string())
         .collect();
     Err(format!(
-        "cannot find {FILE_NAME}: looked at {}; set EINTRFIX_LIB to its path",
+        "cannot find {FILE_NAME}: looked at {}; set {OVERRIDE} to its path",
         looked.join(", ")
     ))
 }
@@ -143,7 +146,7 @@ pub fn preload_value(library: &Path, existing: Option<OsString>) -> Result<OsStr
     if bytes.iter().any(|&b| b == b' ' || b == b':') {
         return Err(format!(
             "the library path '{}' holds a space or a colon, which LD_PRELOAD cannot carry; \
-             install it elsewhere or copy it and set EINTRFIX_LIB",
+             install it elsewhere or copy it and set {OVERRIDE}",
             library.display()
         ));
     }

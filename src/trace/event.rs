@@ -1,0 +1,192 @@
+//! One interruption as one event line: filtered by `EINTRFIX_LOG`'s level,
+//! formatted on the stack ([`Record`] into a [`Line`]) and written with one
+//! real `write(2)` to the [`destination`].
+//!
+//! Text: `2026-11-23T09:39:35.827597Z  INFO eintrfix: read fd=3 signal=SIGALRM ...`;
+//! JSON: one flat object per line. Fields, in this order: `function`, `fd`
+//! (only for calls that have one), `signal`, `action`, `reason`,
+//! `attempt`, `waited_us`, `pid`, `tid`.
+
+use super::destination;
+use super::format::{Record, Timestamp};
+use super::line::Line;
+use crate::config::{Config, LogLevel, SignalName, LOG_TARGET};
+use crate::functions::Function;
+use crate::process;
+use core::ffi::c_int;
+
+/// Where an interrupted call was made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Site {
+    /// Through a hook, which decided.
+    Hook,
+    /// Inside libc (stdio, `system`, ...) or anywhere else no hook sees: the
+    /// signal trampoline found the call and decided whether the kernel
+    /// restarts it.
+    Libc,
+}
+
+/// One interruption as the sink writes and counts it: plain data, which
+/// the policy engine fills in with its own words.
+#[derive(Clone, Copy, Debug)]
+pub struct Event {
+    /// The hooked function, or the one named after the system call.
+    pub function: Function,
+    /// Where the call was made.
+    pub site: Site,
+    /// The call's fd, where it has one.
+    pub fd: Option<c_int>,
+    /// The signal whose handler ran, if known.
+    pub signal: Option<c_int>,
+    /// Who sent it (`kernel`, `timer`, `thread`, `self`, `process`,
+    /// `child`, `unknown`).
+    pub sender: &'static str,
+    /// `Info`, or `Warn` for what is shown by default.
+    pub level: LogLevel,
+    /// What was done (`retried`, `passed`).
+    pub action: &'static str,
+    /// Whether the call was made again (the summary counts both kinds).
+    pub retried: bool,
+    /// Why (`retry_policy`, `pass_signal`, ...).
+    pub reason: &'static str,
+    /// 1 for the first interruption of this call, then 2, ...
+    pub attempt: u32,
+    /// Microseconds since the call's first interruption.
+    pub waited_us: u64,
+    /// Whether the EINTR was left to a runtime that handles it itself (the
+    /// summary counts those).
+    pub runtime: bool,
+}
+
+impl Event {
+    /// The call's name in events and the summary: the function's, or
+    /// `libc:NAME` for a call inside libc.
+    pub const fn name(&self) -> &'static str {
+        match self.site {
+            Site::Hook => self.function.name(),
+            Site::Libc => self.function.libc_name(),
+        }
+    }
+}
+
+/// Writes an event as one line, if `EINTRFIX_LOG` lets its level through.
+pub fn emit(config: &Config, event: &Event) {
+    let level = event.level;
+    if level > config.log_level {
+        return;
+    }
+    let pid = process::getpid();
+    let mut line = Line::new();
+    let mut record = Record::start(
+        &mut line,
+        config.log_format,
+        Timestamp::now(),
+        level.as_str(),
+        LOG_TARGET,
+    );
+    record.str("function", event.name());
+    if let Some(fd) = event.fd {
+        record.num("fd", fd);
+    }
+    match event.signal {
+        Some(s) => record.display("signal", &SignalName(s)),
+        None => record.str("signal", "unknown"),
+    }
+    record.str("sender", event.sender);
+    record.str("action", event.action);
+    record.str("reason", event.reason);
+    record.num("attempt", event.attempt);
+    record.num("waited_us", event.waited_us);
+    record.num("pid", pid);
+    record.num("tid", process::gettid());
+    record.finish();
+    line.write_to(destination::fd(config, pid));
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{self, LogLevel, LOG};
+    use tracing::callsite::{DefaultCallsite, Identifier};
+    use tracing::field::FieldSet;
+    use tracing::metadata::Kind;
+    use tracing::{Level, Metadata};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::{EnvFilter, Registry};
+
+    macro_rules! callsite {
+        ($callsite:ident, $meta:ident, $level:expr) => {
+            static $callsite: DefaultCallsite = DefaultCallsite::new(&$meta);
+            static $meta: Metadata<'static> = Metadata::new(
+                "interruption",
+                config::LOG_TARGET,
+                $level,
+                Some(file!()),
+                Some(line!()),
+                Some(module_path!()),
+                FieldSet::new(&["function"], Identifier(&$callsite)),
+                Kind::EVENT,
+            );
+        };
+    }
+
+    callsite!(INFO_CALLSITE, INFO_META, Level::INFO);
+    callsite!(WARN_CALLSITE, WARN_META, Level::WARN);
+
+    /// What `EnvFilter` itself decides for an event of the shim: the
+    /// directives without the blanks the configuration accepts around
+    /// items and `=` (which `EnvFilter` would reject).
+    fn env_filter_enables(directives: &str, meta: &'static Metadata<'static>) -> bool {
+        let normalized = directives
+            .split(',')
+            .map(|item| item.split('=').map(str::trim).collect::<Vec<_>>().join("="))
+            .collect::<Vec<_>>()
+            .join(",");
+        let filter = EnvFilter::builder()
+            .parse(normalized)
+            .unwrap_or_else(|e| panic!("{directives:?}: {e}"));
+        let dispatch = tracing::Dispatch::new(Registry::default().with(filter));
+        INFO_CALLSITE.register();
+        WARN_CALLSITE.register();
+        dispatch.enabled(meta)
+    }
+
+    #[test]
+    fn events_are_filtered_as_env_filter_filters_them() {
+        for directives in [
+            "warn",
+            "info",
+            "off",
+            "error",
+            "trace",
+            "INFO",
+            "eintrfix=info",
+            "warn,eintrfix=info",
+            "eintrfix=info,warn",
+            "info,eintrfix=warn",
+            "eintrfix=warn,info",
+            "eint=info",
+            "eintrfix=off,info",
+            "other=info",
+            "other=info,warn",
+            "info,warn",
+            "warn,info",
+            "eintrfix=info,eintrfix=warn",
+            "eintrfix=warn,eintrfix=info",
+            "eintrfix::x=info",
+            "e=info,eintrfix=error",
+            "eintrfix=error,e=info",
+            " eintrfix = info , off ",
+            "Eintrfix=info",
+        ] {
+            let parsed = config::parse(|name| (name == LOG).then_some(directives.as_bytes()))
+                .unwrap_or_else(|e| panic!("{directives:?}: {e}"));
+            for (meta, level) in [(&INFO_META, LogLevel::Info), (&WARN_META, LogLevel::Warn)] {
+                assert_eq!(
+                    level <= parsed.log_level,
+                    env_filter_enables(directives, meta),
+                    "{directives:?} at {level:?}"
+                );
+            }
+        }
+    }
+}

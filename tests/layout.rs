@@ -1,0 +1,158 @@
+//! The library's modules import one another without cycles: each module
+//! depends only on modules below it (README, Layout). Read from the
+//! sources: every `crate::...` and `super::...` path and every use of a
+//! child module's name, outside comments and test modules, is an edge to
+//! the module it names.
+
+mod common;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// The library's modules, by path (`trace::event`; the crate root is
+/// ""), with their source outside test modules and comments.
+fn modules() -> BTreeMap<String, String> {
+    let mut found = BTreeMap::new();
+    collect(&common::root().join("src"), &mut Vec::new(), &mut found);
+    found
+}
+
+fn collect(dir: &Path, path: &mut Vec<String>, found: &mut BTreeMap<String, String>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let file = entry.path();
+        if file.is_dir() {
+            // src/bin is the command; src/config/ holds config's tests.
+            if path.is_empty() && (name == "bin" || name == "config") {
+                continue;
+            }
+            path.push(name);
+            collect(&file, path, found);
+            path.pop();
+        } else if let Some(stem) = name.strip_suffix(".rs") {
+            let mut module = path.clone();
+            if stem != "mod" && !(path.is_empty() && stem == "lib") {
+                module.push(stem.to_string());
+            }
+            let source = std::fs::read_to_string(&file).unwrap();
+            found.insert(module.join("::"), code_of(&source));
+        }
+    }
+}
+
+/// The source without comments and without its test modules.
+fn code_of(source: &str) -> String {
+    let mut code = String::new();
+    let mut test_attribute = false;
+    for line in source.lines() {
+        let line = line.split("//").next().unwrap_or_default();
+        let trimmed = line.trim();
+        if trimmed == "#[cfg(test)]" {
+            test_attribute = true;
+            continue;
+        }
+        if test_attribute && trimmed.starts_with("mod ") {
+            break;
+        }
+        if !trimmed.starts_with("#[") {
+            test_attribute = false;
+        }
+        code.push_str(line);
+        code.push('\n');
+    }
+    code
+}
+
+/// The modules `module` names, resolved to the longest module prefix.
+fn dependencies(module: &str, code: &str, all: &BTreeMap<String, String>) -> BTreeSet<String> {
+    let own: Vec<&str> = module.split("::").filter(|p| !p.is_empty()).collect();
+    let words: Vec<&str> = code
+        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+        .filter(|w| w.contains("::"))
+        .collect();
+    let mut found = BTreeSet::new();
+    for word in words {
+        let parts: Vec<&str> = word.split("::").filter(|p| !p.is_empty()).collect();
+        if parts.len() < 2 {
+            // `use super::*;` is an inline module's (`mod slot` in real.rs)
+            // or a test's: not a module's import.
+            continue;
+        }
+        let full: Vec<&str> = match parts.first() {
+            Some(&"crate") => parts[1..].to_vec(),
+            Some(&"super") => {
+                // `super` of a module is its parent.
+                let parent = &own[..own.len().saturating_sub(1)];
+                parent
+                    .iter()
+                    .copied()
+                    .chain(parts[1..].iter().copied())
+                    .collect()
+            }
+            // A child module's name, used bare.
+            Some(&first)
+                if all.contains_key(
+                    &own.iter()
+                        .chain([&first])
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join("::"),
+                ) =>
+            {
+                own.iter().copied().chain(parts.iter().copied()).collect()
+            }
+            _ => continue,
+        };
+        let target = (0..=full.len())
+            .rev()
+            .map(|n| full[..n].join("::"))
+            .find(|candidate| all.contains_key(candidate));
+        if let Some(target) = target.filter(|t| t != module) {
+            found.insert(target);
+        }
+    }
+    found
+}
+
+/// A cycle through `start`, if there is one.
+fn cycle_from(
+    start: &str,
+    graph: &BTreeMap<String, BTreeSet<String>>,
+    path: &mut Vec<String>,
+) -> Option<Vec<String>> {
+    let here = path.last().cloned().unwrap_or_else(|| start.to_string());
+    for next in graph.get(&here).into_iter().flatten() {
+        if next == start {
+            let mut cycle = vec![start.to_string()];
+            cycle.extend(path.iter().cloned());
+            cycle.push(start.to_string());
+            return Some(cycle);
+        }
+        if !path.contains(next) && next.as_str() > start {
+            path.push(next.clone());
+            if let Some(cycle) = cycle_from(start, graph, path) {
+                return Some(cycle);
+            }
+            path.pop();
+        }
+    }
+    None
+}
+
+#[test]
+fn no_module_imports_a_module_that_imports_it_back() {
+    let all = modules();
+    assert!(all.contains_key("trace::event") && all.contains_key("hooks::retry"));
+    let graph: BTreeMap<String, BTreeSet<String>> = all
+        .iter()
+        .map(|(module, code)| (module.clone(), dependencies(module, code, &all)))
+        .collect();
+    assert!(graph["policy"].contains("trace"), "the reader sees imports");
+    let cycles: Vec<String> = graph
+        .keys()
+        .filter_map(|m| cycle_from(m, &graph, &mut Vec::new()))
+        .map(|c| c.join(" -> "))
+        .collect();
+    assert!(cycles.is_empty(), "import cycles: {cycles:#?}");
+}
