@@ -99,10 +99,13 @@ static inline void quiet_sleep_ms(long ms)
 		;
 }
 
-/* Makes the pipe p[] and forks a child that writes `data` into it after
- * `ms` milliseconds; the parent keeps only the read end p[0]. Returns the
- * child's pid. */
-static inline pid_t late_pipe(int p[2], long ms, const char *data)
+/* Makes the pipe p[] and forks a child that, if `sig` is not 0, sends it
+ * to this process after `signal_ms` milliseconds (noting when in *sent_at,
+ * memory shared with this process, unless NULL), then writes `data` into
+ * the pipe after `write_ms` more. The parent keeps only the read end p[0].
+ * Returns the child's pid. */
+static inline pid_t late_child(int p[2], int sig, long signal_ms, long write_ms,
+			       const char *data, volatile double *sent_at)
 {
 	pid_t child;
 	size_t len = strlen(data);
@@ -114,42 +117,36 @@ static inline pid_t late_pipe(int p[2], long ms, const char *data)
 		fail("fork");
 	if (child == 0) {
 		close(p[0]);
-		quiet_sleep_ms(ms);
+		if (sig) {
+			quiet_sleep_ms(signal_ms);
+			if (sent_at)
+				*sent_at = now_ms();
+			kill(getppid(), sig);
+		}
+		quiet_sleep_ms(write_ms);
 		_exit(write(p[1], data, len) == (ssize_t)len ? 0 : 3);
 	}
 	close(p[1]);
 	return child;
 }
 
-/* Makes the pipe p[] and forks a child that sends `sig` to this process
- * after `signal_ms` (noting when in *sent_at, shared memory), then writes
- * `data` into the pipe after `write_ms` more, in case the signal did not
- * end the wait. The parent keeps only the read end p[0]. */
+/* A pipe whose writer (a child) writes `data` after `ms` milliseconds. */
+static inline pid_t late_pipe(int p[2], long ms, const char *data)
+{
+	return late_child(p, 0, 0, ms, data, NULL);
+}
+
+/* A pipe whose writer sends `sig` to this process after `signal_ms`
+ * (noting when in *sent_at, shared memory), then writes `data` after
+ * `write_ms` more, in case the signal did not end the wait. */
 static inline pid_t late_signal(int p[2], int sig, long signal_ms, long write_ms,
 				const char *data, volatile double **sent_at)
 {
-	pid_t child;
-	size_t len = strlen(data);
-
 	*sent_at = mmap(NULL, sizeof **sent_at, PROT_READ | PROT_WRITE,
 			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (*sent_at == MAP_FAILED)
 		fail("mmap");
-	if (pipe(p) != 0)
-		fail("pipe");
-	child = fork();
-	if (child < 0)
-		fail("fork");
-	if (child == 0) {
-		close(p[0]);
-		quiet_sleep_ms(signal_ms);
-		**sent_at = now_ms();
-		kill(getppid(), sig);
-		quiet_sleep_ms(write_ms);
-		_exit(write(p[1], data, len) == (ssize_t)len ? 0 : 3);
-	}
-	close(p[1]);
-	return child;
+	return late_child(p, sig, signal_ms, write_ms, data, *sent_at);
 }
 
 /* Makes fds[] a pipe (`transport` "pipe") or an AF_UNIX stream socketpair
