@@ -359,9 +359,14 @@ fn owner_at_start(census: &Census, image: &Image, base: usize, name: &[u8]) -> O
 /// for the main program), by the path it was loaded from or its real
 /// path.
 fn named_at_start(names: &[u8], name: &[u8]) -> bool {
-    if names.is_empty() {
-        return false;
-    }
+    !names.is_empty() && named_by_path(names, name)
+}
+
+/// [`named_at_start`] once there are names: out of line, so that its three
+/// path buffers (12 KiB, touched page by page by the stack probes) are
+/// used only by a process that names runtimes.
+#[inline(never)]
+fn named_by_path(names: &[u8], name: &[u8]) -> bool {
     let mut path = [0u8; MAX_NAME];
     let mut real = [0u8; MAX_NAME];
     let loaded = if name.is_empty() {

@@ -46,12 +46,6 @@ macro_rules! catalogue {
                 match self { $(Function::$name => stringify!($name)),* }
             }
 
-            /// The name of the system call of this name made inside libc
-            /// (by stdio, `system`, ...), where no hook sees it: `libc:read`.
-            pub const fn libc_name(self) -> &'static str {
-                match self { $(Function::$name => concat!("libc:", stringify!($name))),* }
-            }
-
             /// The function whose policy this one follows when it has none of its own.
             pub const fn base(self) -> Function {
                 match self { $(Function::$name => base_of!($name $(, $base)?)),* }

@@ -112,7 +112,11 @@ pub fn setup(config: &Config) {
     LOG.get_or_init(|| open(config));
 }
 
-/// Opens the log file, if there is one and it may be opened.
+/// Opens the log file, if there is one and it may be opened. Out of line:
+/// its path buffers would otherwise make every caller's frame (the
+/// constructor's) pages deep, and the stack probes touch those pages in
+/// every process.
+#[inline(never)]
 fn open(config: &Config) -> Option<LogFile> {
     if process::secure_execution() {
         return None;
@@ -364,6 +368,8 @@ fn report_failure(path: &[u8], error: c_int) {
 
 /// One line on stderr: the file cannot be opened, for `reason`, and lines
 /// go to stderr.
+#[cold]
+#[inline(never)]
 fn report(path: &[u8], reason: &dyn core::fmt::Display) {
     let saved = crate::errno::get();
     let mut line = Line::new();

@@ -59,13 +59,59 @@ pub struct Event {
 }
 
 impl Event {
-    /// The call's name in events and the summary: the function's, or
-    /// `libc:NAME` for a call inside libc.
-    pub const fn name(&self) -> &'static str {
-        match self.site {
-            Site::Hook => self.function.name(),
-            Site::Libc => self.function.libc_name(),
+    /// The call's name in events and the summary.
+    pub const fn name(&self) -> CallName {
+        CallName {
+            function: self.function,
+            site: self.site,
         }
+    }
+}
+
+/// A call's name in events and the summary: the function's, or
+/// `libc:NAME` for a call inside libc. Composed when it is written, rather
+/// than kept as a table of strings (each a relocation at start-up).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallName {
+    /// The function, or the one named after the system call.
+    pub function: Function,
+    /// Where the call was made.
+    pub site: Site,
+}
+
+/// What a call inside libc's name starts with.
+const LIBC_PREFIX: &str = "libc:";
+
+impl CallName {
+    /// The name, composed in `buf`.
+    pub fn as_str(self, buf: &mut [u8; 64]) -> &str {
+        let name = self.function.name();
+        let prefix = match self.site {
+            Site::Hook => "",
+            Site::Libc => LIBC_PREFIX,
+        };
+        let len = (prefix.len() + name.len()).min(buf.len());
+        for (slot, byte) in buf.iter_mut().zip(prefix.bytes().chain(name.bytes())) {
+            *slot = byte;
+        }
+        core::str::from_utf8(buf.get(..len).unwrap_or_default()).unwrap_or(name)
+    }
+
+    /// Its length in bytes (for aligning the summary).
+    pub fn width(self) -> usize {
+        let prefix = match self.site {
+            Site::Hook => 0,
+            Site::Libc => LIBC_PREFIX.len(),
+        };
+        prefix + self.function.name().len()
+    }
+}
+
+impl core::fmt::Display for CallName {
+    /// The name, padded as the format asks.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut buf = [0u8; 64];
+        f.pad(self.as_str(&mut buf))
     }
 }
 
@@ -84,7 +130,8 @@ pub fn emit(config: &Config, event: &Event) {
         level.as_str(),
         LOG_TARGET,
     );
-    record.str("function", event.name());
+    let mut name = [0u8; 64];
+    record.str("function", event.name().as_str(&mut name));
     if let Some(fd) = event.fd {
         record.num("fd", fd);
     }

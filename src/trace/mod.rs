@@ -39,6 +39,8 @@ use crate::functions::Function;
 /// Writes one line about the shim itself (a bad variable, a log file that
 /// cannot be opened) on stderr, unless stderr was closed when the program
 /// started.
+#[cold]
+#[inline(never)]
 pub fn warning(message: &dyn core::fmt::Display) {
     use core::fmt::Write;
     let mut line = line::Line::new();

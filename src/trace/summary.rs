@@ -20,7 +20,7 @@
 
 use super::destination;
 use super::event::Event;
-use super::event::Site;
+use super::event::{CallName, Site};
 use super::format::{Record, Timestamp};
 use super::line::Line;
 use crate::config::{Config, LogFormat, SignalName, LOG_TARGET};
@@ -84,13 +84,14 @@ const fn slot(function: Function, site: Site) -> usize {
 }
 
 /// The name of the calls counted at a [`slot`].
-fn slot_name(index: usize) -> Option<&'static str> {
-    let function = Function::ALL.get(index % Function::COUNT)?;
-    Some(if index < Function::COUNT {
-        function.name()
+fn slot_name(index: usize) -> Option<CallName> {
+    let function = *Function::ALL.get(index % Function::COUNT)?;
+    let site = if index < Function::COUNT {
+        Site::Hook
     } else {
-        function.libc_name()
-    })
+        Site::Libc
+    };
+    Some(CallName { function, site })
 }
 /// Set once the summary has been printed (a destructor may run twice if
 /// the library is both preloaded and `dlopen`ed).
@@ -147,7 +148,7 @@ pub fn finished(function: Function, first_ns: u64) {
 struct Row {
     /// Its slot in [`COUNTS`].
     index: usize,
-    name: &'static str,
+    name: CallName,
     interruptions: u64,
     retried: u64,
     passed: u64,
@@ -158,9 +159,10 @@ struct Row {
 fn rows() -> impl Iterator<Item = Row> {
     COUNTS.iter().enumerate().filter_map(|(index, counts)| {
         let interruptions = counts.interruptions.load(Ordering::Relaxed);
+        let name = slot_name(index)?;
         (interruptions > 0).then(|| Row {
             index,
-            name: slot_name(index).unwrap_or("?"),
+            name,
             interruptions,
             retried: counts.retried.load(Ordering::Relaxed),
             passed: counts.passed.load(Ordering::Relaxed),
@@ -228,7 +230,7 @@ fn print_text(fd: libc::c_int, pid: libc::c_int, functions: u64, total: u64) {
     );
     line.write_to(fd);
     let name_width = rows()
-        .map(|row| row.name.len())
+        .map(|row| row.name.width())
         .fold("function".len(), usize::max);
     let mut line = Line::new();
     let _ = write!(line, "eintrfix {:<name_width$}", "function");
@@ -268,7 +270,8 @@ fn print_json(fd: libc::c_int, pid: libc::c_int) {
             LOG_TARGET,
         );
         record.bool("summary", true);
-        record.str("function", row.name);
+        let mut name = [0u8; 64];
+        record.str("function", row.name.as_str(&mut name));
         record.num("pid", pid);
         record.num("interruptions", row.interruptions);
         record.num("retried", row.retried);
