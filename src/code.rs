@@ -625,6 +625,33 @@ pub fn owner_of(addr: usize) -> Option<Owner> {
 /// with the interrupted context's stack pointer.
 #[inline(never)]
 pub fn first_caller(sp: usize, skip: impl Fn(Owner) -> bool) -> Option<Caller> {
+    scan(sp, |word| examine(word, &skip))
+}
+
+/// The first plausible return address at and above `sp`, whatever its
+/// owner: a word in a known object's code just past a call instruction,
+/// with the owner and whether the call went through a pointer. Stale words
+/// lie in the uninitialised slots of live frames; the first return address
+/// above a stack pointer is, far more often than any later one, the live
+/// frame's own: what tells a hook's call into libc's wrapper (the shim's
+/// word first) from a read deep inside stdio (libc's word first, and
+/// perhaps a stale one of the shim's further up).
+pub fn first_return(sp: usize) -> Option<(Owner, bool)> {
+    scan(sp, |word| match locate(word) {
+        Place::Known { owner, segment } if segment.is_text() => {
+            // SAFETY: the bytes before `word`, down to the segment's start
+            // at most, are in a readable code segment.
+            let call = unsafe { arch::call_before(word, segment.start) }?;
+            Some((owner, !matches!(call, Call::Direct(_))))
+        }
+        _ => None,
+    })
+}
+
+/// Calls `each` on the words at and above `sp` that may be code addresses,
+/// in order, until it returns something; see [`first_caller`] for the
+/// bounds.
+fn scan<R>(sp: usize, mut each: impl FnMut(usize) -> Option<R>) -> Option<R> {
     if !arch::SUPPORTED || sp == 0 || COUNT.load(Ordering::Acquire) == 0 {
         return None;
     }
@@ -652,8 +679,8 @@ pub fn first_caller(sp: usize, skip: impl Fn(Owner) -> bool) -> Option<Caller> {
             if word < LOWEST_MAPPING || stack.contains(&word) {
                 continue;
             }
-            if let Some(caller) = examine(word, &skip) {
-                return Some(caller);
+            if let Some(found) = each(word) {
+                return Some(found);
             }
         }
         at += words * 8;

@@ -60,12 +60,26 @@ fn fd_of(function: Function, first_argument: i64) -> Option<c_int> {
 }
 
 /// Whether a hook made the system call interrupted with `stack` as its
-/// stack pointer: the first return address above libc's frames is in
-/// this library. Before the constructor has listed the loaded code, a
-/// hook's call cannot be told from libc's, so every call counts as a
-/// hook's (the hooks then decide, as they always have).
-fn made_by_a_hook(stack: usize) -> bool {
-    !code::ready() || caller_above_libc(stack) == Some(Owner::Shim)
+/// stack pointer. For a call named after a hooked function (`read`,
+/// `write`, ...), whose libc wrapper a hook calls directly: the first
+/// return address above the stack pointer is this library's, after a call
+/// through a pointer; a read deep inside stdio shows libc's own return
+/// address first, whatever stale words of the shim's lie further up in the
+/// uninitialised slots of its frames (`fscanf`'s are large). For the
+/// futex waits of `sem_wait` and friends, which run under libc's own
+/// frames: the first code above libc's frames is this library's (stdio
+/// never waits in a futex for its I/O). Before the constructor has listed
+/// the loaded code, a hook's call cannot be told from libc's, so every
+/// call counts as a hook's (the hooks then decide, as they always have).
+fn made_by_a_hook(stack: usize, named: bool) -> bool {
+    if !code::ready() {
+        return true;
+    }
+    if named {
+        code::first_return(stack) == Some((Owner::Shim, true))
+    } else {
+        caller_above_libc(stack) == Some(Owner::Shim)
+    }
 }
 
 /// The owner of the first code above libc's frames at `stack`, or `None`.
@@ -126,7 +140,8 @@ pub unsafe fn after_handler(context: *mut c_void, program_asked_restart: bool) {
     let Some(restart) = (unsafe { arch::pending_restart(context) }) else {
         return;
     };
-    let decision = if arch::hooks_make(restart.number) && made_by_a_hook(restart.stack) {
+    let named = arch::syscall_function(restart.number).is_some();
+    let decision = if arch::hooks_make(restart.number) && made_by_a_hook(restart.stack, named) {
         Decision::Pass
     } else {
         let Some(function) = arch::syscall_function(restart.number) else {
