@@ -165,9 +165,15 @@ fn rules() -> Option<&'static Rules> {
     (STATE.load(Ordering::Acquire) == READY).then(|| unsafe { &*RULES.0.get() })
 }
 
-/// Builds the table, from the library's constructor (after the policy
-/// engine has read the configuration). A hook that runs earlier finds no
-/// owner for any address, so its calls follow the usual rules.
+/// Builds the table, at the first install of a handler behind the
+/// trampoline (`hooks::signals`): the scans that need it run only once a
+/// handler can, and a process that installs none (most children of a
+/// build) pays nothing for it. An install is an ordinary call, where
+/// `dl_iterate_phdr`'s lock is free. Until then every address has no
+/// owner: a hook's call follows the usual rules (a runtime's own call is
+/// retried; with no handler installed, only a stop and SIGCONT can
+/// interrupt it). Objects `dlopen`ed before the first install are read
+/// as if loaded at start-up.
 pub fn init(config: &config::Config) {
     if STATE
         .compare_exchange(UNSET, BUSY, Ordering::Acquire, Ordering::Relaxed)
@@ -630,7 +636,10 @@ pub fn first_caller(sp: usize, skip: impl Fn(Owner) -> bool) -> Option<Caller> {
 
 /// The first plausible return address at and above `sp`, whatever its
 /// owner: a word in a known object's code just past a call instruction,
-/// with the owner and whether the call went through a pointer. Stale words
+/// with the owner and whether the call went through a pointer or into the
+/// same object (a hook's call into libc: through a real function's
+/// pointer, or, before the constructor, into the lazy resolver that
+/// tail-calls libc). Stale words
 /// lie in the uninitialised slots of live frames; the first return address
 /// above a stack pointer is, far more often than any later one, the live
 /// frame's own: what tells a hook's call into libc's wrapper (the shim's
@@ -642,7 +651,11 @@ pub fn first_return(sp: usize) -> Option<(Owner, bool)> {
             // SAFETY: the bytes before `word`, down to the segment's start
             // at most, are in a readable code segment.
             let call = unsafe { arch::call_before(word, segment.start) }?;
-            Some((owner, !matches!(call, Call::Direct(_))))
+            let onward = match call {
+                Call::Direct(target) => owner_of(target) == Some(owner),
+                Call::Slot(_) | Call::Indirect => true,
+            };
+            Some((owner, onward))
         }
         _ => None,
     })

@@ -63,7 +63,6 @@ extern "C" fn init() {
     trace::destination::init();
     real::resolve_all();
     let config = policy::config();
-    code::init(config);
     hooks::signals::init();
     trace::init(config);
 }

@@ -359,6 +359,11 @@ unsafe fn install(signal: c_int, act: *const libc::sigaction, old: *mut libc::si
                 // The handler is published before the kernel can call the
                 // trampoline for it.
                 disposition.action.store(word, Ordering::Release);
+                // The scans of the trampoline and of the runtime rule need
+                // the table of loaded code once a handler can run: built at
+                // the first install (an ordinary call, where the loader's
+                // lock is free), not in every process.
+                crate::code::init(crate::policy::config());
                 let forced = if restart::forced() { SA_RESTART } else { 0 };
                 let through = libc::sigaction {
                     sa_sigaction: trampoline_address(),
