@@ -7,7 +7,7 @@
 //! asks who called the hook: [`hook_caller`].
 //!
 //! # The table
-//! [`init`] (from the library's constructor) lists the `PT_LOAD` segments
+//! [`init`] (at the first handler install) lists the `PT_LOAD` segments
 //! of every object loaded at that time, with `dl_iterate_phdr`, each
 //! tagged with its object's [`Owner`], into a fixed-size static array of
 //! atomics, sorted and published with a release store. A query is a binary
@@ -183,7 +183,8 @@ pub fn init(config: &config::Config) {
     }
     if config.enabled && arch::SUPPORTED {
         // SAFETY: dlsym with valid NUL-terminated names; the loader lock
-        // it takes is free in a constructor, as real.rs relies on too.
+        // it takes is free in a handler install (an ordinary call, with
+        // every signal blocked).
         let (find, stack_end) = unsafe {
             (
                 libc::dlsym(libc::RTLD_DEFAULT, c"_dl_find_object".as_ptr()),
@@ -736,7 +737,7 @@ fn copy_words(at: usize, into: &mut [usize]) -> bool {
     usize::try_from(copied) == Ok(bytes)
 }
 
-/// Whether the table is filled (the constructor has run): before, a
+/// Whether the table is filled (a handler has been installed): before, a
 /// hook's call cannot be told from libc's.
 pub fn ready() -> bool {
     COUNT.load(Ordering::Acquire) != 0

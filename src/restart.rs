@@ -13,11 +13,10 @@
 //!   the hooks handle those EINTRs as before;
 //! - the program's own handler asked for SA_RESTART: the kernel restarts
 //!   it, as it would without the shim;
-//! - a hook made the call (one a hook makes, and the first return address
-//!   above libc's frames is in this library), or the constructor has not yet listed the loaded
-//!   code ([`crate::code`]) so that a hook's call cannot be told from
-//!   libc's: the restart becomes the EINTR the program asked for, and any
-//!   hook decides with its own name, policy and deadline;
+//! - a hook made the call (see `made_by_a_hook`), or the table of loaded
+//!   code ([`crate::code`]) is not built yet, so that a hook's call cannot
+//!   be told from libc's: the restart becomes the EINTR the program asked
+//!   for, and any hook decides with its own name, policy and deadline;
 //! - otherwise the policy engine decides for the function named after the
 //!   system call ([`crate::policy::at_delivery`]): retry lets the kernel
 //!   restart it, pass turns it into the EINTR the program would have seen
@@ -68,9 +67,11 @@ fn fd_of(function: Function, first_argument: i64) -> Option<c_int> {
 /// uninitialised slots of its frames (`fscanf`'s are large). For the
 /// futex waits of `sem_wait` and friends, which run under libc's own
 /// frames: the first code above libc's frames is this library's (stdio
-/// never waits in a futex for its I/O). Before the constructor has listed
-/// the loaded code, a hook's call cannot be told from libc's, so every
-/// call counts as a hook's (the hooks then decide, as they always have).
+/// never waits in a futex for its I/O). Until the table of loaded code is
+/// built (at the first handler install; a second thread installing at the
+/// same moment can find it still being built), a hook's call cannot be
+/// told from libc's, so every call counts as a hook's (the hooks then
+/// decide, as they always have).
 fn made_by_a_hook(stack: usize, named: bool) -> bool {
     if !code::ready() {
         return true;
@@ -100,9 +101,9 @@ fn caller_above_libc(stack: usize) -> Option<Owner> {
 /// above it on the stack; a program's own `pause` does not count); in this
 /// library's code (a hook between two attempts), or in libc's with a hook
 /// above; or at the entry of the trampoline itself (two signals delivered
-/// at once: the outer one, whose handler runs last, decides). Before the
-/// constructor has listed the loaded code, and under valgrind, whose
-/// frames do not tell, every signal counts.
+/// at once: the outer one, whose handler runs last, decides). Until the
+/// table of loaded code is built, and under valgrind, whose frames do not
+/// tell, every signal counts.
 ///
 /// # Safety
 /// `context` is the third argument of the running SA_SIGINFO handler.
@@ -140,11 +141,13 @@ pub unsafe fn after_handler(context: *mut c_void, program_asked_restart: bool) {
     let Some(restart) = (unsafe { arch::pending_restart(context) }) else {
         return;
     };
-    let named = arch::syscall_function(restart.number).is_some();
-    let decision = if arch::hooks_make(restart.number) && made_by_a_hook(restart.stack, named) {
+    let function = arch::syscall_function(restart.number);
+    let by_hook =
+        arch::hooks_make(restart.number) && made_by_a_hook(restart.stack, function.is_some());
+    let decision = if by_hook {
         Decision::Pass
     } else {
-        let Some(function) = arch::syscall_function(restart.number) else {
+        let Some(function) = function else {
             return;
         };
         let origin = match caller_above_libc(restart.stack) {

@@ -46,9 +46,10 @@ pub enum Sender {
     Child,
 }
 
-/// `si_code` values (`<asm-generic/siginfo.h>`).
+/// `si_code` values (`<asm-generic/siginfo.h>`). SI_KERNEL: sent by the
+/// kernel itself, as `ITIMER_REAL` sends SIGALRM.
 const SI_USER: i32 = 0;
-const SI_KERNEL: i32 = 0x80;
+pub const SI_KERNEL: i32 = 0x80;
 const SI_QUEUE: i32 = -1;
 const SI_TIMER: i32 = -2;
 const SI_TKILL: i32 = -6;

@@ -48,11 +48,6 @@ const ASKED_RESTART: usize = 1 << (usize::BITS - 2);
 /// The flag bits of an [`ACTIONS`] word; the rest is the handler.
 const ASKED: usize = ASKED_SIGINFO | ASKED_RESTART;
 
-/// `si_code` of a signal sent by the kernel itself, as `ITIMER_REAL` sends
-/// SIGALRM (a `kill` says SI_USER, `sigqueue` SI_QUEUE, `timer_create`
-/// timers SI_TIMER).
-const SI_KERNEL: c_int = 0x80;
-
 /// glibc's `SIG_HOLD`, for `sigset`.
 const SIG_HOLD: sighandler_t = 2;
 
@@ -111,7 +106,7 @@ extern "C" fn trampoline(signal: c_int, info: *mut siginfo_t, context: *mut c_vo
         Some(info) => (info.si_code, unsafe { info.si_pid() }),
         None => (0, 0),
     };
-    let by_timer = signal == libc::SIGALRM && code == SI_KERNEL;
+    let by_timer = signal == libc::SIGALRM && code == signals::SI_KERNEL;
     let before = signals::timer_state();
     let ran = match word & !ASKED {
         libc::SIG_IGN => false,
@@ -188,8 +183,8 @@ fn default_action(signal: c_int) {
     unsafe {
         libc::syscall(
             libc::SYS_tgkill,
-            libc::getpid(),
-            libc::syscall(libc::SYS_gettid),
+            crate::process::getpid(),
+            crate::process::gettid(),
             signal,
         );
     }
