@@ -124,7 +124,10 @@ fn every_relative_link_and_anchor_resolves() {
             }
         }
     }
-    assert!(checked > 50, "only {checked} links found: is the parser broken?");
+    assert!(
+        checked > 50,
+        "only {checked} links found: is the parser broken?"
+    );
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }
 
@@ -162,7 +165,11 @@ fn the_readme_is_a_short_guide_that_starts_with_the_command() {
         .iter()
         .position(|l| l.contains("eintrfix -- ./app"))
         .expect("`eintrfix -- ./app` in the README");
-    assert!(first < 40, "`eintrfix -- ./app` first at line {}", first + 1);
+    assert!(
+        first < 40,
+        "`eintrfix -- ./app` first at line {}",
+        first + 1
+    );
     // CI runs the README's test command.
     assert!(readme.contains("make test"), "the README names `make test`");
     let ci = read(&common::root().join(".ci/run"));
