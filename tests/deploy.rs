@@ -74,18 +74,31 @@ fn multiarch() -> String {
     tuple
 }
 
-/// The package's tree, staged by `make install` as `make deb` stages it.
-fn stage_package(root: &Path) -> PathBuf {
+/// `make install` into `root` with `PREFIX=prefix` (and `LIBDIR=libdir`).
+fn stage(root: &Path, prefix: &str, libdir: Option<String>) {
     eintrfix();
     let out = Command::new("make")
-        .args(["-s", "install", "PREFIX=/usr"])
-        .arg(format!("LIBDIR=/usr/lib/{}", multiarch()))
+        .args(["-s", "install"])
+        .arg(format!("PREFIX={prefix}"))
+        .args(libdir.map(|dir| format!("LIBDIR={dir}")))
         .arg(format!("DESTDIR={}", root.display()))
         .current_dir(common::root())
         .output()
         .unwrap();
     assert!(out.status.success(), "make install: {}", text(&out.stderr));
-    root.to_path_buf()
+}
+
+/// The package's tree, staged by `make install` as `make deb` stages it,
+/// and in it the library at `preload`, which must be there.
+fn stage_package(name: &str, preload: &str) -> (TempDir, PathBuf) {
+    let root = temp_dir(name);
+    stage(&root, "/usr", Some(format!("/usr/lib/{}", multiarch())));
+    let library = root.join(preload.trim_start_matches('/'));
+    assert!(
+        library.is_file(),
+        "{preload} is not what the package installs"
+    );
+    (root, library)
 }
 
 fn is_root() -> bool {
@@ -173,14 +186,7 @@ fn the_drop_ins_variables_fix_a_legacy_program_and_log_into_logs_directory() {
             .unwrap_or_else(|| panic!("{name} not in the drop-in"))
     };
     // The library's path is the one the package installs.
-    let staged = temp_dir("systemd-stage");
-    let root = stage_package(&staged);
-    let preload = get("LD_PRELOAD");
-    let library = root.join(preload.trim_start_matches('/'));
-    assert!(
-        library.is_file(),
-        "{preload} is not what the package installs"
-    );
+    let (_staged, library) = stage_package("systemd-stage", &get("LD_PRELOAD"));
     // The log file is under the directory LogsDirectory= makes.
     let logs = drop_in
         .lines()
@@ -264,17 +270,11 @@ fn the_dockerfiles_steps_work_on_a_tree_staged_as_the_package_installs() {
     let deb = format!("eintrfix_{version}-1_{arch}.deb");
     assert!(dockerfile.contains(&format!("COPY {deb} /tmp/")), "{deb}");
 
-    let staged = temp_dir("docker");
-    let root = stage_package(&staged);
     let preload = steps[env]
         .1
         .strip_prefix("LD_PRELOAD=")
         .expect("ENV LD_PRELOAD=...");
-    let library = root.join(preload.trim_start_matches('/'));
-    assert!(
-        library.is_file(),
-        "{preload} is not what the package installs"
-    );
+    let (root, library) = stage_package("docker", preload);
     // `RUN eintrfix check ...`: the installed command finds the installed
     // library by itself, and reaches a legacy program.
     let check = steps
@@ -427,13 +427,7 @@ fn the_kubernetes_preload_lies_in_the_volume_the_init_container_fills() {
     // unpacked there) into the volume.
     assert!(yaml.contains("\"/opt/eintrfix/.\""), "{yaml}");
     let staged = temp_dir("kubernetes");
-    let out = Command::new("make")
-        .args(["-s", "install", "PREFIX=/opt/eintrfix"])
-        .arg(format!("DESTDIR={}", staged.display()))
-        .current_dir(common::root())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "make install: {}", text(&out.stderr));
+    stage(&staged, "/opt/eintrfix", None);
     assert!(
         staged.join("opt/eintrfix").join(inside).is_file(),
         "the tree has no {inside}"
