@@ -437,10 +437,12 @@ fn the_kubernetes_preload_lies_in_the_volume_the_init_container_fills() {
 // --- the whole machine ---
 
 /// `eintrfix check --system` in a PID namespace of its own, beside the
-/// programs `sh -c script` starts there.
-fn check_system(script: &str) -> Output {
+/// programs `sh -c script` starts there, with the systemd units of
+/// `units` (where systemd looks when `SYSTEMD_UNIT_PATH` is set).
+fn check_system(script: &str, units: &Path) -> Output {
     common::output(
         Command::new("unshare")
+            .env("SYSTEMD_UNIT_PATH", units)
             .args(["--pid", "--fork", "--mount-proc", "sh", "-c"])
             .arg(format!(
                 "{script}\nsleep 0.2\n'{}' check --system",
@@ -450,11 +452,12 @@ fn check_system(script: &str) -> Output {
 }
 
 #[test]
-fn check_system_finds_static_and_musl_programs_among_the_running_ones() {
+fn check_system_finds_static_and_musl_programs_running_and_among_the_services() {
     if !pid_namespaces() {
         return;
     }
-    let out = check_system("sleep 10 &");
+    let units = temp_dir("units");
+    let out = check_system("sleep 10 &", &units);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     assert!(stdout.starts_with("ready: all "), "{stdout}");
@@ -463,11 +466,25 @@ fn check_system_finds_static_and_musl_programs_among_the_running_ones() {
     let dir = temp_dir("system");
     let sleeper = build_c(&dir, "static_sleeper", SLEEPER, "gcc", &["-static"]);
     let musl = build_c(&dir, "musl_sleeper", SLEEPER, "musl-gcc", &[]);
-    let out = check_system(&format!(
-        "'{}' & '{}' & sleep 10 &",
-        sleeper.display(),
-        musl.display()
-    ));
+    // An enabled service whose program is static, not running now.
+    let service = dir.join("static_service");
+    std::fs::copy(&sleeper, &service).unwrap();
+    std::fs::write(
+        units.join("legacyd.service"),
+        format!("[Service]\nExecStart=-{} --foreground\n", service.display()),
+    )
+    .unwrap();
+    let wants = units.join("multi-user.target.wants");
+    std::fs::create_dir_all(&wants).unwrap();
+    std::os::unix::fs::symlink("../legacyd.service", wants.join("legacyd.service")).unwrap();
+    let out = check_system(
+        &format!(
+            "'{}' & '{}' & sleep 10 &",
+            sleeper.display(),
+            musl.display()
+        ),
+        &units,
+    );
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
     assert!(
@@ -484,6 +501,14 @@ fn check_system_finds_static_and_musl_programs_among_the_running_ones() {
     assert!(line(&sleeper).contains("statically linked"), "{stdout}");
     assert!(line(&sleeper).contains("(pid "), "{stdout}");
     assert!(line(&musl).contains("musl's loader"), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "  service legacyd.service: {}: statically linked",
+            service.display()
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains(", and 1 of 1 enabled service,"), "{stdout}");
 }
 
 // --- another preload ---

@@ -1,9 +1,10 @@
 //! `eintrfix check --system`: before the library goes into
 //! `/etc/ld.so.preload`, whether the loader would preload it into every
-//! program running on the machine. Each running process's program is read
-//! through `/proc/PID/exe` (the file it runs, even if it has since been
-//! replaced or deleted) with the ELF reader of `elf.rs`; nothing is
-//! executed, and no process is touched.
+//! program running on the machine, and into the programs of the enabled
+//! systemd services. Each running process's program is read through
+//! `/proc/PID/exe` (the file it runs, even if it has since been replaced or
+//! deleted), each service's from its unit's `ExecStart=`, with the ELF
+//! reader of `elf.rs`; nothing is executed, and no process is touched.
 //!
 //! Out of reach: static programs (no loader runs), programs that ask for
 //! musl's loader (it cannot load a glibc library), and programs of another
@@ -16,7 +17,7 @@ use crate::check::{bits, count, has_capabilities};
 use crate::elf::{self, Elf};
 use crate::library;
 use crate::EXIT_OWN_ERROR;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -44,8 +45,9 @@ struct Program {
     privileged: bool,
 }
 
-/// Runs the check: 0 when every running program is reachable, 1 when one
-/// is not or some process could not be read, 125 without `/proc`.
+/// Runs the check: 0 when every running program and every enabled
+/// service's program is reachable, 1 when one is not or some process could
+/// not be read, 125 without `/proc`.
 pub fn run() -> i32 {
     let entries = match std::fs::read_dir("/proc") {
         Ok(entries) => entries,
@@ -139,32 +141,71 @@ pub fn run() -> i32 {
         .iter()
         .filter(|(_, p)| matches!(p.kind, Kind::Unreachable(_)))
         .collect();
+    // The enabled services' programs that are not running now.
+    let services = services();
+    let mut services_out = Vec::new();
+    for (unit, path) in &services {
+        if programs.contains_key(path) {
+            if let Some(Program {
+                kind: Kind::Unreachable(why),
+                ..
+            }) = programs.get(path)
+            {
+                services_out.push((unit, path, why.clone()));
+            }
+            continue;
+        }
+        if let Some(Kind::Unreachable(why)) = classify_file(path, reference.as_ref()) {
+            services_out.push((unit, path, why));
+        }
+    }
     let total = programs.len();
-    if out_of_reach.is_empty() && unreadable == 0 {
+    let enabled = if services.is_empty() {
+        String::new()
+    } else {
+        let units: BTreeSet<&String> = services.iter().map(|(u, _)| u).collect();
+        format!(" and {}", count(units.len(), "enabled service"))
+    };
+    let bad = out_of_reach.len() + services_out.len();
+    if bad == 0 && unreadable == 0 {
         println!(
-            "ready: all {} running ({}) are dynamically linked through glibc's loader: \
-             {PRELOAD_FILE} would reach each",
+            "ready: all {} running ({}){enabled} are dynamically linked through glibc's \
+             loader: {PRELOAD_FILE} would reach each",
             count(total, "program"),
             processes(running)
         );
-    } else if out_of_reach.is_empty() {
+    } else if bad == 0 {
         println!(
-            "incomplete: {} could not be read (run as root); the {} read are reachable",
+            "incomplete: {} could not be read (run as root); the {} read{enabled} are reachable",
             processes(unreadable as usize),
             count(total, "program")
         );
     } else {
+        let units: BTreeSet<&String> = services.iter().map(|(u, _)| u).collect();
+        let units_out: BTreeSet<&String> = services_out.iter().map(|(u, _, _)| *u).collect();
+        let of_services = if units.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", and {} of {},",
+                units_out.len(),
+                count(units.len(), "enabled service")
+            )
+        };
         println!(
-            "not ready: {} of {} running {} out of reach of {PRELOAD_FILE}",
+            "not ready: {} of {} running{of_services} {} out of reach of {PRELOAD_FILE}",
             out_of_reach.len(),
             count(total, "program"),
-            if out_of_reach.len() == 1 { "is" } else { "are" }
+            if bad == 1 { "is" } else { "are" }
         );
     }
     for (path, program) in &out_of_reach {
         if let Kind::Unreachable(why) = &program.kind {
             println!("  {}: {why} ({})", path.display(), pids(&program.pids));
         }
+    }
+    for (unit, path, why) in &services_out {
+        println!("  service {unit}: {}: {why}", path.display());
     }
     match found {
         Ok(found) => println!("  library: {} ({})", found.path.display(), found.how),
@@ -209,7 +250,99 @@ pub fn run() -> i32 {
         "  programs not running now (timers, services started on demand) are not seen: \
          check each with 'eintrfix check PROGRAM'"
     );
-    i32::from(!(out_of_reach.is_empty() && unreadable == 0))
+    i32::from(!(bad == 0 && unreadable == 0))
+}
+
+/// Where systemd looks for system units: `$SYSTEMD_UNIT_PATH` if set, else
+/// its directories, the administrator's first.
+fn unit_dirs() -> Vec<PathBuf> {
+    match std::env::var_os("SYSTEMD_UNIT_PATH") {
+        Some(path) if !path.is_empty() => std::env::split_paths(&path).collect(),
+        _ => [
+            "/etc/systemd/system",
+            "/run/systemd/system",
+            "/lib/systemd/system",
+            "/usr/lib/systemd/system",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect(),
+    }
+}
+
+/// The enabled services (a `*.service` in a `*.wants` or `*.requires`
+/// directory) and the absolute programs of their `ExecStart=` lines, read
+/// from the first unit file of that name (drop-ins are not read).
+fn services() -> Vec<(String, PathBuf)> {
+    let dirs = unit_dirs();
+    let mut names = BTreeSet::new();
+    for dir in &dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.ends_with(".wants") && !name.ends_with(".requires") {
+                continue;
+            }
+            for unit in std::fs::read_dir(entry.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let unit = unit.file_name().to_string_lossy().into_owned();
+                if unit.ends_with(".service") {
+                    names.insert(unit);
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    for name in names {
+        // An instance (getty@tty1.service) is defined by its template.
+        let template = name
+            .split_once('@')
+            .map(|(base, _)| format!("{base}@.service"));
+        let text = dirs.iter().find_map(|dir| {
+            std::fs::read_to_string(dir.join(&name)).ok().or_else(|| {
+                let template = template.as_ref()?;
+                std::fs::read_to_string(dir.join(template)).ok()
+            })
+        });
+        for line in text.unwrap_or_default().lines() {
+            let Some(command) = line.trim().strip_prefix("ExecStart=") else {
+                continue;
+            };
+            let program = command
+                .trim_start_matches(['@', '-', ':', '+', '!'])
+                .split_whitespace()
+                .next()
+                .unwrap_or_default();
+            if program.starts_with('/') {
+                found.push((name.clone(), PathBuf::from(program)));
+            }
+        }
+    }
+    found
+}
+
+/// What a program file is for the loader, a script judged by its `#!`
+/// interpreter; `None` if it cannot be read.
+fn classify_file(path: &Path, reference: Option<&Elf>) -> Option<Kind> {
+    let data = std::fs::read(path).ok()?;
+    let Some(line) = data.strip_prefix(b"#!") else {
+        return Some(classify(&data, reference));
+    };
+    let line = line.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(line);
+    let interpreter = line.split_whitespace().next()?;
+    let data = std::fs::read(interpreter).ok()?;
+    Some(match classify(&data, reference) {
+        Kind::Unreachable(why) => {
+            Kind::Unreachable(format!("a script run by {interpreter}: {why}"))
+        }
+        other => other,
+    })
 }
 
 /// What a program is for the loader.
