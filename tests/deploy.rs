@@ -442,6 +442,7 @@ fn the_kubernetes_preload_lies_in_the_volume_the_init_container_fills() {
 fn check_system(script: &str, units: &Path) -> Output {
     common::output(
         Command::new("unshare")
+            .env_remove("EINTRFIX_LIB")
             .env("SYSTEMD_UNIT_PATH", units)
             .args(["--pid", "--fork", "--mount-proc", "sh", "-c"])
             .arg(format!(
@@ -462,6 +463,24 @@ fn check_system_finds_static_and_musl_programs_running_and_among_the_services() 
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     assert!(stdout.starts_with("ready: all "), "{stdout}");
     assert!(stdout.contains("/etc/ld.so.preload: "), "{stdout}");
+
+    // A library the loader cannot load (here not even ELF) makes the
+    // machine unready whatever runs: the check tries it under /bin/true.
+    let broken = temp_dir("broken");
+    let library = broken.join("libeintrfix.so");
+    std::fs::write(&library, "not a library\n").unwrap();
+    let out = common::output(
+        Command::new(eintrfix())
+            .args(["check", "--system"])
+            .env("EINTRFIX_LIB", &library)
+            .env("SYSTEMD_UNIT_PATH", &*units),
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("the library does not load here: /bin/true under it printed an error"),
+        "{stdout}"
+    );
 
     let dir = temp_dir("system");
     let sleeper = build_c(&dir, "static_sleeper", SLEEPER, "gcc", &["-static"]);

@@ -4,7 +4,8 @@
 //! systemd services. Each running process's program is read through
 //! `/proc/PID/exe` (the file it runs, even if it has since been replaced or
 //! deleted), each service's from its unit's `ExecStart=`, with the ELF
-//! reader of `elf.rs`; nothing is executed, and no process is touched.
+//! reader of `elf.rs`; none is executed, and no process is touched. The one
+//! program run is `/bin/true`, under the library, to see that it loads.
 //!
 //! Out of reach: static programs (no loader runs), programs that ask for
 //! musl's loader (it cannot load a glibc library), and programs of another
@@ -167,7 +168,13 @@ pub fn run() -> i32 {
         format!(" and {}", count(units.len(), "enabled service"))
     };
     let bad = out_of_reach.len() + services_out.len();
-    if bad == 0 && unreadable == 0 {
+    let unloadable = match &library_path {
+        Some(library) => trial(library).err(),
+        None => Some("no library found to preload".to_string()),
+    };
+    if let (0, Some(why)) = (bad, &unloadable) {
+        println!("not ready: {why}");
+    } else if bad == 0 && unreadable == 0 {
         println!(
             "ready: all {} running ({}){enabled} are dynamically linked through glibc's \
              loader: {PRELOAD_FILE} would reach each",
@@ -206,6 +213,9 @@ pub fn run() -> i32 {
     }
     for (unit, path, why) in &services_out {
         println!("  service {unit}: {}: {why}", path.display());
+    }
+    if let (1.., Some(why)) = (bad, &unloadable) {
+        println!("  {why}");
     }
     match found {
         Ok(found) => println!("  library: {} ({})", found.path.display(), found.how),
@@ -250,7 +260,37 @@ pub fn run() -> i32 {
         "  programs not running now (timers, services started on demand) are not seen: \
          check each with 'eintrfix check PROGRAM'"
     );
-    i32::from(!(bad == 0 && unreadable == 0))
+    i32::from(!(bad == 0 && unreadable == 0 && unloadable.is_none()))
+}
+
+/// Whether the library loads on this machine, as the loader would preload
+/// it from `/etc/ld.so.preload`: `/bin/true` run with it preloaded (and no
+/// `EINTRFIX_*` variable) must exit 0 and print nothing. A library built
+/// for a newer glibc would stop every program from starting.
+fn trial(library: &Path) -> Result<(), String> {
+    let value = library::preload_value(library, None)?;
+    let mut command = std::process::Command::new("/bin/true");
+    for name in crate::config::VARIABLES {
+        command.env_remove(name);
+    }
+    let out = command
+        .env("LD_PRELOAD", value)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run /bin/true to try the library: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() && stderr.trim().is_empty() {
+        return Ok(());
+    }
+    let said = stderr.lines().next().unwrap_or_default().trim();
+    Err(format!(
+        "the library does not load here: /bin/true under it {} ({said})",
+        match out.status.code() {
+            Some(0) => "printed an error".to_string(),
+            Some(code) => format!("exited with {code}"),
+            None => "was killed".to_string(),
+        }
+    ))
 }
 
 /// Where systemd looks for system units: `$SYSTEMD_UNIT_PATH` if set, else
