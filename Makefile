@@ -167,7 +167,8 @@ rpm: lib ## Build target/rpm/eintrfix-VERSION-1.ARCH.rpm with rpmbuild
 	scripts/build-rpm
 
 # Debian 11 and 13 userlands (debootstrap, cached in $(USERLANDS_CACHE)):
-# the tarball installed there, programs built there fixed by it.
+# the tarball, and the .deb where `make deb` built it, installed there;
+# legacy programs built there fixed by them.
 USERLANDS_CACHE ?= /var/cache/eintrfix-userlands
 userlands: dist ## Test the tarball in Debian 11 (glibc 2.31) and 13 (2.41) userlands (root; cached)
 	@$(DEPS) userlands
