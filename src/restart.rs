@@ -166,3 +166,61 @@ pub unsafe fn after_handler(context: *mut c_void, program_asked_restart: bool) {
         unsafe { arch::fail_with_eintr(context) };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::fd_of;
+    use crate::arch;
+    use crate::functions::Function;
+
+    /// The hooks' rows, as `(name, reports an fd)`: a row reports one when
+    /// its slow path hands the policy its first argument, `Some(fd)` or
+    /// `fd`, after `function`.
+    fn hook_rows() -> Vec<(&'static str, bool)> {
+        let sources = [
+            include_str!("hooks/files.rs"),
+            include_str!("hooks/io.rs"),
+            include_str!("hooks/ipc.rs"),
+            include_str!("hooks/multiplex.rs"),
+            include_str!("hooks/process.rs"),
+            include_str!("hooks/sockets.rs"),
+            include_str!("hooks/time.rs"),
+        ];
+        let mut rows = Vec::new();
+        for source in sources {
+            for row in source.split("\n    fn ").skip(1) {
+                let Some((_, slow)) = row.split_once("=> |result, function|") else {
+                    continue;
+                };
+                let Some((name, arguments)) = row.split_once('(') else {
+                    continue;
+                };
+                let first = arguments.split(':').next().unwrap_or_default().trim();
+                let slow = slow.split(";\n").next().unwrap_or_default();
+                let reports = !first.is_empty()
+                    && (slow.contains(&format!("function, Some({first})"))
+                        || slow.contains(&format!("function, {first},")));
+                rows.push((name.trim(), reports));
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn a_call_inside_libc_reports_an_fd_as_its_hook_does() {
+        let rows = hook_rows();
+        assert!(rows.len() > 50, "too few hook rows: {}", rows.len());
+        for function in (0..1024).filter_map(arch::syscall_function) {
+            let Some(&(_, reports)) = rows.iter().find(|(name, _)| *name == function.name()) else {
+                panic!("no hook row for {}", function.name());
+            };
+            assert_eq!(
+                fd_of(function, 7).is_some(),
+                reports,
+                "{}: fd_of must agree with its hook's row",
+                function.name()
+            );
+        }
+        assert_eq!(fd_of(Function::read, -1), Some(-1));
+    }
+}

@@ -460,4 +460,61 @@ mod tests {
         assert!(hooks_make(libc::SYS_futex) && hooks_make(libc::SYS_read));
         assert!(!hooks_make(libc::SYS_clone));
     }
+
+    /// The hooked functions no system call is named after here, each with
+    /// why. A hook added to the catalogue must be named by
+    /// [`syscall_function`] or listed here: otherwise libc's own calls of
+    /// its system call (inside stdio, `system`) are left unpoliced.
+    const NOT_NAMED: &[Function] = &[
+        // Another hooked function's system call, named after that one.
+        Function::pread64,
+        Function::pwrite64,
+        Function::open64,
+        Function::openat64,
+        Function::recv,
+        Function::send,
+        Function::waitpid,
+        Function::wait,
+        Function::wait3,
+        Function::mq_send,
+        Function::mq_receive,
+        // System calls the kernel never restarts after a handler: their
+        // EINTR reaches the hook whatever the flags.
+        Function::close,
+        Function::nanosleep,
+        Function::clock_nanosleep,
+        Function::usleep,
+        Function::sleep,
+        Function::poll,
+        Function::ppoll,
+        Function::select,
+        Function::pselect,
+        Function::epoll_wait,
+        Function::epoll_pwait,
+        Function::epoll_pwait2,
+        Function::msgrcv,
+        Function::msgsnd,
+        Function::semop,
+        Function::semtimedop,
+        // Futex waits, told apart by `hooks_make` instead.
+        Function::sem_wait,
+        Function::sem_timedwait,
+        Function::sem_clockwait,
+    ];
+
+    #[test]
+    fn every_hooked_function_is_named_by_its_system_call_or_listed() {
+        let named: Vec<Function> = (0..1024).filter_map(syscall_function).collect();
+        for &function in Function::ALL {
+            if function.base() != function {
+                continue;
+            }
+            let listed = NOT_NAMED.contains(&function);
+            assert!(
+                named.contains(&function) != listed,
+                "{}: name it in syscall_function or list it in NOT_NAMED (not both)",
+                function.name()
+            );
+        }
+    }
 }

@@ -6,6 +6,9 @@
 //! value, and for a failure one read of errno. Only a failure with EINTR
 //! reaches the slow path, which asks the policy engine; the slow paths
 //! that several families share are in [`retry`].
+//!
+//! Adding a hook takes six rows, not only the `hooks!` one: see the
+//! checklist in [`crate::functions`].
 
 /// Generates exported hooks from rows of
 /// `fn name(args) -> ret => |result, function| slow_path;`.
