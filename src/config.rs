@@ -294,6 +294,15 @@ impl fmt::Display for ConfigError<'_> {
 }
 
 /// The variables' names, for the CLI and documentation.
+///
+/// Adding a variable takes five rows: its name's constant below and its
+/// place in this list; its parser, called from [`parse`] into [`Config`];
+/// the command's option that sets it (`OPTIONS` and `HELP` in
+/// `src/bin/eintrfix/options.rs`); its row in README's Configuration
+/// table; and its option in the man page's OPTIONS and its name in its
+/// ENVIRONMENT (`docs/eintrfix.1`). The command's unit test
+/// `every_variable_has_an_option_a_readme_row_and_a_man_page_entry` fails
+/// on any of the last three missing.
 pub const VARIABLES: &[&str] = &[
     POLICY,
     PASS_SIGNALS,
