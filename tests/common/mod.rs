@@ -171,3 +171,4 @@ impl Timeout for Command {
         }
     }
 }
+pub mod legacy;
