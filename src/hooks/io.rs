@@ -6,7 +6,8 @@
 //! `close` is the exception: it is never made again (see [`close`]).
 //! The variadic `fcntl` and `open` are in [`super::files`].
 
-use super::retry::{interrupted, retry, retry_within_timeout, Direction};
+use super::retry::{interrupted, retry, retry_within_timeout};
+use super::socket_options::Direction;
 use crate::functions::Function;
 use crate::policy::{Decision, Interruption};
 use crate::real;

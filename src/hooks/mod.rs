@@ -67,5 +67,6 @@ pub mod multiplex;
 pub mod process;
 pub mod retry;
 pub mod signals;
+pub mod socket_options;
 pub mod sockets;
 pub mod time;
