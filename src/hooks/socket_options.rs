@@ -39,6 +39,31 @@ impl Direction {
     }
 }
 
+/// Reads the SOL_SOCKET option `option` of `fd` into `value`, keeping
+/// errno; the error number when it cannot.
+fn get_option<T>(fd: c_int, option: c_int, value: &mut T) -> Result<(), c_int> {
+    let mut len = core::mem::size_of::<T>() as socklen_t;
+    errno::preserved(|| {
+        // SAFETY: `value` and `len` are valid for writes and `len` is its
+        // size.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_getsockopt,
+                fd,
+                libc::SOL_SOCKET,
+                option,
+                (value as *mut T).cast::<c_void>(),
+                &mut len,
+            )
+        };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(errno::get())
+        }
+    })
+}
+
 /// The socket's timeout in that direction; `None` when it has none or `fd`
 /// is not a socket.
 pub fn socket_timeout(fd: c_int, direction: Direction) -> Option<Duration> {
@@ -46,24 +71,11 @@ pub fn socket_timeout(fd: c_int, direction: Direction) -> Option<Duration> {
         tv_sec: 0,
         tv_usec: 0,
     };
-    let mut len = core::mem::size_of::<libc::timeval>() as socklen_t;
-    let saved = errno::get();
-    // SAFETY: `tv` and `len` are valid for writes and `len` is its size.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_getsockopt,
-            fd,
-            libc::SOL_SOCKET,
-            direction.timeout_option(),
-            (&mut tv as *mut libc::timeval).cast::<c_void>(),
-            &mut len,
-        )
-    };
-    errno::set(saved);
+    get_option(fd, direction.timeout_option(), &mut tv).ok()?;
     let secs = u64::try_from(tv.tv_sec).ok()?;
     let micros = u32::try_from(tv.tv_usec).ok()?;
     let timeout = Duration::from_secs(secs) + Duration::from_micros(u64::from(micros));
-    (r == 0 && !timeout.is_zero()).then_some(timeout)
+    (!timeout.is_zero()).then_some(timeout)
 }
 
 /// Whether `fd` is an AF_UNIX socket.
@@ -71,39 +83,25 @@ pub fn is_unix_socket(fd: c_int) -> bool {
     // SAFETY: a zeroed sockaddr_storage is a valid value.
     let mut addr: libc::sockaddr_storage = unsafe { core::mem::zeroed() };
     let mut len = core::mem::size_of::<libc::sockaddr_storage>() as socklen_t;
-    let saved = errno::get();
     // SAFETY: `addr` and `len` are valid for writes and `len` is its size.
-    let r = unsafe {
+    let r = errno::preserved(|| unsafe {
         libc::syscall(
             libc::SYS_getsockname,
             fd,
             (&mut addr as *mut libc::sockaddr_storage).cast::<c_void>(),
             &mut len,
         )
-    };
-    errno::set(saved);
+    });
     r == 0 && c_int::from(addr.ss_family) == libc::AF_UNIX
 }
 
-/// The pending error of a socket, as SO_ERROR reports it.
+/// The pending error of a socket, as SO_ERROR reports it (or the error
+/// reading it met).
 pub fn pending_error(fd: c_int) -> c_int {
     let mut error: c_int = 0;
-    let mut len = core::mem::size_of::<c_int>() as socklen_t;
-    // SAFETY: `error` and `len` are valid for writes and `len` is its size.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_getsockopt,
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_ERROR,
-            (&mut error as *mut c_int).cast::<c_void>(),
-            &mut len,
-        )
-    };
-    if r == 0 {
-        error
-    } else {
-        errno::get()
+    match get_option(fd, libc::SO_ERROR, &mut error) {
+        Ok(()) => error,
+        Err(reading) => reading,
     }
 }
 
@@ -116,9 +114,8 @@ pub fn set_socket_timeout(fd: c_int, direction: Direction, timeout: Duration) {
         // Below 1e6, so it fits any suseconds_t.
         tv_usec: (micros % 1_000_000) as libc::suseconds_t,
     };
-    let saved = errno::get();
     // SAFETY: `tv` is a valid timeval and the length is its size.
-    unsafe {
+    errno::preserved(|| unsafe {
         libc::syscall(
             libc::SYS_setsockopt,
             fd,
@@ -127,6 +124,5 @@ pub fn set_socket_timeout(fd: c_int, direction: Direction, timeout: Duration) {
             (&tv as *const libc::timeval).cast::<c_void>(),
             core::mem::size_of::<libc::timeval>() as socklen_t,
         )
-    };
-    errno::set(saved);
+    });
 }
