@@ -522,30 +522,8 @@ fn arm_timer<R: PartialEq>(kind: TimerKind, failed: R, arm: impl FnOnce() -> R) 
     result
 }
 
-/// Generates exported functions from rows of
-/// `fn name(args) -> ret => body;`, for names that are aliases of one
-/// another.
-macro_rules! exports {
-    ($(
-        $(#[$doc:meta])*
-        fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty => $body:expr;
-    )*) => {$(
-        $(#[$doc])*
-        ///
-        /// # Safety
-        /// Exactly libc's contract for this function.
-        #[cfg_attr(not(test), no_mangle)]
-        #[cfg_attr(test, allow(dead_code))]
-        pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
-            #[allow(unused_unsafe)]
-            // SAFETY: the program's arguments go through unchanged, under
-            // the same contract.
-            unsafe { $body }
-        }
-    )*};
-}
-
-exports! {
+hooks! {
+    pass_through:
     /// `sigaction(2)`: handlers go to the kernel behind the trampoline;
     /// queries report what the program installed.
     fn sigaction(signal: c_int, act: *const libc::sigaction, old: *mut libc::sigaction) -> c_int
