@@ -6,6 +6,7 @@
 //! An empty variable counts as unset. Any error names the variable, the bad
 //! part and what is accepted; the library then changes nothing.
 
+use crate::escape::Escaped;
 use crate::functions::Function;
 use core::fmt;
 
@@ -277,17 +278,13 @@ pub struct ConfigError<'a> {
 
 impl fmt::Display for ConfigError<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "eintrfix: {}: {} '", self.variable, self.problem)?;
-        for &b in self.bad {
-            if b.is_ascii_graphic() || b == b' ' {
-                write!(f, "{}", b as char)?;
-            } else {
-                write!(f, "\\x{b:02x}")?;
-            }
-        }
         write!(
             f,
-            "'; accepted: {}. eintrfix is disabled: every call passes through unchanged",
+            "eintrfix: {}: {} '{}'; accepted: {}. eintrfix is disabled: every call passes \
+             through unchanged",
+            self.variable,
+            self.problem,
+            Escaped(self.bad),
             self.accepted
         )
     }

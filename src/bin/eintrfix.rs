@@ -16,6 +16,8 @@ mod config;
 #[allow(dead_code)]
 #[path = "../errno.rs"]
 mod errno;
+#[path = "../escape.rs"]
+mod escape;
 #[allow(dead_code)]
 #[path = "../functions.rs"]
 mod functions;

@@ -42,6 +42,8 @@
 use core::ffi::{c_char, c_int, c_long};
 use core::fmt;
 
+use crate::escape::Escaped;
+
 /// Symbolic links followed before giving up with ELOOP (the kernel's
 /// MAXSYMLINKS); also bounds the retries when a name changes under us.
 const MAX_STEPS: usize = 40;
@@ -373,7 +375,7 @@ impl fmt::Display for Refusal<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.target {
             None => f.write_str("it is")?,
-            Some(target) => write!(f, "its link target '{}' is", Lossy(target))?,
+            Some(target) => write!(f, "its link target '{}' is", Escaped(target))?,
         }
         let what = match self.kind {
             Kind::Symlink => "a symbolic link",
@@ -412,21 +414,6 @@ impl fmt::Display for Refusal<'_> {
                 self.links
             ),
         }
-    }
-}
-
-/// Bytes shown as text, invalid UTF-8 replaced.
-struct Lossy<'a>(&'a [u8]);
-
-impl fmt::Display for Lossy<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for chunk in self.0.utf8_chunks() {
-            f.write_str(chunk.valid())?;
-            if !chunk.invalid().is_empty() {
-                f.write_str("\u{fffd}")?;
-            }
-        }
-        Ok(())
     }
 }
 
