@@ -33,6 +33,8 @@ mod elf;
 mod library;
 #[path = "eintrfix/options.rs"]
 mod options;
+#[path = "eintrfix/search.rs"]
+mod search;
 
 use options::{Command, Invocation};
 use std::ffi::{CString, OsStr, OsString};
