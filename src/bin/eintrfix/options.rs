@@ -1,7 +1,8 @@
 //! The command line: each option sets one `EINTRFIX_*` variable, checked
 //! with the library's own parser before anything is started.
 
-use crate::{config, open_rules};
+use crate::escape::Escaped;
+use crate::{config, open_rules, shown};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -162,7 +163,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation, String> {
             if let Some(extra) = args.next() {
                 return Err(format!(
                     "check: one program only; unexpected '{}'",
-                    extra.to_string_lossy()
+                    shown(&extra)
                 ));
             }
             return Ok(Invocation::Check(program));
@@ -183,7 +184,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation, String> {
                 let option = OPTIONS
                     .iter()
                     .find(|o| o.long.as_bytes() == name)
-                    .ok_or_else(|| format!("unknown option '{}'", arg.to_string_lossy()))?;
+                    .ok_or_else(|| format!("unknown option '{}'", shown(&arg)))?;
                 let value = match (option.flag, inline) {
                     (Some(_), Some(_)) => {
                         return Err(format!("{} takes no value", option.long));
@@ -255,7 +256,7 @@ pub fn validate(set: &[(&'static str, OsString)]) -> Result<(), String> {
             "{}: {} '{}'; accepted: {}",
             source(e.variable),
             e.problem,
-            String::from_utf8_lossy(e.bad),
+            Escaped(e.bad),
             e.accepted
         ));
     }
@@ -272,14 +273,14 @@ pub fn validate(set: &[(&'static str, OsString)]) -> Result<(), String> {
             return Err(format!(
                 "{}: the directory '{}' does not exist",
                 source(config::LOG_FILE),
-                dir.display()
+                shown(dir)
             ));
         }
         if let Err(refusal) = log_file_rules(file) {
             return Err(format!(
                 "{}: refusing '{}': {refusal}",
                 source(config::LOG_FILE),
-                path.display()
+                shown(path)
             ));
         }
     }
