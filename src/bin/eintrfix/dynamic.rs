@@ -18,8 +18,6 @@ pub const MAX_SYMBOLS: u64 = 1 << 21;
 /// The longest imported symbol name a caller can ask about; longer names
 /// are not read to their end.
 pub const MAX_IMPORT_NAME: usize = 64;
-/// The longest `DT_RPATH` or `DT_RUNPATH` string.
-const MAX_PATH_LIST: usize = 1 << 20;
 /// Symbols read at once.
 const SYMBOL_CHUNK: u64 = 4096;
 
@@ -111,7 +109,8 @@ pub fn read(
     }
     for (list, out) in [(rpath, &mut elf.rpath), (runpath, &mut elf.runpath)] {
         if let Some(offset) = list {
-            *out = split_path(&s.string(offset, MAX_PATH_LIST)?)?;
+            // One string each, read once: as long as its table allows.
+            *out = split_path(&s.string(offset, strings.len())?)?;
         }
     }
     if let Some(symtab) = symtab {

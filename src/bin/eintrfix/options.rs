@@ -137,7 +137,9 @@ Options (each sets the variable named after it; the last one given wins):
 eintrfix check PROGRAM tells whether preloading reaches PROGRAM (found in
 PATH): not a static or Go binary, not setuid/setgid or with file
 capabilities, a script's interpreter followed; and which hooked functions it
-and its libraries import. Exit status 0 when the shim can act, 1 when not.
+and its libraries import. Exit status 0 when the shim can act, 1 when not,
+126 or 127 when 'eintrfix -- PROGRAM' would fail to start it with that
+status, 125 when PROGRAM cannot be read or passes check's limits.
 
 The library is EINTRFIX_LIB if set, else libeintrfix.so beside this command,
 else, relative to it, ../lib/TUPLE/eintrfix/ (the Debian package; TUPLE is
