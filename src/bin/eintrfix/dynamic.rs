@@ -149,7 +149,7 @@ fn symbol_count(
     if let Some(hash) = hash {
         let (at, _) = file_offset(loads, hash)?;
         let mut chains = 0;
-        words(file, little, at + 4, 1, |n| {
+        words(file, little, at.saturating_add(4), 1, |n| {
             chains = u64::from(n);
             false
         })?;
@@ -173,7 +173,7 @@ fn symbol_count(
     let (buckets, first, bloom) = (field(0)?, field(1)?, field(2)?);
     let buckets_at = bloom
         .checked_mul(if wide { 8 } else { 4 })
-        .and_then(|b| b.checked_add(at + 16))
+        .and_then(|b| b.checked_add(at.checked_add(16)?))
         .ok_or_else(bad)?;
     let mut last = 0;
     words(file, little, buckets_at, buckets, |bucket| {
@@ -184,7 +184,9 @@ fn symbol_count(
         return Ok(first);
     }
     // Walk the last chain to the entry that ends it (its low bit set).
-    let chains = buckets_at + buckets * 4 + (last - first) * 4;
+    let chains = buckets_at
+        .saturating_add(buckets * 4)
+        .saturating_add((last - first) * 4);
     let mut count = last;
     let mut ended = false;
     words(
@@ -217,12 +219,12 @@ fn words(
     let mut done = 0;
     while done < count {
         // Never past the end of the file: a chain that runs off it is cut.
-        let left = file.size.saturating_sub(at + done * 4) / 4;
+        let left = file.size.saturating_sub(at.saturating_add(done * 4)) / 4;
         let n = (count - done).min(SYMBOL_CHUNK).min(left);
         if n == 0 {
             return Err(TRUNCATED.into());
         }
-        let chunk = file.read(at + done * 4, n * 4)?;
+        let chunk = file.read(at.saturating_add(done * 4), n * 4)?;
         for word in chunk.chunks_exact(4) {
             let bytes = [word[0], word[1], word[2], word[3]];
             let word = if little {
@@ -257,7 +259,12 @@ fn read_imports(
     let mut i = 1;
     while i < symbols {
         let n = (symbols - i).min(SYMBOL_CHUNK);
-        let chunk = file.read(at + i * entsize, n * entsize)?;
+        // A table over the read limit fails before `k * entsize` below
+        // could overflow.
+        let chunk = file.read(
+            at.saturating_add(i.saturating_mul(entsize)),
+            n.saturating_mul(entsize),
+        )?;
         let r = Reader {
             data: &chunk,
             little,

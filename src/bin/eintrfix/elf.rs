@@ -502,6 +502,39 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// Random bytes of a real program changed, one at a time, where the
+    /// reader looks (headers, the dynamic segment and its tables), in a
+    /// debug build that checks arithmetic: errors, never a panic.
+    #[test]
+    fn random_mutations_give_errors_not_panics() {
+        let data = std::fs::read("/proc/self/exe").expect("reads itself");
+        let dir = std::env::temp_dir().join(format!("eintrfix-fuzz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        std::fs::write(&path, &data).unwrap();
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        let elf = parse_path(&path).unwrap();
+        assert!(!elf.needed.is_empty());
+        // Where the dynamic segment and the tables live: the first 64 KiB
+        // of a small program's file hold them all.
+        let span = data.len().min(64 << 10);
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let at = (next() % span as u64) as usize;
+            let byte = [next() as u8];
+            file.write_at(&byte, at as u64).unwrap();
+            let _ = parse_path(&path);
+            file.write_at(&data[at..at + 1], at as u64).unwrap();
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn only_regular_files_are_opened() {
         for (path, kind) in [("/dev/zero", "a character device"), ("/", "a directory")] {
