@@ -46,7 +46,6 @@ pub mod code;
 pub mod config;
 pub mod deadline;
 pub mod errno;
-pub mod escape;
 pub mod functions;
 pub mod once;
 pub mod policy;

@@ -16,8 +16,6 @@ mod config;
 #[allow(dead_code)]
 #[path = "../errno.rs"]
 mod errno;
-#[path = "../escape.rs"]
-mod escape;
 #[allow(dead_code)]
 #[path = "../functions.rs"]
 mod functions;
@@ -144,8 +142,8 @@ pub fn say(text: &str) {
 
 /// A value (a path, an argument, a name read from a file) as the
 /// command's messages show it: escaped, so that it can forge no line.
-pub fn shown(value: &(impl AsRef<OsStr> + ?Sized)) -> escape::Escaped<'_> {
-    escape::Escaped(value.as_ref().as_bytes())
+pub fn shown(value: &(impl AsRef<OsStr> + ?Sized)) -> config::Escaped<'_> {
+    config::Escaped(value.as_ref().as_bytes())
 }
 
 fn cstring(s: &OsStr) -> Option<CString> {

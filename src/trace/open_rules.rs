@@ -39,10 +39,9 @@
 //! allocation, no hooked libc function (the file may be opened from a signal handler or a
 //! forked child of a threaded parent).
 
+use crate::config::Escaped;
 use core::ffi::{c_char, c_int, c_long};
 use core::fmt;
-
-use crate::escape::Escaped;
 
 /// Symbolic links followed before giving up with ELOOP (the kernel's
 /// MAXSYMLINKS); also bounds the retries when a name changes under us.

@@ -10,10 +10,11 @@
 
 use crate::elf::{self, Elf};
 
+use crate::config::Escaped;
 use crate::library;
 use crate::script::{self, Shebang};
 use crate::search;
-use crate::{escape, shown};
+use crate::shown;
 use crate::{EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, EXIT_OWN_ERROR};
 use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
@@ -512,9 +513,9 @@ fn from_script(
     details.push(format!(
         "{}: a script: #!{}{}",
         shown(path),
-        escape::Escaped(&name),
+        Escaped(&name),
         arg.as_ref()
-            .map(|a| format!(" {}", escape::Escaped(a)))
+            .map(|a| format!(" {}", Escaped(a)))
             .unwrap_or_default()
     ));
     if name.is_empty() {

@@ -1,7 +1,7 @@
 //! The command line: each option sets one `EINTRFIX_*` variable, checked
 //! with the library's own parser before anything is started.
 
-use crate::escape::Escaped;
+use crate::config::Escaped;
 use crate::{config, open_rules, shown};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
