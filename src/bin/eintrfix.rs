@@ -10,6 +10,13 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+/// One line to stdout through [`say`]: a reader that left ends nothing.
+macro_rules! sayln {
+    ($($arg:tt)*) => {
+        $crate::say(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 #[allow(dead_code)]
 #[path = "../config.rs"]
 mod config;
@@ -37,6 +44,8 @@ mod options;
 mod script;
 #[path = "eintrfix/search.rs"]
 mod search;
+#[path = "eintrfix/system.rs"]
+mod system;
 
 use options::{Command, Invocation};
 use std::ffi::{CString, OsStr, OsString};
@@ -73,6 +82,7 @@ fn main() {
             ));
         }
         Invocation::Check(program) => exit(check::run(&program)),
+        Invocation::CheckSystem => exit(system::run()),
         Invocation::Run(command) => exit(run(command)),
     }
 }

@@ -153,6 +153,8 @@ impl Opened {
 }
 
 pub const TRUNCATED: &str = "a truncated or malformed ELF file";
+/// The error for a file that is not ELF at all.
+pub const NOT_ELF: &str = "not an ELF file";
 
 /// Bounds-checked reads in the file's byte order, from one piece read.
 #[derive(Clone, Copy)]
@@ -250,7 +252,7 @@ pub fn file_offset(loads: &[Segment], address: u64) -> Result<(u64, u64), String
 pub fn parse(file: &Opened, wanted: &dyn Fn(&str) -> bool) -> Result<Elf, String> {
     let header = file.head(64)?;
     if !is_elf(&header) {
-        return Err("not an ELF file".into());
+        return Err(NOT_ELF.into());
     }
     let wide = match header.get(4) {
         Some(1) => false,

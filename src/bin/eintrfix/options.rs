@@ -16,6 +16,8 @@ pub enum Invocation {
     Version,
     /// `check PROGRAM`.
     Check(OsString),
+    /// `check --system`.
+    CheckSystem,
     /// Run a program under the shim.
     Run(Command),
 }
@@ -101,6 +103,7 @@ const OPTIONS: &[Opt] = &[
 pub const HELP: &str = "\
 Usage: eintrfix [OPTIONS] [--] PROGRAM [ARGS...]
        eintrfix check PROGRAM
+       eintrfix check --system
 
 Runs PROGRAM with libeintrfix.so preloaded, so that its blocking calls are
 retried instead of failing with EINTR (\"Interrupted system call\") when a
@@ -140,6 +143,8 @@ capabilities, a script's interpreter followed; and which hooked functions it
 and its libraries import. Exit status 0 when the shim can act, 1 when not,
 126 or 127 when 'eintrfix -- PROGRAM' would fail to start it with that
 status, 125 when PROGRAM cannot be read or passes check's limits.
+eintrfix check --system tells whether /etc/ld.so.preload would reach every
+program running now (not a static, musl or other-architecture one).
 
 The library is EINTRFIX_LIB if set, else libeintrfix.so beside this command,
 else, relative to it, ../lib/TUPLE/eintrfix/ (the Debian package; TUPLE is
@@ -167,6 +172,9 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation, String> {
                     "check: one program only; unexpected '{}'",
                     shown(&extra)
                 ));
+            }
+            if program == "--system" {
+                return Ok(Invocation::CheckSystem);
             }
             return Ok(Invocation::Check(program));
         }
@@ -367,6 +375,10 @@ mod tests {
             (OsStr::new("-weird-name"), 1)
         );
         assert!(matches!(parse_strs(&["check", "ls"]), Ok(Invocation::Check(p)) if p == "ls"));
+        assert!(matches!(
+            parse_strs(&["check", "--system"]),
+            Ok(Invocation::CheckSystem)
+        ));
         assert_eq!(command(&["--", "check"]).program, "check");
         assert_eq!(command(&["--summary", "check"]).program, "check");
     }
