@@ -7,6 +7,7 @@
 //! part and what is accepted; the library then changes nothing.
 
 use crate::functions::Function;
+use crate::signum::{self, SignalSet};
 use core::fmt;
 
 /// What to do with a call that failed with EINTR.
@@ -90,64 +91,6 @@ impl LogLevel {
             LogLevel::Info => "INFO",
             LogLevel::Debug => "DEBUG",
             LogLevel::Trace => "TRACE",
-        }
-    }
-}
-
-/// A set of signal numbers 1..=64.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct SignalSet(u64);
-
-impl SignalSet {
-    /// No signal.
-    pub const EMPTY: SignalSet = SignalSet(0);
-
-    /// The set holding `signals`.
-    pub const fn of(signals: &[i32]) -> SignalSet {
-        let mut set = SignalSet::EMPTY;
-        let mut i = 0;
-        while i < signals.len() {
-            set = set.with(signals[i]);
-            i += 1;
-        }
-        set
-    }
-
-    /// This set with `signal` added; numbers outside 1..=64 are ignored.
-    pub const fn with(self, signal: i32) -> SignalSet {
-        if signal >= 1 && signal <= 64 {
-            SignalSet(self.0 | 1u64 << (signal - 1))
-        } else {
-            self
-        }
-    }
-
-    /// Whether `signal` is in the set.
-    pub const fn contains(self, signal: i32) -> bool {
-        signal >= 1 && signal <= 64 && self.0 & (1u64 << (signal - 1)) != 0
-    }
-
-    /// The raw bits: bit `n - 1` is signal `n`.
-    pub const fn bits(self) -> u64 {
-        self.0
-    }
-
-    /// The set with these raw bits.
-    pub const fn from_bits(bits: u64) -> SignalSet {
-        SignalSet(bits)
-    }
-
-    /// Whether the set is empty.
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
-    /// The lowest signal in the set.
-    pub const fn first(self) -> Option<i32> {
-        if self.0 == 0 {
-            None
-        } else {
-            Some(self.0.trailing_zeros() as i32 + 1)
         }
     }
 }
@@ -597,84 +540,19 @@ pub fn runtime_names(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-const SIGNAL_NAMES: &[(&[u8], i32)] = &[
-    (b"HUP", libc::SIGHUP),
-    (b"INT", libc::SIGINT),
-    (b"QUIT", libc::SIGQUIT),
-    (b"ILL", libc::SIGILL),
-    (b"TRAP", libc::SIGTRAP),
-    (b"ABRT", libc::SIGABRT),
-    (b"IOT", libc::SIGIOT),
-    (b"BUS", libc::SIGBUS),
-    (b"FPE", libc::SIGFPE),
-    (b"KILL", libc::SIGKILL),
-    (b"USR1", libc::SIGUSR1),
-    (b"SEGV", libc::SIGSEGV),
-    (b"USR2", libc::SIGUSR2),
-    (b"PIPE", libc::SIGPIPE),
-    (b"ALRM", libc::SIGALRM),
-    (b"TERM", libc::SIGTERM),
-    (b"STKFLT", libc::SIGSTKFLT),
-    (b"CHLD", libc::SIGCHLD),
-    (b"CLD", libc::SIGCHLD),
-    (b"CONT", libc::SIGCONT),
-    (b"STOP", libc::SIGSTOP),
-    (b"TSTP", libc::SIGTSTP),
-    (b"TTIN", libc::SIGTTIN),
-    (b"TTOU", libc::SIGTTOU),
-    (b"URG", libc::SIGURG),
-    (b"XCPU", libc::SIGXCPU),
-    (b"XFSZ", libc::SIGXFSZ),
-    (b"VTALRM", libc::SIGVTALRM),
-    (b"PROF", libc::SIGPROF),
-    (b"WINCH", libc::SIGWINCH),
-    (b"IO", libc::SIGIO),
-    (b"POLL", libc::SIGPOLL),
-    (b"PWR", libc::SIGPWR),
-    (b"SYS", libc::SIGSYS),
-];
-
-/// Displays a signal number as its name: `SIGALRM`, `SIGRTMIN+2`, or the
-/// number itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SignalName(pub i32);
-
-impl fmt::Display for SignalName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0;
-        if let Some((name, _)) = SIGNAL_NAMES.iter().find(|&&(_, s)| s == n) {
-            f.write_str("SIG")?;
-            return name
-                .iter()
-                .try_for_each(|&b| fmt::Write::write_char(f, b as char));
-        }
-        let (min, max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
-        match n {
-            _ if n == min => f.write_str("SIGRTMIN"),
-            _ if n == max => f.write_str("SIGRTMAX"),
-            _ if n > min && n < max => write!(f, "SIGRTMIN+{}", n - min),
-            _ => write!(f, "{n}"),
-        }
-    }
-}
-
 /// The number of a signal given as a name (with or without `SIG`, any
 /// case), a number, `RTMIN+n` or `RTMAX-n`.
 pub fn signal_number(item: &[u8]) -> Option<i32> {
     if let Some(n) = parse_u32(item) {
-        return i32::try_from(n).ok().filter(|n| (1..=64).contains(n));
+        return i32::try_from(n)
+            .ok()
+            .filter(|n| (1..=signum::MAX).contains(n));
     }
     let name = match item.get(..3) {
         Some(prefix) if eq_ignore_case(prefix, b"SIG") => item.get(3..).unwrap_or_default(),
         _ => item,
     };
-    if let Some(&(_, n)) = SIGNAL_NAMES
-        .iter()
-        .find(|(known, _)| eq_ignore_case(known, name))
-    {
-        return Some(n);
-    }
-    realtime_signal(name)
+    signum::named(name).or_else(|| realtime_signal(name))
 }
 
 fn realtime_signal(name: &[u8]) -> Option<i32> {
@@ -795,6 +673,7 @@ fn match_ignore_case<T: Copy>(word: &[u8], table: &[(&[u8], T)]) -> Option<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signum::SignalName;
 
     fn parse_with(vars: &[(&str, &'static str)]) -> Result<Config<'static>, ConfigError<'static>> {
         let vars: Vec<(String, &'static [u8])> = vars
@@ -885,18 +764,10 @@ mod tests {
         assert_eq!(SignalName(libc::SIGALRM).to_string(), "SIGALRM");
         assert_eq!(SignalName(libc::SIGRTMIN() + 3).to_string(), "SIGRTMIN+3");
         assert_eq!(SignalName(0).to_string(), "0");
-        for n in 1..=64 {
+        for n in 1..=signum::MAX {
             let name = SignalName(n).to_string();
             assert_eq!(signal_number(name.as_bytes()), Some(n), "{name}");
         }
-    }
-
-    #[test]
-    fn signal_set_bits() {
-        let s = SignalSet::of(&[1, 64, 0, 65]);
-        assert!(s.contains(1) && s.contains(64) && !s.contains(0) && !s.contains(65));
-        assert_eq!(s.first(), Some(1));
-        assert_eq!(SignalSet::EMPTY.first(), None);
     }
 
     #[test]

@@ -53,6 +53,7 @@ pub mod process;
 pub mod real;
 pub mod restart;
 pub mod signals;
+pub mod signum;
 pub mod trace;
 
 /// Runs when the library is loaded, before `main`: notes whether stderr is

@@ -7,12 +7,13 @@
 //! tracing sink below the engine is handed it with each report.
 
 use crate::code::{self, Caller, Owner};
-use crate::config::{self, Config, LogLevel, Policy, SignalSet};
+use crate::config::{self, Config, LogLevel, Policy};
 use crate::deadline::now_ns;
 use crate::errno;
 use crate::functions::Function;
 use crate::once::Once;
 use crate::signals::{self, Interrupting, Sender};
+use crate::signum::SignalSet;
 use crate::trace::{self, Site};
 use core::ffi::c_int;
 

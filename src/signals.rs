@@ -21,7 +21,7 @@
 //! timeout; one from a periodic timer, or from a one-shot timer the
 //! handler re-arms every time (a periodic timer in disguise), is not.
 
-use crate::config::SignalSet;
+use crate::signum::{self, SignalSet};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 /// Who sent a signal, from its `siginfo_t`.
@@ -111,13 +111,13 @@ pub struct Delivery {
     pub left_fatal: bool,
 }
 
-/// The senders of signals 1..=64, by number (0 unused).
+/// The senders of signals 1..=[`signum::MAX`], by number (0 unused).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Senders([Sender; 65]);
+pub struct Senders([Sender; signum::SLOTS]);
 
 impl Default for Senders {
     fn default() -> Senders {
-        Senders([Sender::Unknown; 65])
+        Senders([Sender::Unknown; signum::SLOTS])
     }
 }
 
@@ -235,7 +235,7 @@ pub fn take_interrupting() -> Interrupting {
 /// thread (the trampoline passed an EINTR that a hook above it will judge
 /// again).
 pub fn put_back(by: Interrupting) {
-    for signal in 1..=64 {
+    for signal in 1..=signum::MAX {
         if by.signals.contains(signal) {
             note(
                 SignalSet::EMPTY.with(signal).bits(),
@@ -247,22 +247,6 @@ pub fn put_back(by: Interrupting) {
             );
         }
     }
-}
-
-/// Whether `signal`'s default action kills the process (or dumps core):
-/// every signal but those ignored by default and the stop signals.
-pub fn kills_by_default(signal: i32) -> bool {
-    !matches!(
-        signal,
-        libc::SIGCHLD
-            | libc::SIGURG
-            | libc::SIGWINCH
-            | libc::SIGCONT
-            | libc::SIGSTOP
-            | libc::SIGTSTP
-            | libc::SIGTTIN
-            | libc::SIGTTOU
-    )
 }
 
 /// What kind of `ITIMER_REAL` the program armed last.
@@ -402,7 +386,6 @@ mod tests {
         assert_eq!(Sender::of(libc::SIGUSR1, SI_TIMER, 0, me), Sender::Timer);
         assert_eq!(Sender::of(libc::SIGCHLD, 1, 7, me), Sender::Child);
         assert_eq!(Sender::of(libc::SIGIO, -5, 0, me), Sender::Unknown);
-        assert!(kills_by_default(libc::SIGALRM) && !kills_by_default(libc::SIGCHLD));
     }
 
     #[test]

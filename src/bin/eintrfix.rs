@@ -29,6 +29,9 @@ mod functions;
 #[allow(dead_code)]
 #[path = "../trace/open_rules.rs"]
 mod open_rules;
+#[allow(dead_code)]
+#[path = "../signum.rs"]
+mod signum;
 
 #[path = "eintrfix/check.rs"]
 mod check;

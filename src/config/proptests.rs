@@ -3,6 +3,7 @@
 //! variable, with a message that says the shim changes nothing.
 
 use super::*;
+use crate::signum::SignalName;
 use proptest::prelude::*;
 
 /// Words the grammar knows, and near misses, to build values from.

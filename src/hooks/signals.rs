@@ -29,13 +29,11 @@ use crate::errno;
 use crate::real;
 use crate::restart;
 use crate::signals::{self, Delivery, Sender, TimerKind};
+use crate::signum::{self, SignalSet};
 use core::ffi::{c_int, c_uint, c_void};
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use libc::{itimerval, sighandler_t, siginfo_t, useconds_t, SA_RESETHAND, SA_RESTART, SA_SIGINFO};
-
-/// The highest signal number Linux has.
-const MAX_SIGNAL: usize = 64;
 
 /// In an [`ACTIONS`] word: the program asked for SA_SIGINFO. User-space
 /// addresses on 64-bit Linux never have the top two bits set.
@@ -73,7 +71,7 @@ impl Disposition {
 }
 
 /// The program's dispositions, indexed by signal number (0 unused).
-static ACTIONS: [Disposition; MAX_SIGNAL + 1] = [const { Disposition::new() }; MAX_SIGNAL + 1];
+static ACTIONS: [Disposition; signum::SLOTS] = [const { Disposition::new() }; signum::SLOTS];
 
 /// Signals `siginterrupt` made interrupting (bit `n - 1`): `signal` then
 /// installs their handlers without SA_RESTART, as glibc does.
@@ -141,7 +139,7 @@ extern "C" fn trampoline(signal: c_int, info: *mut siginfo_t, context: *mut c_vo
             Delivery {
                 sender: Sender::of(signal, code, pid, me),
                 alarm_timeout,
-                left_fatal: ran && signals::kills_by_default(signal) && left_default(signal),
+                left_fatal: ran && signum::kills_by_default(signal) && left_default(signal),
             },
         );
     }
@@ -171,11 +169,7 @@ fn left_default(signal: c_int) -> bool {
 /// later.
 #[cold]
 fn default_action(signal: c_int) {
-    let ignored_by_default = matches!(
-        signal,
-        libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH | libc::SIGCONT
-    );
-    if ignored_by_default {
+    if signum::ignored_by_default(signal) {
         return;
     }
     let saved_errno = errno::get();
@@ -404,7 +398,7 @@ fn install_simple(
     flags: c_int,
     block_itself: bool,
 ) -> sighandler_t {
-    if handler == libc::SIG_ERR || !(1..=MAX_SIGNAL as c_int).contains(&signal) {
+    if handler == libc::SIG_ERR || !(1..=signum::MAX).contains(&signal) {
         errno::set(libc::EINVAL);
         return libc::SIG_ERR;
     }
@@ -446,7 +440,7 @@ fn sysv_install(signal: c_int, handler: sighandler_t) -> sighandler_t {
 }
 
 fn signals_bit(signal: c_int) -> u64 {
-    crate::config::SignalSet::EMPTY.with(signal).bits()
+    SignalSet::EMPTY.with(signal).bits()
 }
 
 /// `siginterrupt`: whether `signal`'s handler interrupts calls (no

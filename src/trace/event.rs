@@ -10,9 +10,10 @@
 use super::destination;
 use super::format::{Record, Timestamp};
 use super::line::Line;
-use crate::config::{Config, LogLevel, SignalName, LOG_TARGET};
+use crate::config::{Config, LogLevel, LOG_TARGET};
 use crate::functions::Function;
 use crate::process;
+use crate::signum::SignalName;
 use core::ffi::c_int;
 
 /// Where an interrupted call was made.

@@ -23,14 +23,15 @@ use super::event::Event;
 use super::event::{CallName, Site};
 use super::format::{Record, Timestamp};
 use super::line::Line;
-use crate::config::{Config, LogFormat, SignalName, LOG_TARGET};
+use crate::config::{Config, LogFormat, LOG_TARGET};
 use crate::functions::Function;
 use crate::process;
+use crate::signum::{self, SignalName};
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
-/// Signals 1..=64 count at their number; index 0 counts unknown signals.
-const SIGNAL_SLOTS: usize = 65;
+/// Signals count at their number; index 0 counts unknown signals.
+const SIGNAL_SLOTS: usize = signum::SLOTS;
 
 /// The counts of one function.
 struct Counts {
