@@ -142,8 +142,8 @@ pub unsafe fn after_handler(context: *mut c_void, program_asked_restart: bool) {
         return;
     };
     let function = arch::syscall_function(restart.number);
-    let by_hook =
-        arch::hooks_make(restart.number) && made_by_a_hook(restart.stack, function.is_some());
+    let by_hook = arch::hooks_can_block_in(restart.number)
+        && made_by_a_hook(restart.stack, function.is_some());
     let decision = if by_hook {
         Decision::Pass
     } else {

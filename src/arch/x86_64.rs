@@ -349,7 +349,7 @@ pub fn syscall_function(number: i64) -> Option<Function> {
 /// Whether a hook's real call can block in this system call and be
 /// restarted: the calls named above, and the futex waits of `sem_wait`,
 /// `sem_timedwait` and `sem_clockwait`.
-pub fn hooks_make(number: i64) -> bool {
+pub fn hooks_can_block_in(number: i64) -> bool {
     number == libc::SYS_futex || syscall_function(number).is_some()
 }
 
@@ -453,12 +453,12 @@ mod tests {
     }
 
     #[test]
-    fn only_calls_hooks_make_are_named() {
+    fn only_calls_hooks_can_block_in_are_named() {
         assert_eq!(syscall_function(libc::SYS_pread64), Some(Function::pread));
         assert_eq!(syscall_function(libc::SYS_futex), None);
         assert_eq!(syscall_function(libc::SYS_clone), None);
-        assert!(hooks_make(libc::SYS_futex) && hooks_make(libc::SYS_read));
-        assert!(!hooks_make(libc::SYS_clone));
+        assert!(hooks_can_block_in(libc::SYS_futex) && hooks_can_block_in(libc::SYS_read));
+        assert!(!hooks_can_block_in(libc::SYS_clone));
     }
 
     /// The hooked functions no system call is named after here, each with
@@ -496,7 +496,7 @@ mod tests {
         Function::msgsnd,
         Function::semop,
         Function::semtimedop,
-        // Futex waits, told apart by `hooks_make` instead.
+        // Futex waits, told apart by `hooks_can_block_in` instead.
         Function::sem_wait,
         Function::sem_timedwait,
         Function::sem_clockwait,
