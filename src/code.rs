@@ -44,15 +44,13 @@
 //! latest the indirect call that started the thread, in libc), within the
 //! thread's stack and 4 KiB. Such a call follows the usual rules.
 
-mod image;
-
 use crate::arch::{self, Call};
 use crate::config;
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::ptr::read_unaligned;
 use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use image::{Image, Segment, PF_X};
+use crate::elf::{Image, Segment, PF_X};
 
 /// Whose code an address is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -45,6 +45,7 @@ pub mod arch;
 pub mod code;
 pub mod config;
 pub mod deadline;
+pub mod elf;
 pub mod errno;
 pub mod functions;
 pub mod once;
