@@ -46,11 +46,11 @@
 
 use crate::arch::{self, Call};
 use crate::config;
+use crate::elf::{Image, Segment, PF_X};
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::ptr::read_unaligned;
 use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use crate::elf::{Image, Segment, PF_X};
 
 /// Whose code an address is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,32 +1,86 @@
-//! Reading a loaded ELF object in memory: its segments, its dynamic
-//! symbols and its build ID.
+//! The ELF format, in one place: the constants of the program headers,
+//! the dynamic section, symbols and notes; the symbol hash functions; and
+//! [`Image`], the one reader of an object loaded in this process, its
+//! segments, dynamic symbols and build ID, shared by the symbol lookup of
+//! `crate::real` and the table of loaded code of `crate::code`. The
+//! command compiles this file too, for the constants and hash functions of
+//! its own reader of files.
 //!
-//! Every read is first checked against the object's readable `PT_LOAD`
-//! segments, so a malformed or unexpected header makes a lookup fail, never
-//! fault. Nothing allocates or locks.
+//! Every read of an [`Image`] is first checked against the object's
+//! readable `PT_LOAD` segments, so a malformed or unexpected header makes a
+//! lookup fail, never fault. Nothing allocates or locks.
 
 use core::mem::size_of;
 use core::ptr::read_unaligned;
 use libc::{Elf64_Phdr, Elf64_Sym};
 
-const PT_LOAD: u32 = 1;
-const PT_DYNAMIC: u32 = 2;
-const PT_NOTE: u32 = 4;
+/// Program header types.
+pub const PT_LOAD: u32 = 1;
+pub const PT_DYNAMIC: u32 = 2;
+pub const PT_INTERP: u32 = 3;
+pub const PT_NOTE: u32 = 4;
 /// Segment flags.
 pub const PF_X: u32 = 1;
-const PF_R: u32 = 4;
-const DT_NULL: i64 = 0;
-const DT_HASH: i64 = 4;
-const DT_STRTAB: i64 = 5;
-const DT_SYMTAB: i64 = 6;
-const DT_STRSZ: i64 = 10;
-const DT_GNU_HASH: i64 = 0x6fff_fef5;
-const NT_GNU_BUILD_ID: u32 = 3;
+pub const PF_R: u32 = 4;
+/// Dynamic section tags.
+pub const DT_NULL: u64 = 0;
+pub const DT_NEEDED: u64 = 1;
+pub const DT_HASH: u64 = 4;
+pub const DT_STRTAB: u64 = 5;
+pub const DT_SYMTAB: u64 = 6;
+pub const DT_STRSZ: u64 = 10;
+pub const DT_SYMENT: u64 = 11;
+pub const DT_RPATH: u64 = 15;
+pub const DT_RUNPATH: u64 = 29;
+pub const DT_GNU_HASH: u64 = 0x6fff_fef5;
+pub const DT_VERSYM: u64 = 0x6fff_fff0;
+/// Symbol types and bindings, the undefined section.
+pub const STT_NOTYPE: u8 = 0;
+pub const STT_FUNC: u8 = 2;
+pub const STT_TLS: u8 = 6;
+pub const STT_GNU_IFUNC: u8 = 10;
+pub const STB_LOCAL: u8 = 0;
+pub const SHN_UNDEF: u16 = 0;
+/// In a version index: the symbol is not the default version.
+pub const VERSYM_HIDDEN: u16 = 0x8000;
+/// The note type of a build ID.
+pub const NT_GNU_BUILD_ID: u32 = 3;
 /// No page is smaller.
 const PAGE: usize = 4096;
 /// Bounds on loops over tables read from memory.
 const MAX_DYNAMIC: usize = 4096;
 const MAX_CHAIN: usize = 1 << 20;
+
+/// `Elf64_Dyn`.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub struct Dyn {
+    /// A `DT_*` tag.
+    pub tag: u64,
+    /// Its value or address.
+    pub value: u64,
+}
+
+/// The GNU hash of a symbol name (`DT_GNU_HASH`), computed at compile
+/// time for the names the library looks up.
+pub const fn gnu_hash(name: &[u8]) -> u32 {
+    let mut h = 5381u32;
+    let mut i = 0;
+    while i < name.len() {
+        h = h.wrapping_mul(33).wrapping_add(name[i] as u32);
+        i += 1;
+    }
+    h
+}
+
+/// The System V hash of a symbol name (`DT_HASH`).
+pub fn sysv_hash(name: &[u8]) -> u32 {
+    name.iter().fold(0u32, |h, &c| {
+        let h = (h << 4).wrapping_add(u32::from(c));
+        let high = h & 0xf000_0000;
+        (h ^ (high >> 24)) & !high
+    })
+}
 
 /// One `PT_LOAD` segment, where it is mapped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,14 +98,6 @@ impl Segment {
     pub const fn is_text(self) -> bool {
         self.flags & PF_X != 0
     }
-}
-
-/// `Elf64_Dyn`.
-#[derive(Clone, Copy)]
-#[repr(C)]
-struct Dyn {
-    tag: i64,
-    value: u64,
 }
 
 /// What symbol lookups need from `PT_DYNAMIC`.
@@ -249,9 +295,7 @@ impl<'a> Image<'a> {
 
     /// A lookup in a `DT_GNU_HASH` table.
     fn gnu_lookup(&self, table: usize, name: &[u8], is: impl Fn(u32) -> bool) -> Option<bool> {
-        let hash = name.iter().fold(5381u32, |h, &c| {
-            h.wrapping_mul(33).wrapping_add(u32::from(c))
-        });
+        let hash = gnu_hash(name);
         let word = |i: usize| self.read::<u32>(table.checked_add(i.checked_mul(4)?)?);
         let (buckets, first, bloom) = (word(0)?, word(1)?, word(2)?);
         if buckets == 0 {
@@ -278,11 +322,7 @@ impl<'a> Image<'a> {
 
     /// A lookup in a System V `DT_HASH` table.
     fn sysv_lookup(&self, table: usize, name: &[u8], is: impl Fn(u32) -> bool) -> Option<bool> {
-        let hash = name.iter().fold(0u32, |h, &c| {
-            let h = (h << 4).wrapping_add(u32::from(c));
-            let high = h & 0xf000_0000;
-            (h ^ (high >> 24)) & !high
-        });
+        let hash = sysv_hash(name);
         let word = |i: usize| self.read::<u32>(table.checked_add(i.checked_mul(4)?)?);
         let (buckets, chains) = (word(0)?, word(1)?);
         if buckets == 0 {

@@ -39,10 +39,6 @@ mod lookup {
             None
         }
     }
-
-    pub const fn gnu_hash(_name: &[u8]) -> u32 {
-        0
-    }
 }
 
 /// Looks `name` (NUL-terminated) up in the objects after this one with
@@ -131,7 +127,7 @@ macro_rules! real_functions {
             let scope = lookup::Scope::find();
             $(
                 if slot::$name.load(Ordering::Relaxed).is_null() {
-                    const HASH: u32 = lookup::gnu_hash(stringify!($name).as_bytes());
+                    const HASH: u32 = crate::elf::gnu_hash(stringify!($name).as_bytes());
                     let name = stringify!($name).as_bytes();
                     match scope.as_ref().and_then(|s| s.lookup(name, HASH)) {
                         Some(f) => slot::$name.store(f, Ordering::Relaxed),
@@ -268,7 +264,7 @@ mod tests {
             // Every plain function dlsym finds, this finds: none of libc's
             // functions here is an IFUNC.
             let expected = (!expected.is_null()).then_some(expected);
-            let found = scope.lookup(bare, lookup::gnu_hash(bare));
+            let found = scope.lookup(bare, crate::elf::gnu_hash(bare));
             assert_eq!(found, expected, "{}", String::from_utf8_lossy(bare));
         }
     }

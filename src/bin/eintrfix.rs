@@ -20,6 +20,11 @@ macro_rules! sayln {
 #[allow(dead_code)]
 #[path = "../config.rs"]
 mod config;
+/// The ELF format's constants, shared with the library (`elf` below is
+/// the command's own reader of files).
+#[allow(dead_code)]
+#[path = "../elf.rs"]
+mod elf_format;
 #[allow(dead_code)]
 #[path = "../errno.rs"]
 mod errno;

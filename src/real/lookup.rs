@@ -25,34 +25,16 @@
 //! Only from the constructor: dlsym and `dl_iterate_phdr` take the
 //! loader's locks.
 
+use crate::elf::{
+    gnu_hash, Dyn, DT_GNU_HASH, DT_NULL, DT_STRSZ, DT_STRTAB, DT_SYMTAB, DT_VERSYM, PT_DYNAMIC,
+    PT_LOAD, SHN_UNDEF, STB_LOCAL, STT_FUNC, STT_NOTYPE, STT_TLS, VERSYM_HIDDEN,
+};
 use core::ffi::{c_int, c_void};
-use libc::{dl_phdr_info, size_t, Elf64_Sym, PT_DYNAMIC, PT_LOAD};
+use libc::{dl_phdr_info, size_t, Elf64_Sym};
 
 /// The most objects searched (the program's own preloads between this
 /// library and libc, libc itself); more, and dlsym does it all.
 const MAX_OBJECTS: usize = 16;
-
-const DT_NULL: i64 = 0;
-const DT_STRTAB: i64 = 5;
-const DT_SYMTAB: i64 = 6;
-const DT_STRSZ: i64 = 10;
-const DT_GNU_HASH: i64 = 0x6fff_fef5;
-const DT_VERSYM: i64 = 0x6fff_fff0;
-
-const STT_FUNC: u8 = 2;
-const STT_NOTYPE: u8 = 0;
-const STT_TLS: u8 = 6;
-const STB_LOCAL: u8 = 0;
-const SHN_UNDEF: u16 = 0;
-/// In a version index: the symbol is not the default version.
-const VERSYM_HIDDEN: u16 = 0x8000;
-
-/// One entry of a dynamic section.
-#[repr(C)]
-struct Dyn {
-    tag: i64,
-    value: u64,
-}
 
 /// The dynamic symbol table of one loaded object.
 #[derive(Clone, Copy)]
@@ -94,17 +76,6 @@ struct Walk {
     failed: bool,
     objects: [Option<Object>; MAX_OBJECTS],
     len: usize,
-}
-
-/// The GNU hash of a symbol name (computed when the library is compiled).
-pub const fn gnu_hash(name: &[u8]) -> u32 {
-    let mut h = 5381u32;
-    let mut i = 0;
-    while i < name.len() {
-        h = h.wrapping_mul(33).wrapping_add(name[i] as u32);
-        i += 1;
-    }
-    h
 }
 
 /// An address from a dynamic entry: glibc rewrites the entries of most
