@@ -108,6 +108,7 @@ struct Dynamic {
     strsz: usize,
     gnu_hash: Option<usize>,
     hash: Option<usize>,
+    versym: Option<usize>,
 }
 
 /// A loaded object: where it is and its program headers.
@@ -242,6 +243,7 @@ impl<'a> Image<'a> {
                 DT_STRSZ => found.strsz = usize::try_from(entry.value).unwrap_or(0),
                 DT_GNU_HASH => found.gnu_hash = address(),
                 DT_HASH => found.hash = address(),
+                DT_VERSYM => found.versym = address(),
                 _ => {}
             }
         }
@@ -261,84 +263,52 @@ impl<'a> Image<'a> {
         }
     }
 
+    /// The readable segment around `addr`, as a [`Region`].
+    fn region(&self, addr: usize) -> Option<Region> {
+        self.segment_of(addr, 1).map(|s| Region {
+            start: s.start,
+            end: s.end,
+        })
+    }
+
+    /// The object's dynamic symbol table, string table, versions and hash
+    /// tables, each bounded by the segment it lies in; `None` without a
+    /// symbol or string table in a readable segment.
+    pub fn symbols(&self) -> Option<Symbols> {
+        let dynamic = self.dynamic();
+        let (symtab, strtab) = (dynamic.symtab?, dynamic.strtab?);
+        let table = |at: Option<usize>| at.and_then(|at| Some((at, self.region(at)?)));
+        let strings = self.region(strtab)?;
+        Some(Symbols {
+            symtab,
+            symbols: self.region(symtab)?,
+            strtab,
+            strings: Region {
+                start: strings.start,
+                end: strings.end.min(strtab.saturating_add(dynamic.strsz)),
+            },
+            versym: table(dynamic.versym),
+            gnu_hash: table(dynamic.gnu_hash).and_then(|(at, region)| GnuHash::at(at, region)),
+            hash: table(dynamic.hash),
+        })
+    }
+
     /// Whether the object defines the dynamic symbol `name` (any version).
     pub fn defines(&self, name: &[u8]) -> bool {
-        let dynamic = self.dynamic();
-        let (Some(symtab), Some(strtab)) = (dynamic.symtab, dynamic.strtab) else {
+        let Some(symbols) = self.symbols() else {
             return false;
         };
         let is = |index: u32| {
-            let Some(at) = usize::try_from(index)
-                .ok()
-                .and_then(|i| i.checked_mul(size_of::<Elf64_Sym>()))
-                .and_then(|o| symtab.checked_add(o))
-            else {
-                return false;
-            };
-            let Some(sym) = self.read::<Elf64_Sym>(at) else {
-                return false;
-            };
-            let offset = sym.st_name as usize;
-            sym.st_shndx != 0
-                && sym.st_value != 0
-                && offset.saturating_add(name.len()) < dynamic.strsz
-                && self.string_is(strtab + offset, name)
+            let defined = symbols.symbol(index).filter(|sym| {
+                sym.st_shndx != SHN_UNDEF && sym.st_value != 0 && symbols.name_is(sym, name)
+            });
+            defined.map(|_| ())
         };
-        if let Some(table) = dynamic.gnu_hash {
-            self.gnu_lookup(table, name, is).unwrap_or(false)
-        } else if let Some(table) = dynamic.hash {
-            self.sysv_lookup(table, name, is).unwrap_or(false)
+        if symbols.gnu_hash.is_some() {
+            symbols.gnu_chain(gnu_hash(name), is).is_some()
         } else {
-            false
+            symbols.sysv_chain(sysv_hash(name), is).is_some()
         }
-    }
-
-    /// A lookup in a `DT_GNU_HASH` table.
-    fn gnu_lookup(&self, table: usize, name: &[u8], is: impl Fn(u32) -> bool) -> Option<bool> {
-        let hash = gnu_hash(name);
-        let word = |i: usize| self.read::<u32>(table.checked_add(i.checked_mul(4)?)?);
-        let (buckets, first, bloom) = (word(0)?, word(1)?, word(2)?);
-        if buckets == 0 {
-            return Some(false);
-        }
-        let buckets_at = 16 + bloom as usize * size_of::<usize>();
-        let chains_at = buckets_at + buckets as usize * 4;
-        let mut index = self.read::<u32>(table + buckets_at + (hash % buckets) as usize * 4)?;
-        if index < first {
-            return Some(false);
-        }
-        for _ in 0..MAX_CHAIN {
-            let chained = self.read::<u32>(table + chains_at + (index - first) as usize * 4)?;
-            if chained | 1 == hash | 1 && is(index) {
-                return Some(true);
-            }
-            if chained & 1 != 0 {
-                break;
-            }
-            index = index.checked_add(1)?;
-        }
-        Some(false)
-    }
-
-    /// A lookup in a System V `DT_HASH` table.
-    fn sysv_lookup(&self, table: usize, name: &[u8], is: impl Fn(u32) -> bool) -> Option<bool> {
-        let hash = sysv_hash(name);
-        let word = |i: usize| self.read::<u32>(table.checked_add(i.checked_mul(4)?)?);
-        let (buckets, chains) = (word(0)?, word(1)?);
-        if buckets == 0 {
-            return Some(false);
-        }
-        let mut index = word(2 + (hash % buckets) as usize)?;
-        for _ in 0..chains.min(MAX_CHAIN as u32) {
-            if index == 0 {
-                break;
-            }
-            if is(index) {
-                return Some(true);
-            }
-            index = word(2 + buckets as usize + index as usize)?;
-        }
-        Some(false)
     }
 
     /// Copies the object's GNU build ID into `out` and returns its length
@@ -387,5 +357,203 @@ impl<'a> Image<'a> {
             }
         }
         0
+    }
+}
+
+/// Bytes of a loaded object that reads are checked against: one of its
+/// readable segments, or a table's part of one. Made only by an
+/// [`Image`], whose object stays loaded while its regions are used
+/// ([`Image::new`]'s contract).
+#[derive(Clone, Copy, Debug)]
+pub struct Region {
+    start: usize,
+    end: usize,
+}
+
+impl Region {
+    /// A `T` read at `addr`, if it lies inside.
+    #[inline]
+    pub fn read<T: Copy>(self, addr: usize) -> Option<T> {
+        if !self.holds(addr, size_of::<T>()) {
+            return None;
+        }
+        // SAFETY: the bytes lie in a readable segment of a loaded object.
+        Some(unsafe { read_unaligned(addr as *const T) })
+    }
+
+    /// Whether all of `[addr, addr + len)` lies inside: one subtraction
+    /// and two compares (an address below the start wraps to a large
+    /// offset).
+    #[inline]
+    fn holds(self, addr: usize, len: usize) -> bool {
+        let room = self.end - self.start;
+        len <= room && addr.wrapping_sub(self.start) <= room - len
+    }
+
+    /// Whether the NUL-terminated string at `addr` is `name`.
+    #[inline]
+    pub fn string_is(self, addr: usize, name: &[u8]) -> bool {
+        if !self.holds(addr, name.len() + 1) {
+            return false;
+        }
+        // SAFETY: the name and its NUL lie in a readable segment.
+        let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, name.len() + 1) };
+        bytes.split_last() == Some((&0, name))
+    }
+}
+
+/// The dynamic symbols of a loaded object ([`Image::symbols`]), every
+/// table read within its region.
+#[derive(Clone, Copy, Debug)]
+pub struct Symbols {
+    symtab: usize,
+    symbols: Region,
+    strtab: usize,
+    strings: Region,
+    versym: Option<(usize, Region)>,
+    gnu_hash: Option<GnuHash>,
+    hash: Option<(usize, Region)>,
+}
+
+/// A GNU hash table (`DT_GNU_HASH`), its header read once.
+#[derive(Clone, Copy, Debug)]
+struct GnuHash {
+    region: Region,
+    buckets: u32,
+    first: u32,
+    bloom_words: u32,
+    shift: u32,
+    bloom_at: usize,
+    buckets_at: usize,
+    chains_at: usize,
+}
+
+impl GnuHash {
+    /// The table at `table`; `None` if its header or any part of its
+    /// bloom filter and buckets lies outside `region`.
+    fn at(table: usize, region: Region) -> Option<GnuHash> {
+        let [buckets, first, bloom_words, shift] = region.read::<[u32; 4]>(table)?;
+        let bloom_at = table.checked_add(16)?;
+        let buckets_at = bloom_at.checked_add((bloom_words as usize).checked_mul(8)?)?;
+        let chains_at = buckets_at.checked_add((buckets as usize).checked_mul(4)?)?;
+        if chains_at > region.end {
+            return None;
+        }
+        Some(GnuHash {
+            region,
+            buckets,
+            first,
+            bloom_words,
+            shift,
+            bloom_at,
+            buckets_at,
+            chains_at,
+        })
+    }
+}
+
+impl Symbols {
+    /// Whether the object has a GNU hash table.
+    pub fn has_gnu_hash(&self) -> bool {
+        self.gnu_hash.is_some()
+    }
+
+    /// Symbol `index`.
+    #[inline]
+    pub fn symbol(&self, index: u32) -> Option<Elf64_Sym> {
+        let offset = usize::try_from(index)
+            .ok()?
+            .checked_mul(size_of::<Elf64_Sym>())?;
+        self.symbols.read(self.symtab.checked_add(offset)?)
+    }
+
+    /// Whether `symbol` is named `name`.
+    #[inline]
+    pub fn name_is(&self, symbol: &Elf64_Sym, name: &[u8]) -> bool {
+        self.strings
+            .string_is(self.strtab.wrapping_add(symbol.st_name as usize), name)
+    }
+
+    /// The version index of symbol `index` (0, unversioned, without a
+    /// version table).
+    #[inline]
+    pub fn version(&self, index: u32) -> u16 {
+        let Some((versym, region)) = self.versym else {
+            return 0;
+        };
+        region
+            .read::<u16>(versym.wrapping_add(index as usize * 2))
+            .unwrap_or(0)
+    }
+
+    /// Hands `each` the index of every symbol in the GNU hash table's chain
+    /// for `hash` whose hash matches, until it returns something; `None`
+    /// when nothing did, the bloom filter rules the name out, or the table
+    /// cannot be read.
+    #[inline]
+    pub fn gnu_chain<T>(&self, hash: u32, mut each: impl FnMut(u32) -> Option<T>) -> Option<T> {
+        let table = self.gnu_hash?;
+        // Offsets below wrap rather than overflow: a wrapped address falls
+        // outside the region, whose every read is checked.
+        let word = |at: usize| table.region.read::<u32>(at);
+        if table.buckets == 0 {
+            return None;
+        }
+        if table.bloom_words != 0 {
+            let at = table
+                .bloom_at
+                .wrapping_add((hash / 64 % table.bloom_words) as usize * 8);
+            let bits = (1u64 << (hash % 64)) | (1u64 << ((hash >> (table.shift % 32)) % 64));
+            if table.region.read::<u64>(at)? & bits != bits {
+                return None;
+            }
+        }
+        let mut index = word(
+            table
+                .buckets_at
+                .wrapping_add((hash % table.buckets) as usize * 4),
+        )?;
+        if index < table.first {
+            return None;
+        }
+        for _ in 0..MAX_CHAIN {
+            let entry = word(
+                table
+                    .chains_at
+                    .wrapping_add((index - table.first) as usize * 4),
+            )?;
+            if (entry ^ hash) >> 1 == 0 {
+                if let Some(found) = each(index) {
+                    return Some(found);
+                }
+            }
+            if entry & 1 != 0 {
+                break;
+            }
+            index = index.checked_add(1)?;
+        }
+        None
+    }
+
+    /// The same for the System V hash table (`DT_HASH`): every symbol in
+    /// the chain for `hash`.
+    pub fn sysv_chain<T>(&self, hash: u32, mut each: impl FnMut(u32) -> Option<T>) -> Option<T> {
+        let (table, region) = self.hash?;
+        let word = |i: usize| region.read::<u32>(table.checked_add(i.checked_mul(4)?)?);
+        let (buckets, chains) = (word(0)?, word(1)?);
+        if buckets == 0 {
+            return None;
+        }
+        let mut index = word(2 + (hash % buckets) as usize)?;
+        for _ in 0..chains.min(MAX_CHAIN as u32) {
+            if index == 0 {
+                break;
+            }
+            if let Some(found) = each(index) {
+                return Some(found);
+            }
+            index = word(2 + buckets as usize + index as usize)?;
+        }
+        None
     }
 }
