@@ -589,6 +589,35 @@ fn loaded_later(addr: usize) -> Place {
     }
 }
 
+/// The object `addr` is in, as the loader knows it: its load bias (what
+/// to subtract for the address in its file) and its name (empty for the
+/// main program). `None` without `_dl_find_object` (before glibc 2.35, or
+/// before [`init`]). Lock-free and async-signal-safe.
+pub fn object_of(addr: usize) -> Option<(usize, &'static [u8])> {
+    let find = FIND_OBJECT.load(Ordering::Relaxed);
+    if find == 0 {
+        return None;
+    }
+    // SAFETY: a non-zero FIND_OBJECT is glibc's `_dl_find_object`.
+    let find: FindObject = unsafe { core::mem::transmute::<usize, FindObject>(find) };
+    let mut found = FoundObject {
+        flags: 0,
+        map_start: 0,
+        map_end: 0,
+        link_map: core::ptr::null(),
+        rest: [0; 16],
+    };
+    // SAFETY: as in `loaded_later`.
+    if unsafe { find(addr as *mut c_void, &mut found) } != 0 || found.link_map.is_null() {
+        return None;
+    }
+    // SAFETY: the loader's record of a loaded object and its name.
+    unsafe {
+        let map = &*found.link_map;
+        Some((map.addr, bounded_name(map.name)))
+    }
+}
+
 /// A NUL-terminated name, at most [`MAX_NAME`] bytes of it.
 ///
 /// # Safety

@@ -120,6 +120,20 @@ macro_rules! real_functions {
             }
         )*
 
+        /// The audit mode's wrappers (see [`crate::audit`]): each has its
+        /// real function's prototype, asks the audit whether to fail
+        /// this call with EINTR, and calls the function it displaced.
+        mod audited {
+            use super::*;
+            $( real_functions!(@audited $name ($($arg: $ty),*) $ret [$($fnty)?] [$($missing)?]); )*
+
+            /// Points the slot of each function with a wrapper that
+            /// `divert` chooses (by name) at its wrapper.
+            pub(super) fn divert_all(divert: impl Fn(&'static str) -> bool) {
+                $( real_functions!(@divert $name [$($fnty)?] [$($missing)?] divert); )*
+            }
+        }
+
         /// Every name in the table, NUL-terminated.
         #[cfg(test)]
         const NAMES: &[&[u8]] = &[$(concat!(stringify!($name), "\0").as_bytes()),*];
@@ -143,6 +157,39 @@ macro_rules! real_functions {
             )*
         }
     };
+    // A wrapper only for a function whose failure is -1 with errno, and
+    // that is not variadic.
+    (@audited $name:ident ($($arg:ident: $ty:ty),*) $ret:ty [] []) => {
+        /// The function the wrapper displaced.
+        mod $name {
+            use super::*;
+            pub(in super::super) static DISPLACED: AtomicPtr<c_void> = AtomicPtr::new(null_mut());
+        }
+
+        /// # Safety
+        /// Exactly libc's contract for this function.
+        pub(super) unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
+            if crate::audit::at_call(stringify!($name)) {
+                crate::errno::set(libc::EINTR);
+                return <$ret>::from(-1i8);
+            }
+            let f = $name::DISPLACED.load(Ordering::Relaxed);
+            // SAFETY: `f` is the address the slot held, libc's function
+            // with this prototype, resolved before the slot was diverted.
+            let f: unsafe extern "C" fn($($ty),*) -> $ret = unsafe { core::mem::transmute(f) };
+            // SAFETY: the caller upholds the function's contract.
+            unsafe { f($($arg),*) }
+        }
+    };
+    (@audited $name:ident ($($arg:ident: $ty:ty),*) $ret:ty [$($fnty:ty)?] [$($missing:expr)?]) => {};
+    (@divert $name:ident [] [] $divert:ident) => {
+        let real = slot::$name.load(Ordering::Relaxed);
+        if !real.is_null() && $divert(stringify!($name)) {
+            $name::DISPLACED.store(real, Ordering::Relaxed);
+            slot::$name.store($name as *mut c_void, Ordering::Relaxed);
+        }
+    };
+    (@divert $name:ident [$($fnty:ty)?] [$($missing:expr)?] $divert:ident) => {};
     (@type ($($ty:ty),*) $ret:ty) => { unsafe extern "C" fn($($ty),*) -> $ret };
     (@type ($($ty:ty),*) $ret:ty, $fnty:ty) => { $fnty };
     (@missing $ret:ty) => { <$ret>::from(missing() as i8) };
@@ -251,6 +298,15 @@ real_functions! {
     fn alarm(seconds: c_uint) -> c_uint, missing = 0;
     fn ualarm(value: libc::useconds_t, interval: libc::useconds_t) -> libc::useconds_t, missing = 0;
     fn setitimer(which: c_int, new: *const libc::itimerval, old: *mut libc::itimerval) -> c_int;
+}
+
+/// Points the real-function slots that `divert` chooses (by name) at the
+/// audit mode's wrappers. From the constructor, after [`resolve_all`], and
+/// only in the audit mode: otherwise the slots stay libc's and the hooks'
+/// fast path is unchanged. Functions whose failure is not -1 with errno,
+/// and the variadic ones, keep their slot.
+pub fn divert(divert: impl Fn(&'static str) -> bool) {
+    audited::divert_all(divert);
 }
 
 #[cfg(test)]

@@ -1,0 +1,307 @@
+//! The audit mode, behind `eintrfix audit`: records the call sites of
+//! hooked functions a program reaches (`EINTRFIX_AUDIT`), and lets exactly
+//! one EINTR reach it at one of them (`EINTRFIX_INJECT`, see
+//! [`crate::config::inject`]).
+//!
+//! Off (neither variable set) it costs the constructor two `getenv`s and
+//! nothing else: the hooks' fast path is unchanged. On, the constructor
+//! points the real-function slots of the functions it watches at wrappers
+//! of the same prototype ([`crate::real::divert`]), which call
+//! [`at_call`] before the real function. A wrapper finds its call site as
+//! the policy engine finds a hook's caller (the first return address
+//! outside the shim, [`code::hook_caller`]) and names it by its object and
+//! offset there ([`code::object_of`]). At the chosen site and call it
+//! returns -1 with EINTR without calling libc; the hook's slow path then
+//! asks the engine, which lets that one EINTR pass ([`take_injected`]),
+//! or judges it like any other (`retry` in the spec: the `--fix-check`
+//! run).
+//!
+//! The record is a file of lines, each written whole with one `write(2)`
+//! (`O_APPEND`, so every process of the program can share it):
+//! - `site PID EXE FUNCTION OBJECT 0xOFFSET` at a site's first call;
+//! - `count PID EXE FUNCTION OBJECT 0xOFFSET N` for each site at exit;
+//! - `injected PID EXE FUNCTION OBJECT 0xOFFSET N` when the EINTR is made.
+//!
+//! Fields are separated by tabs. All of it is async-signal-safe: a fixed
+//! table of sites claimed with compare-and-swap, raw system calls for the
+//! file (the shim's own `write` goes through the wrappers).
+
+use crate::code;
+use crate::config::{self, inject::Spec};
+use crate::functions::Function;
+use crate::once::Once;
+use crate::trace::line::Line;
+use core::fmt::Write;
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
+
+/// Distinct sites recorded at most per process.
+const SITES: usize = 1024;
+
+struct Site {
+    /// The return address (0: free).
+    address: AtomicUsize,
+    /// `Function` index + 1 (0: not yet written).
+    function: AtomicUsize,
+    calls: AtomicU32,
+}
+
+static TABLE: [Site; SITES] = [const {
+    Site {
+        address: AtomicUsize::new(0),
+        function: AtomicUsize::new(0),
+        calls: AtomicU32::new(0),
+    }
+}; SITES];
+
+/// The record file's descriptor, or -1.
+static RECORD: AtomicI32 = AtomicI32::new(-1);
+/// Whether the audit mode is on in this process.
+static ON: AtomicBool = AtomicBool::new(false);
+/// The site to interrupt, if any (and if this executable is the one).
+static TARGET: Once<Spec<'static>> = Once::new();
+/// Calls made at the target so far.
+static TARGET_CALLS: AtomicU32 = AtomicU32::new(0);
+/// Whether the EINTR has been made.
+static INJECTED: AtomicBool = AtomicBool::new(false);
+/// The thread whose hook must let the injected EINTR pass (0: none).
+static PASS_TID: AtomicI32 = AtomicI32::new(0);
+
+/// The thread whose hook is retrying a call (0: none): the calls it
+/// makes meanwhile are not the program's.
+static RETRYING_TID: AtomicI32 = AtomicI32::new(0);
+
+/// This process's executable, from `/proc/self/exe`.
+static EXE: Once<([u8; 512], usize)> = Once::new();
+
+fn exe() -> &'static [u8] {
+    EXE.get()
+        .map_or(&[], |(buf, len)| buf.get(..*len).unwrap_or(&[]))
+}
+
+/// From the constructor, after the real functions are resolved: turns the
+/// audit mode on when either variable is set.
+pub fn init(config: &config::Config) {
+    let record = config::environment(config::AUDIT).filter(|v| !v.is_empty());
+    let inject = config::environment(config::INJECT).filter(|v| !v.is_empty());
+    if record.is_none() && inject.is_none() {
+        return;
+    }
+    code::init(config);
+    EXE.get_or_init(|| {
+        let mut buf = [0u8; 512];
+        // SAFETY: the path is NUL-terminated and `buf` is writable for
+        // its length.
+        let len = unsafe {
+            libc::syscall(
+                libc::SYS_readlink,
+                c"/proc/self/exe".as_ptr(),
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        };
+        (buf, usize::try_from(len).unwrap_or(0).min(buf.len()))
+    });
+    if let Some(path) = record {
+        open_record(path);
+    }
+    let target = inject.and_then(|value| {
+        let spec = config::inject::parse(value);
+        if spec.is_none() {
+            let mut line = Line::new();
+            let _ = write!(
+                line,
+                "eintrfix: {} is not {}: nothing is injected",
+                config::INJECT,
+                config::inject::ACCEPTS
+            );
+            line.write_to(crate::trace::destination::stderr());
+        }
+        spec.filter(|s| s.exe.map_or(true, |e| e == exe()))
+    });
+    if let Some(spec) = target {
+        TARGET.get_or_init(|| spec);
+    }
+    ON.store(true, Ordering::Release);
+    let all = record.is_some();
+    crate::real::divert(|name| {
+        Function::from_name(name.as_bytes()).is_some()
+            && (all || target.is_some_and(|t| t.function == name.as_bytes()))
+    });
+}
+
+fn open_record(path: &[u8]) {
+    let mut name = [0u8; 4096];
+    let Some(into) = name.get_mut(..path.len()) else {
+        return;
+    };
+    into.copy_from_slice(path);
+    // SAFETY: `name` is NUL-terminated (zero past the path).
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            name.as_ptr(),
+            libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC,
+            0o600,
+        )
+    };
+    if let Ok(fd) = i32::try_from(fd) {
+        if fd >= 0 {
+            RECORD.store(fd, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Writes one record line with one raw `write(2)`.
+fn emit(kind: &str, function: &str, address: usize, calls: Option<u32>) {
+    let fd = RECORD.load(Ordering::Relaxed);
+    if fd < 0 {
+        return;
+    }
+    let mut line = Line::new();
+    let _ = write!(line, "{kind}\t{}\t", crate::process::getpid());
+    line.push(exe());
+    let _ = write!(line, "\t{function}\t");
+    let (object, offset) = place(address);
+    line.push(object);
+    let _ = write!(line, "\t{offset:#x}");
+    if let Some(calls) = calls {
+        let _ = write!(line, "\t{calls}");
+    }
+    line.push(b"\n");
+    let bytes = line.as_bytes();
+    let saved = crate::errno::get();
+    // SAFETY: `bytes` is valid for reads of its length.
+    unsafe { libc::syscall(libc::SYS_write, fd, bytes.as_ptr(), bytes.len()) };
+    crate::errno::set(saved);
+}
+
+/// The object holding `address` and the offset in its file; the main
+/// program by its executable's path.
+fn place(address: usize) -> (&'static [u8], usize) {
+    match code::object_of(address) {
+        Some((base, name)) if !name.is_empty() => (name, address.wrapping_sub(base)),
+        Some((base, _)) => (exe(), address.wrapping_sub(base)),
+        None => (b"?", address),
+    }
+}
+
+/// From a wrapper, before the real function: records the call's site and
+/// says whether to fail this call with EINTR instead.
+pub fn at_call(name: &'static str) -> bool {
+    if !ON.load(Ordering::Acquire) {
+        return false;
+    }
+    let retrying = RETRYING_TID.load(Ordering::Relaxed);
+    if retrying != 0 && retrying == crate::process::gettid() {
+        return false;
+    }
+    let Some(caller) = code::hook_caller() else {
+        return false;
+    };
+    let address = caller.address;
+    if RECORD.load(Ordering::Relaxed) >= 0 {
+        count(name, address);
+    }
+    let Some(target) = TARGET.get() else {
+        return false;
+    };
+    if target.function != name.as_bytes() || INJECTED.load(Ordering::Relaxed) {
+        return false;
+    }
+    let (object, offset) = place(address);
+    if offset != target.offset || object != target.object {
+        return false;
+    }
+    let calls = TARGET_CALLS.fetch_add(1, Ordering::Relaxed) + 1;
+    if calls != target.nth || INJECTED.swap(true, Ordering::Relaxed) {
+        return false;
+    }
+    if !target.retry {
+        PASS_TID.store(crate::process::gettid(), Ordering::Relaxed);
+    }
+    emit("injected", name, address, Some(calls));
+    true
+}
+
+/// Counts a call at `address`, writing the site's line at its first.
+fn count(name: &'static str, address: usize) {
+    let function = Function::from_name(name.as_bytes()).map_or(0, |f| f.index() + 1);
+    // The function in the top byte (user addresses take 48 bits at most);
+    // open addressing from a hash of the key.
+    let key = address ^ function.rotate_left(56);
+    let start = key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54;
+    for probe in 0..SITES {
+        let Some(site) = TABLE.get((start + probe) % SITES) else {
+            return;
+        };
+        match site
+            .address
+            .compare_exchange(0, key, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => {
+                site.function.store(function, Ordering::Release);
+                site.calls.store(1, Ordering::Relaxed);
+                emit("site", name, address, None);
+                return;
+            }
+            Err(found) if found == key => {
+                site.calls.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// From the policy engine, for an EINTR a hook just saw: whether it is the
+/// one the audit made, to be let through (once, on the thread it was made
+/// on).
+pub fn take_injected() -> bool {
+    let tid = PASS_TID.load(Ordering::Relaxed);
+    tid != 0
+        && tid == crate::process::gettid()
+        && PASS_TID
+            .compare_exchange(tid, 0, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+}
+
+/// From the policy engine: whether the calling thread's hook is about to
+/// retry its call (`true`), or is done with it. The calls it makes
+/// meanwhile (the retry, a wait for readiness) are neither counted nor
+/// interrupted. One thread at a time is tracked: the audit's counts are
+/// exact for a program whose threads are not interrupted at once.
+pub fn retrying(yes: bool) {
+    if !ON.load(Ordering::Relaxed) {
+        return;
+    }
+    let tid = crate::process::gettid();
+    if yes {
+        let _ = RETRYING_TID.compare_exchange(0, tid, Ordering::Relaxed, Ordering::Relaxed);
+    } else {
+        let _ = RETRYING_TID.compare_exchange(tid, 0, Ordering::Relaxed, Ordering::Relaxed);
+    }
+}
+
+/// At exit: writes each site's count.
+pub fn exiting() {
+    if !ON.load(Ordering::Acquire) || RECORD.load(Ordering::Relaxed) < 0 {
+        return;
+    }
+    for site in &TABLE {
+        let key = site.address.load(Ordering::Acquire);
+        let function = site.function.load(Ordering::Acquire);
+        if key == 0 || function == 0 {
+            continue;
+        }
+        let address = key ^ function.rotate_left(56);
+        if let Some(f) = Function::ALL.get(function - 1) {
+            emit(
+                "count",
+                f.name(),
+                address,
+                Some(site.calls.load(Ordering::Relaxed)),
+            );
+        }
+    }
+}
