@@ -224,6 +224,42 @@ pub fn at_call(name: &'static str) -> bool {
     true
 }
 
+/// An argument's bits as a word (every argument of a wrapped function is
+/// an integer or a pointer of a word at most).
+pub fn word<T: Copy>(argument: &T) -> usize {
+    let mut bytes = [0u8; core::mem::size_of::<usize>()];
+    let size = core::mem::size_of::<T>().min(bytes.len());
+    // SAFETY: `size` bytes are readable from `argument` and writable in
+    // `bytes`; the two do not overlap.
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            (argument as *const T).cast::<u8>(),
+            bytes.as_mut_ptr(),
+            size,
+        )
+    };
+    usize::from_ne_bytes(bytes)
+}
+
+/// Makes the injected EINTR what a real one before any transfer leaves
+/// behind: a sleep reports all of its time left.
+///
+/// # Safety
+/// `arguments` are the call's, valid under the function's contract.
+pub unsafe fn before_eintr(name: &str, arguments: &[usize]) {
+    if let ("nanosleep" | "__nanosleep", [request, left, ..]) = (name, arguments) {
+        let (request, left) = (
+            *request as *const libc::timespec,
+            *left as *mut libc::timespec,
+        );
+        if !request.is_null() && !left.is_null() {
+            // SAFETY: nanosleep's contract: `request` readable, `left`
+            // null or writable.
+            unsafe { *left = *request };
+        }
+    }
+}
+
 /// Counts a call at `address`, writing the site's line at its first.
 fn count(name: &'static str, address: usize) {
     let function = Function::from_name(name.as_bytes()).map_or(0, |f| f.index() + 1);

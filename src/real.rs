@@ -170,6 +170,9 @@ macro_rules! real_functions {
         /// Exactly libc's contract for this function.
         pub(super) unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
             if crate::audit::at_call(stringify!($name)) {
+                // SAFETY: the arguments are the caller's, valid under the
+                // function's contract.
+                unsafe { crate::audit::before_eintr(stringify!($name), &[$(crate::audit::word(&$arg)),*]) };
                 crate::errno::set(libc::EINTR);
                 return <$ret>::from(-1i8);
             }

@@ -249,12 +249,13 @@ pub fn main(args: Vec<OsString>) -> i32 {
             let failed = findings
                 .iter()
                 .any(|f| matches!(f.verdict, Verdict::Fail(_)));
-            if options.json {
-                println!("{}", report::json(&options, &findings));
+            let text = if options.json {
+                format!("{}\n", report::json(&options, &findings))
             } else {
-                print!("{}", report::table(&findings));
-                print!("{}", report::reproduce(&options, &findings));
-            }
+                report::table(&findings) + &report::reproduce(&options, &findings)
+            };
+            // A closed output (`| head`) is no reason to fail.
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
             if failed {
                 SOME_FAILED
             } else {
