@@ -121,6 +121,8 @@ pub fn init(config: &config::Config) {
     if let Some(spec) = target {
         TARGET.get_or_init(|| spec);
     }
+    // The unwinder is loaded now, in the constructor, not in a hook.
+    let _ = program_caller();
     ON.store(true, Ordering::Release);
     let all = record.is_some();
     crate::real::divert(|name| {
@@ -196,10 +198,9 @@ pub fn at_call(name: &'static str) -> bool {
     if retrying != 0 && retrying == crate::process::gettid() {
         return false;
     }
-    let Some(caller) = code::hook_caller() else {
+    let Some(address) = program_caller() else {
         return false;
     };
-    let address = caller.address;
     if RECORD.load(Ordering::Relaxed) >= 0 {
         count(name, address);
     }
@@ -242,11 +243,16 @@ pub fn word<T: Copy>(argument: &T) -> usize {
 }
 
 /// Makes the injected EINTR what a real one before any transfer leaves
-/// behind: a sleep reports all of its time left.
+/// behind: a sleep reports all of its time left. Returns whether the call
+/// must be made all the same: `close` (Linux releases the descriptor
+/// before it can be interrupted, and a program must not close it again).
 ///
 /// # Safety
 /// `arguments` are the call's, valid under the function's contract.
-pub unsafe fn before_eintr(name: &str, arguments: &[usize]) {
+pub unsafe fn before_eintr(name: &str, arguments: &[usize]) -> bool {
+    if matches!(name, "close" | "__close") {
+        return true;
+    }
     if let ("nanosleep" | "__nanosleep", [request, left, ..]) = (name, arguments) {
         let (request, left) = (
             *request as *const libc::timespec,
@@ -258,6 +264,34 @@ pub unsafe fn before_eintr(name: &str, arguments: &[usize]) {
             unsafe { *left = *request };
         }
     }
+    false
+}
+
+extern "C" {
+    /// glibc's `backtrace(3)`: the return addresses of the calling frames,
+    /// found with the unwinder (libgcc_s, loaded at the first call).
+    fn backtrace(buffer: *mut *mut core::ffi::c_void, size: core::ffi::c_int) -> core::ffi::c_int;
+}
+
+/// The return address of the program's call into the running hook: the
+/// first frame outside the shim, by the unwinder (the scan the policy
+/// engine uses, [`code::hook_caller`], can take a stale return address
+/// left in a hook's frame by an earlier call for the live one; it is the
+/// fallback). The unwinder takes the loader's lock: the audit mode is not
+/// async-signal-safe where a signal handler makes a hooked call while
+/// another thread loads a library.
+fn program_caller() -> Option<usize> {
+    let mut frames = [core::ptr::null_mut(); 32];
+    // SAFETY: `frames` holds 32 writable pointers.
+    let n = unsafe { backtrace(frames.as_mut_ptr(), 32) };
+    let n = usize::try_from(n).unwrap_or(0).min(frames.len());
+    frames
+        .get(..n)
+        .unwrap_or(&[])
+        .iter()
+        .map(|&f| f as usize)
+        .find(|&a| code::owner_of(a) != Some(code::Owner::Shim))
+        .or_else(|| code::hook_caller().map(|c| c.address))
 }
 
 /// Counts a call at `address`, writing the site's line at its first.

@@ -169,17 +169,20 @@ macro_rules! real_functions {
         /// # Safety
         /// Exactly libc's contract for this function.
         pub(super) unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
-            if crate::audit::at_call(stringify!($name)) {
-                // SAFETY: the arguments are the caller's, valid under the
-                // function's contract.
-                unsafe { crate::audit::before_eintr(stringify!($name), &[$(crate::audit::word(&$arg)),*]) };
-                crate::errno::set(libc::EINTR);
-                return <$ret>::from(-1i8);
-            }
             let f = $name::DISPLACED.load(Ordering::Relaxed);
             // SAFETY: `f` is the address the slot held, libc's function
             // with this prototype, resolved before the slot was diverted.
             let f: unsafe extern "C" fn($($ty),*) -> $ret = unsafe { core::mem::transmute(f) };
+            if crate::audit::at_call(stringify!($name)) {
+                // SAFETY: the arguments are the caller's, valid under the
+                // function's contract.
+                if unsafe { crate::audit::before_eintr(stringify!($name), &[$(crate::audit::word(&$arg)),*]) } {
+                    // SAFETY: as below.
+                    unsafe { f($($arg),*) };
+                }
+                crate::errno::set(libc::EINTR);
+                return <$ret>::from(-1i8);
+            }
             // SAFETY: the caller upholds the function's contract.
             unsafe { f($($arg),*) }
         }
