@@ -243,7 +243,8 @@ pub fn word<T: Copy>(argument: &T) -> usize {
 }
 
 /// Makes the injected EINTR what a real one before any transfer leaves
-/// behind: a sleep reports all of its time left. Returns whether the call
+/// behind: a sleep reports all of its time left, a connection is under
+/// way. Returns whether the call
 /// must be made all the same: `close` (Linux releases the descriptor
 /// before it can be interrupted, and a program must not close it again).
 ///
@@ -252,6 +253,26 @@ pub fn word<T: Copy>(argument: &T) -> usize {
 pub unsafe fn before_eintr(name: &str, arguments: &[usize]) -> bool {
     if matches!(name, "close" | "__close") {
         return true;
+    }
+    if let ("connect" | "__connect", [fd, address, length, ..]) = (name, arguments) {
+        // An interrupted connect goes on in the background: start it
+        // without blocking (raw calls: no hook sees them).
+        // SAFETY: fcntl on the caller's fd; connect with the caller's
+        // address and length, valid under connect's contract.
+        unsafe {
+            let flags = libc::syscall(libc::SYS_fcntl, *fd, libc::F_GETFL);
+            if flags >= 0 {
+                libc::syscall(
+                    libc::SYS_fcntl,
+                    *fd,
+                    libc::F_SETFL,
+                    flags | libc::O_NONBLOCK as i64,
+                );
+                libc::syscall(libc::SYS_connect, *fd, *address, *length);
+                libc::syscall(libc::SYS_fcntl, *fd, libc::F_SETFL, flags);
+            }
+        }
+        return false;
     }
     if let ("nanosleep" | "__nanosleep", [request, left, ..]) = (name, arguments) {
         let (request, left) = (
