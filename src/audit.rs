@@ -34,6 +34,8 @@ use crate::trace::line::Line;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
 
+mod sampling;
+
 /// Distinct sites recorded at most per process.
 const SITES: usize = 1024;
 
@@ -124,6 +126,7 @@ pub fn init(config: &config::Config) {
     // The unwinder is loaded now, in the constructor, not in a hook.
     let _ = program_caller();
     ON.store(true, Ordering::Release);
+    sampling::start();
     let all = record.is_some();
     crate::real::divert(|name| {
         Function::from_name(name.as_bytes()).is_some()
@@ -155,7 +158,7 @@ fn open_record(path: &[u8]) {
 }
 
 /// Writes one record line with one raw `write(2)`.
-fn emit(kind: &str, function: &str, address: usize, calls: Option<u32>) {
+fn emit(kind: &str, function: Name, address: usize, calls: Option<u32>) {
     let fd = RECORD.load(Ordering::Relaxed);
     if fd < 0 {
         return;
@@ -188,6 +191,20 @@ fn place(address: usize) -> (&'static [u8], usize) {
     }
 }
 
+/// Where a call was seen.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// In a hook's wrapper (a hooked function the program called).
+    Hook,
+    /// Inside libc, blocked when a tick came ([`sampling`]).
+    Libc,
+    /// Made by a hook, blocked when a tick came (the real-signal mode).
+    Signal,
+}
+
+/// Flag of a site of [`Kind::Libc`] in the table's function byte.
+const LIBC: usize = 0x80;
+
 /// From a wrapper, before the real function: records the call's site and
 /// says whether to fail this call with EINTR instead.
 pub fn at_call(name: &'static str) -> bool {
@@ -198,16 +215,44 @@ pub fn at_call(name: &'static str) -> bool {
     if retrying != 0 && retrying == crate::process::gettid() {
         return false;
     }
+    let Some(function) = Function::from_name(name.as_bytes()) else {
+        return false;
+    };
     let Some(address) = program_caller() else {
         return false;
     };
+    emit_site(Kind::Hook, function, address);
+    matches_target(Kind::Hook, function, address)
+}
+
+/// Counts a call of `function` at `address` (writing the site's line at
+/// its first), when recording.
+pub fn emit_site(kind: Kind, function: Function, address: usize) {
     if RECORD.load(Ordering::Relaxed) >= 0 {
-        count(name, address);
+        let tag = function.index() + 1 + if kind == Kind::Libc { LIBC } else { 0 };
+        count(tag, address);
     }
+}
+
+/// Whether the call of `function` at `address`, seen as `kind`, is the
+/// target's chosen one, the first time only; it is then written to the
+/// record, and a hook is told to let its EINTR pass. `false` for the
+/// `retry` spec's call (the policy judges it; a restart is left to the
+/// kernel), though it is recorded as injected.
+pub fn matches_target(kind: Kind, function: Function, address: usize) -> bool {
     let Some(target) = TARGET.get() else {
         return false;
     };
-    if target.function != name.as_bytes() || INJECTED.load(Ordering::Relaxed) {
+    if INJECTED.load(Ordering::Relaxed) {
+        return false;
+    }
+    let name = function.name().as_bytes();
+    let wanted = match kind {
+        Kind::Hook => !target.signal && target.function == name,
+        Kind::Libc => target.function.strip_prefix(b"libc:") == Some(name),
+        Kind::Signal => target.signal,
+    };
+    if !wanted {
         return false;
     }
     let (object, offset) = place(address);
@@ -215,14 +260,20 @@ pub fn at_call(name: &'static str) -> bool {
         return false;
     }
     let calls = TARGET_CALLS.fetch_add(1, Ordering::Relaxed) + 1;
-    if calls != target.nth || INJECTED.swap(true, Ordering::Relaxed) {
+    let nth = if kind == Kind::Hook { target.nth } else { 1 };
+    if calls != nth || INJECTED.swap(true, Ordering::Relaxed) {
         return false;
     }
-    if !target.retry {
+    if !target.retry && kind != Kind::Libc {
         PASS_TID.store(crate::process::gettid(), Ordering::Relaxed);
     }
-    emit("injected", name, address, Some(calls));
-    true
+    emit(
+        "injected",
+        tag_name(function.index() + 1, kind == Kind::Libc),
+        address,
+        Some(calls),
+    );
+    !target.retry
 }
 
 /// An argument's bits as a word (every argument of a wrapped function is
@@ -315,12 +366,13 @@ fn program_caller() -> Option<usize> {
         .or_else(|| code::hook_caller().map(|c| c.address))
 }
 
-/// Counts a call at `address`, writing the site's line at its first.
-fn count(name: &'static str, address: usize) {
-    let function = Function::from_name(name.as_bytes()).map_or(0, |f| f.index() + 1);
-    // The function in the top byte (user addresses take 48 bits at most);
+/// Counts a call at `address` of the function tagged `tag` (its index
+/// + 1, with [`LIBC`] for a call inside libc), writing the site's line at
+/// its first.
+fn count(tag: usize, address: usize) {
+    // The tag in the top byte (user addresses take 48 bits at most);
     // open addressing from a hash of the key.
-    let key = address ^ function.rotate_left(56);
+    let key = address ^ tag.rotate_left(56);
     let start = key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54;
     for probe in 0..SITES {
         let Some(site) = TABLE.get((start + probe) % SITES) else {
@@ -331,9 +383,14 @@ fn count(name: &'static str, address: usize) {
             .compare_exchange(0, key, Ordering::AcqRel, Ordering::Acquire)
         {
             Ok(_) => {
-                site.function.store(function, Ordering::Release);
+                site.function.store(tag, Ordering::Release);
                 site.calls.store(1, Ordering::Relaxed);
-                emit("site", name, address, None);
+                emit(
+                    "site",
+                    tag_name(tag & !LIBC, tag & LIBC != 0),
+                    address,
+                    None,
+                );
                 return;
             }
             Err(found) if found == key => {
@@ -342,6 +399,33 @@ fn count(name: &'static str, address: usize) {
             }
             Err(_) => {}
         }
+    }
+}
+
+/// A function's name as records give it: `read`, or `libc:read` for a
+/// call inside libc (`index` is the function's index + 1).
+fn tag_name(index: usize, libc: bool) -> Name {
+    Name {
+        function: index
+            .checked_sub(1)
+            .and_then(|i| Function::ALL.get(i))
+            .copied(),
+        libc,
+    }
+}
+
+/// A function's name, to write.
+#[derive(Clone, Copy)]
+struct Name {
+    function: Option<Function>,
+    libc: bool,
+}
+
+impl core::fmt::Display for Name {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let prefix = if self.libc { "libc:" } else { "" };
+        let name = self.function.map_or("?", Function::name);
+        write!(f, "{prefix}{name}")
     }
 }
 
@@ -381,18 +465,17 @@ pub fn exiting() {
     }
     for site in &TABLE {
         let key = site.address.load(Ordering::Acquire);
-        let function = site.function.load(Ordering::Acquire);
-        if key == 0 || function == 0 {
+        let tag = site.function.load(Ordering::Acquire);
+        if key == 0 || tag == 0 {
             continue;
         }
-        let address = key ^ function.rotate_left(56);
-        if let Some(f) = Function::ALL.get(function - 1) {
-            emit(
-                "count",
-                f.name(),
-                address,
-                Some(site.calls.load(Ordering::Relaxed)),
-            );
-        }
+        let address = key ^ tag.rotate_left(56);
+        let name = tag_name(tag & !LIBC, tag & LIBC != 0);
+        emit(
+            "count",
+            name,
+            address,
+            Some(site.calls.load(Ordering::Relaxed)),
+        );
     }
 }

@@ -57,11 +57,17 @@ impl Drop for Scratch {
 /// Runs `eintrfix audit OPTIONS -- PROGRAM` with its temporary files in
 /// `tmp`.
 fn audit(tmp: &Path, options: &[&str], program: &Path) -> Output {
+    audit_args(tmp, options, program, &[])
+}
+
+/// The same, with arguments for the program.
+fn audit_args(tmp: &Path, options: &[&str], program: &Path, args: &[&str]) -> Output {
     Command::new(eintrfix())
         .arg("audit")
         .args(options)
         .arg("--")
         .arg(program)
+        .args(args)
         .env("TMPDIR", tmp)
         .output()
         .expect("eintrfix runs")
@@ -106,25 +112,35 @@ fn line_of(program: &str, call: &str) -> String {
     format!("c-tests/{program}.c:{}", line + 1)
 }
 
-/// Legacy programs, the function of their blocking call and its text.
-const LEGACY: &[(&str, &str, &str)] = &[
-    ("read_pipe", "read", "n = read(p[0]"),
-    ("write_pipe", "write", "n = write(p[1]"),
-    ("recv_socket", "recv", "n = recv(sv[0]"),
-    ("send_socket", "send", "n = send(sv[0]"),
-    ("accept_late", "accept", "fd = accept(listener"),
-    ("waitpid_late", "waitpid", "got = waitpid(child"),
-    ("proc_wait", "wait", "got = wait(&status)"),
+/// Legacy programs with their arguments, the function of their blocking
+/// call and its text. The stdio programs block inside libc, in the
+/// stream's own read or write.
+const LEGACY: &[(&str, &[&str], &str, &str)] = &[
+    ("read_pipe", &[], "read", "n = read(p[0]"),
+    ("write_pipe", &[], "write", "n = write(p[1]"),
+    ("recv_socket", &[], "recv", "n = recv(sv[0]"),
+    ("send_socket", &[], "send", "n = send(sv[0]"),
+    ("accept_late", &[], "accept", "fd = accept(listener"),
+    ("waitpid_late", &[], "waitpid", "got = waitpid(child"),
+    ("proc_wait", &[], "wait", "got = wait(&status)"),
+    ("stdio_read", &["fgets", "pipe"], "libc:read", ": fgets(buf"),
+    (
+        "stdio_write",
+        &["fputs", "pipe"],
+        "libc:write",
+        "fputs(line, out)",
+    ),
 ];
 
 #[test]
 fn finds_each_legacy_programs_blocking_call_and_the_shim_fixes_it() {
-    for &(program, function, call) in LEGACY {
+    for &(program, args, function, call) in LEGACY {
         let tmp = Scratch::new(program);
-        let out = audit(
+        let out = audit_args(
             &tmp.0,
             &["--json", "--fix-check", "-j", "2"],
             &common::c_program(program),
+            args,
         );
         let json = String::from_utf8_lossy(&out.stdout);
         assert_eq!(

@@ -95,7 +95,28 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, String> {
         follow_children: true,
         argv: Vec::new(),
     };
+    // `--name=value` and `-jN` are `--name value` and `-j N`.
+    let mut split = Vec::new();
     let mut args = args.into_iter();
+    for arg in args.by_ref() {
+        let text = arg.to_str().unwrap_or("");
+        if text == "--" {
+            split.push(arg);
+            break;
+        }
+        match (text.split_once('='), text.strip_prefix("-j")) {
+            (Some((name, value)), _) if name.starts_with("--") => {
+                split.push(name.into());
+                split.push(value.into());
+            }
+            (_, Some(jobs)) if !jobs.is_empty() => {
+                split.push("-j".into());
+                split.push(jobs.into());
+            }
+            _ => split.push(arg),
+        }
+    }
+    let mut args = split.into_iter().chain(args);
     while let Some(arg) = args.next() {
         match arg.to_str().unwrap_or("") {
             "-h" | "--help" => return Ok(None),
