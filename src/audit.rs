@@ -20,7 +20,11 @@
 //! (`O_APPEND`, so every process of the program can share it):
 //! - `site PID EXE FUNCTION OBJECT 0xOFFSET` at a site's first call;
 //! - `count PID EXE FUNCTION OBJECT 0xOFFSET N` for each site at exit;
-//! - `injected PID EXE FUNCTION OBJECT 0xOFFSET N` when the EINTR is made.
+//! - `injected PID EXE FUNCTION OBJECT 0xOFFSET N` when the EINTR is made;
+//! - `nonblocking PID EXE FUNCTION OBJECT 0xOFFSET N` when the chosen
+//!   call cannot block (a non-blocking descriptor, MSG_DONTWAIT, WNOHANG,
+//!   a poll with no timeout): no signal could interrupt it, and the next
+//!   call there that can block gets the EINTR.
 //!
 //! Fields are separated by tabs. All of it is async-signal-safe: a fixed
 //! table of sites claimed with compare-and-swap, raw system calls for the
@@ -31,6 +35,7 @@ use crate::config::{self, inject::Spec};
 use crate::functions::Function;
 use crate::once::Once;
 use crate::trace::line::Line;
+use core::ffi::c_int;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
 
@@ -63,6 +68,8 @@ static ON: AtomicBool = AtomicBool::new(false);
 static TARGET: Once<Spec<'static>> = Once::new();
 /// Calls made at the target so far.
 static TARGET_CALLS: AtomicU32 = AtomicU32::new(0);
+/// Whether a chosen call could not block (written once).
+static NONBLOCKING: AtomicBool = AtomicBool::new(false);
 /// Whether the EINTR has been made.
 static INJECTED: AtomicBool = AtomicBool::new(false);
 /// The thread whose hook must let the injected EINTR pass (0: none).
@@ -207,7 +214,7 @@ const LIBC: usize = 0x80;
 
 /// From a wrapper, before the real function: records the call's site and
 /// says whether to fail this call with EINTR instead.
-pub fn at_call(name: &'static str) -> bool {
+pub fn at_call(name: &'static str, arguments: &[usize]) -> bool {
     if !ON.load(Ordering::Acquire) {
         return false;
     }
@@ -222,7 +229,61 @@ pub fn at_call(name: &'static str) -> bool {
         return false;
     };
     emit_site(Kind::Hook, function, address);
-    matches_target(Kind::Hook, function, address)
+    let block = || can_block(function, arguments);
+    matches_target(Kind::Hook, function, address, block)
+}
+
+/// Whether a call with these arguments can block, and so be interrupted:
+/// not on a descriptor in non-blocking mode, not with MSG_DONTWAIT or
+/// WNOHANG, not a poll with no timeout. Calls not known here can.
+fn can_block(function: Function, arguments: &[usize]) -> bool {
+    use Function as F;
+    let argument = |i: usize| arguments.get(i).copied().unwrap_or(0);
+    let flag = |i: usize, bit: c_int| argument(i) as c_int & bit != 0;
+    let nonblocking_fd = || {
+        let saved = crate::errno::get();
+        // SAFETY: F_GETFL only reads the descriptor's flags.
+        let flags = unsafe { libc::syscall(libc::SYS_fcntl, argument(0) as c_int, libc::F_GETFL) };
+        crate::errno::set(saved);
+        flags >= 0 && flags as c_int & libc::O_NONBLOCK != 0
+    };
+    match function.base() {
+        F::recv | F::send | F::recvfrom | F::sendto | F::recvmsg | F::sendmsg => {
+            let flags_at = if matches!(function, F::__recv_chk | F::__recvfrom_chk) {
+                4
+            } else if matches!(function.base(), F::recvmsg | F::sendmsg) {
+                2
+            } else {
+                3
+            };
+            !flag(flags_at, libc::MSG_DONTWAIT) && !nonblocking_fd()
+        }
+        F::waitpid | F::wait3 => !flag(
+            if function.base() == F::wait3 { 1 } else { 2 },
+            libc::WNOHANG,
+        ),
+        F::wait4 | F::waitid => !flag(
+            if function.base() == F::wait4 { 2 } else { 3 },
+            libc::WNOHANG,
+        ),
+        F::poll | F::epoll_wait | F::epoll_pwait => {
+            argument(if function.base() == F::poll { 2 } else { 3 }) as c_int != 0
+        }
+        F::read
+        | F::write
+        | F::readv
+        | F::writev
+        | F::recvmmsg
+        | F::sendmmsg
+        | F::accept
+        | F::accept4
+        | F::connect
+        | F::mq_receive
+        | F::mq_send
+        | F::mq_timedreceive
+        | F::mq_timedsend => !nonblocking_fd(),
+        _ => true,
+    }
 }
 
 /// Counts a call of `function` at `address` (writing the site's line at
@@ -239,7 +300,12 @@ pub fn emit_site(kind: Kind, function: Function, address: usize) {
 /// record, and a hook is told to let its EINTR pass. `false` for the
 /// `retry` spec's call (the policy judges it; a restart is left to the
 /// kernel), though it is recorded as injected.
-pub fn matches_target(kind: Kind, function: Function, address: usize) -> bool {
+pub fn matches_target(
+    kind: Kind,
+    function: Function,
+    address: usize,
+    can_block: impl FnOnce() -> bool,
+) -> bool {
     let Some(target) = TARGET.get() else {
         return false;
     };
@@ -261,18 +327,24 @@ pub fn matches_target(kind: Kind, function: Function, address: usize) -> bool {
     }
     let calls = TARGET_CALLS.fetch_add(1, Ordering::Relaxed) + 1;
     let nth = if kind == Kind::Hook { target.nth } else { 1 };
-    if calls != nth || INJECTED.swap(true, Ordering::Relaxed) {
+    if calls < nth {
+        return false;
+    }
+    let name = tag_name(function.index() + 1, kind == Kind::Libc);
+    if !can_block() {
+        // No signal could interrupt it: the next one there that can block.
+        if !NONBLOCKING.swap(true, Ordering::Relaxed) {
+            emit("nonblocking", name, address, Some(calls));
+        }
+        return false;
+    }
+    if INJECTED.swap(true, Ordering::Relaxed) {
         return false;
     }
     if !target.retry && kind != Kind::Libc {
         PASS_TID.store(crate::process::gettid(), Ordering::Relaxed);
     }
-    emit(
-        "injected",
-        tag_name(function.index() + 1, kind == Kind::Libc),
-        address,
-        Some(calls),
-    );
+    emit("injected", name, address, Some(calls));
     !target.retry
 }
 

@@ -173,10 +173,11 @@ macro_rules! real_functions {
             // SAFETY: `f` is the address the slot held, libc's function
             // with this prototype, resolved before the slot was diverted.
             let f: unsafe extern "C" fn($($ty),*) -> $ret = unsafe { core::mem::transmute(f) };
-            if crate::audit::at_call(stringify!($name)) {
+            let words = [$(crate::audit::word(&$arg)),*];
+            if crate::audit::at_call(stringify!($name), &words) {
                 // SAFETY: the arguments are the caller's, valid under the
                 // function's contract.
-                if unsafe { crate::audit::before_eintr(stringify!($name), &[$(crate::audit::word(&$arg)),*]) } {
+                if unsafe { crate::audit::before_eintr(stringify!($name), &words) } {
                     // SAFETY: as below.
                     unsafe { f($($arg),*) };
                 }

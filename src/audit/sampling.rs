@@ -126,6 +126,7 @@ unsafe fn sample(restart: arch::Restart, context: *mut c_void) {
         if hooked { Kind::Signal } else { Kind::Libc },
         function,
         caller,
+        || true,
     ) {
         // SAFETY: the caller's contract: a restart is pending.
         unsafe { arch::fail_with_eintr(context) };

@@ -50,6 +50,10 @@ Options:
       --no-stderr         do not compare standard error
       --fix-check         run each failing site again with the shim's retry
                           policy, to show whether the shim fixes it
+      --signal            interrupt each hooked call with a real signal
+                          while it blocks, instead of a synthetic EINTR
+                          (calls the kernel restarts only: reads, writes,
+                          accept, connect, waits)
       --no-follow-children  audit only the calls of PROGRAM's executable
                           (by default its children's are audited too,
                           each site keyed by its executable)
@@ -69,6 +73,7 @@ struct Options {
     json: bool,
     with_stderr: bool,
     fix_check: bool,
+    signal: bool,
     follow_children: bool,
     argv: Vec<OsString>,
 }
@@ -92,6 +97,7 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, String> {
         json: false,
         with_stderr: true,
         fix_check: false,
+        signal: false,
         follow_children: true,
         argv: Vec::new(),
     };
@@ -138,6 +144,7 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, String> {
             "--json" => options.json = true,
             "--no-stderr" => options.with_stderr = false,
             "--fix-check" => options.fix_check = true,
+            "--signal" => options.signal = true,
             "--follow-children" => options.follow_children = true,
             "--no-follow-children" => options.follow_children = false,
             "--" => {
@@ -171,8 +178,9 @@ pub struct Site {
 }
 
 impl Site {
-    /// The `EINTRFIX_INJECT` value that interrupts the `nth` call here.
-    fn spec(&self, nth: u32, retry: bool) -> String {
+    /// The `EINTRFIX_INJECT` value that interrupts the `nth` call here
+    /// (with a real signal: `signal`).
+    fn spec(&self, nth: u32, retry: bool, signal: bool) -> String {
         let mut spec = format!(
             "{}@{}+{:#x},exe={}",
             self.function, self.object, self.offset, self.exe
@@ -183,16 +191,28 @@ impl Site {
         if retry {
             spec.push_str(",retry");
         }
+        if signal && !self.function.starts_with("libc:") {
+            spec.push_str(",signal");
+        }
         spec
     }
 }
 
-/// What a record file says: each site with the most calls one process
-/// made there, and whether an EINTR was injected.
-fn read_record(path: &Path) -> (Vec<(Site, u64)>, bool) {
+/// What a record file says of its run.
+struct Record {
+    /// Each site, with the most calls one process made there.
+    sites: Vec<(Site, u64)>,
+    /// Whether an EINTR was injected.
+    injected: bool,
+    /// Whether the chosen call could not block.
+    nonblocking: bool,
+}
+
+fn read_record(path: &Path) -> Record {
     let text = std::fs::read(path).unwrap_or_default();
     let mut sites: Vec<(Site, u64)> = Vec::new();
     let mut injected = false;
+    let mut nonblocking = false;
     for line in String::from_utf8_lossy(&text).lines() {
         let fields: Vec<&str> = line.split('\t').collect();
         let (kind, exe, function, object, offset) = match fields.as_slice() {
@@ -216,6 +236,7 @@ fn read_record(path: &Path) -> (Vec<(Site, u64)>, bool) {
         };
         match kind {
             "injected" => injected = true,
+            "nonblocking" => nonblocking = true,
             "site" | "count" => match sites.iter_mut().find(|(s, _)| *s == site) {
                 Some((_, n)) => *n = (*n).max(calls),
                 None => sites.push((site, calls)),
@@ -223,7 +244,11 @@ fn read_record(path: &Path) -> (Vec<(Site, u64)>, bool) {
             _ => {}
         }
     }
-    (sites, injected)
+    Record {
+        sites,
+        injected,
+        nonblocking,
+    }
 }
 
 /// How one site fared.
@@ -233,8 +258,8 @@ pub enum Verdict {
     Pass,
     /// The outcome changed: how.
     Fail(Vec<String>),
-    /// The run never made the chosen call (fewer calls there this time).
-    Unreached,
+    /// The chosen call was not interrupted: why.
+    Unreached(&'static str),
     /// The run itself failed.
     Error(String),
 }
@@ -353,7 +378,7 @@ fn audit(options: &Options) -> Result<Vec<Finding>, String> {
             }
         }
         reference = Some(outcome);
-        for (site, calls) in read_record(&record).0 {
+        for (site, calls) in read_record(&record).sites {
             match sites.iter_mut().find(|(s, _)| *s == site) {
                 Some((_, n)) => *n = (*n).max(calls),
                 None => sites.push((site, calls)),
@@ -438,7 +463,7 @@ fn check_site(
     site: &Site,
     reference: &Outcome,
 ) -> Result<(Verdict, Option<bool>), String> {
-    let attempt = |retry: bool| -> Result<(Outcome, bool), String> {
+    let attempt = |retry: bool| -> Result<(Outcome, Record), String> {
         let tag = format!("site-{index}{}", if retry { "-fix" } else { "" });
         let record = dir.join(format!("{tag}.rec"));
         let outcome = run::run(
@@ -446,17 +471,25 @@ fn check_site(
             dir,
             &tag,
             &[
-                (config::INJECT, site.spec(options.nth, retry)),
+                (
+                    config::INJECT,
+                    site.spec(options.nth, retry, options.signal),
+                ),
                 (config::AUDIT, record.to_string_lossy().into_owned()),
             ],
         )?;
-        let injected = read_record(&record).1;
-        let _ = std::fs::remove_file(&record);
-        Ok((outcome, injected))
+        let record = read_record(&record);
+        let _ = std::fs::remove_file(dir.join(format!("{tag}.rec")));
+        Ok((outcome, record))
     };
-    let (outcome, injected) = attempt(false)?;
-    if !injected {
-        return Ok((Verdict::Unreached, None));
+    let (outcome, record) = attempt(false)?;
+    if !record.injected {
+        let why = if record.nonblocking {
+            "no call there can block (O_NONBLOCK, MSG_DONTWAIT, WNOHANG, no timeout)"
+        } else {
+            "not interrupted in this run (fewer calls there, or it did not block)"
+        };
+        return Ok((Verdict::Unreached(why), None));
     }
     let changed = run::changes(reference, &outcome);
     if changed.is_empty() {

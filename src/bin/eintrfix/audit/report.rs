@@ -32,7 +32,7 @@ fn result(f: &Finding) -> (&'static str, String) {
             }
             ("FAIL", what)
         }
-        Verdict::Unreached => ("unreached", "the call was not made in this run".into()),
+        Verdict::Unreached(why) => ("unreached", (*why).to_string()),
         Verdict::Error(message) => ("error", message.clone()),
     }
 }
@@ -85,7 +85,7 @@ pub fn table(findings: &[Finding]) -> String {
         findings.len(),
         count(|v| matches!(v, Verdict::Pass)),
         count(|v| matches!(v, Verdict::Fail(_))),
-        count(|v| matches!(v, Verdict::Unreached)),
+        count(|v| matches!(v, Verdict::Unreached(_))),
         count(|v| matches!(v, Verdict::Error(_))),
     );
     out
@@ -114,7 +114,7 @@ pub fn command(options: &Options, f: &Finding) -> String {
         format!(
             "{}={}",
             crate::config::INJECT,
-            shell_word(&f.site.spec(options.nth, false))
+            shell_word(&f.site.spec(options.nth, false, options.signal))
         ),
         shell_word(&eintrfix),
         "--".into(),
@@ -211,7 +211,7 @@ pub fn json(options: &Options, findings: &[Finding]) -> String {
         "],\"passed\":{},\"failed\":{},\"unreached\":{},\"errors\":{}}}",
         count(|v| matches!(v, Verdict::Pass)),
         count(|v| matches!(v, Verdict::Fail(_))),
-        count(|v| matches!(v, Verdict::Unreached)),
+        count(|v| matches!(v, Verdict::Unreached(_))),
         count(|v| matches!(v, Verdict::Error(_))),
     );
     out
