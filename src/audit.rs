@@ -233,46 +233,49 @@ pub fn at_call(name: &'static str, arguments: &[usize]) -> bool {
     matches_target(Kind::Hook, function, address, block)
 }
 
-/// Whether a call with these arguments can block, and so be interrupted:
-/// not on a descriptor in non-blocking mode, not with MSG_DONTWAIT or
-/// WNOHANG, not a poll with no timeout. Calls not known here can.
+/// Whether a call with these arguments can block in a way a signal
+/// interrupts, as it may in production: not on a descriptor in
+/// non-blocking mode, not with MSG_DONTWAIT or WNOHANG, not a poll with no
+/// timeout; not a read or write of a regular file, directory or block
+/// device (Linux waits for disks uninterruptibly), not an `open` of
+/// anything but a FIFO or a character device; never a `close` (Linux
+/// releases the descriptor first, and only some network filesystems'
+/// flush reports EINTR). Calls not known here can.
 fn can_block(function: Function, arguments: &[usize]) -> bool {
     use Function as F;
     let argument = |i: usize| arguments.get(i).copied().unwrap_or(0);
     let flag = |i: usize, bit: c_int| argument(i) as c_int & bit != 0;
-    let nonblocking_fd = || {
-        let saved = crate::errno::get();
-        // SAFETY: F_GETFL only reads the descriptor's flags.
-        let flags = unsafe { libc::syscall(libc::SYS_fcntl, argument(0) as c_int, libc::F_GETFL) };
-        crate::errno::set(saved);
-        flags >= 0 && flags as c_int & libc::O_NONBLOCK != 0
-    };
-    match function.base() {
+    let saved = crate::errno::get();
+    let answer = match function.base() {
+        F::close => false,
+        F::open | F::open64 => waits_to_open(libc::AT_FDCWD, argument(0)),
+        F::openat | F::openat64 => waits_to_open(argument(0) as c_int, argument(1)),
         F::recv | F::send | F::recvfrom | F::sendto | F::recvmsg | F::sendmsg => {
-            let flags_at = if matches!(function, F::__recv_chk | F::__recvfrom_chk) {
-                4
-            } else if matches!(function.base(), F::recvmsg | F::sendmsg) {
-                2
-            } else {
-                3
+            let flags_at = match function {
+                F::__recv_chk | F::__recvfrom_chk => 4,
+                _ if matches!(function.base(), F::recvmsg | F::sendmsg) => 2,
+                _ => 3,
             };
-            !flag(flags_at, libc::MSG_DONTWAIT) && !nonblocking_fd()
+            !flag(flags_at, libc::MSG_DONTWAIT) && waits_on(argument(0) as c_int)
         }
-        F::waitpid | F::wait3 => !flag(
-            if function.base() == F::wait3 { 1 } else { 2 },
-            libc::WNOHANG,
-        ),
-        F::wait4 | F::waitid => !flag(
-            if function.base() == F::wait4 { 2 } else { 3 },
-            libc::WNOHANG,
-        ),
-        F::poll | F::epoll_wait | F::epoll_pwait => {
-            argument(if function.base() == F::poll { 2 } else { 3 }) as c_int != 0
-        }
+        F::waitpid => !flag(2, libc::WNOHANG),
+        F::wait3 => !flag(1, libc::WNOHANG),
+        F::wait4 => !flag(2, libc::WNOHANG),
+        F::waitid => !flag(3, libc::WNOHANG),
+        F::poll => argument(2) as c_int != 0,
+        F::epoll_wait | F::epoll_pwait => argument(3) as c_int != 0,
         F::read
         | F::write
         | F::readv
         | F::writev
+        | F::pread
+        | F::pwrite
+        | F::pread64
+        | F::pwrite64
+        | F::preadv
+        | F::pwritev
+        | F::preadv2
+        | F::pwritev2
         | F::recvmmsg
         | F::sendmmsg
         | F::accept
@@ -281,9 +284,55 @@ fn can_block(function: Function, arguments: &[usize]) -> bool {
         | F::mq_receive
         | F::mq_send
         | F::mq_timedreceive
-        | F::mq_timedsend => !nonblocking_fd(),
+        | F::mq_timedsend => waits_on(argument(0) as c_int),
         _ => true,
+    };
+    crate::errno::set(saved);
+    answer
+}
+
+/// Whether I/O on `fd` can wait interruptibly: not in non-blocking mode,
+/// and not a regular file, directory or block device.
+fn waits_on(fd: c_int) -> bool {
+    // SAFETY: F_GETFL only reads the descriptor's flags.
+    let flags = unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_GETFL) };
+    if flags >= 0 && flags as c_int & libc::O_NONBLOCK != 0 {
+        return false;
     }
+    // SAFETY: a zeroed stat is valid; fstat writes at most it.
+    let mut status: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: as above.
+    let known = unsafe { libc::syscall(libc::SYS_fstat, fd, &mut status as *mut libc::stat) } == 0;
+    !(known && disk_like(status.st_mode))
+}
+
+fn disk_like(mode: libc::mode_t) -> bool {
+    matches!(
+        mode & libc::S_IFMT,
+        libc::S_IFREG | libc::S_IFDIR | libc::S_IFBLK
+    )
+}
+
+/// Whether opening `path` (a C string, relative to `dirfd`) can wait:
+/// a FIFO or a character device (a terminal, a serial line).
+fn waits_to_open(dirfd: c_int, path: usize) -> bool {
+    if path == 0 {
+        return false;
+    }
+    // SAFETY: a zeroed stat is valid.
+    let mut status: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: `path` is the caller's NUL-terminated path (open's
+    // contract); newfstatat writes at most `status`.
+    let found = unsafe {
+        libc::syscall(
+            libc::SYS_newfstatat,
+            dirfd,
+            path,
+            &mut status as *mut libc::stat,
+            0,
+        )
+    } == 0;
+    found && matches!(status.st_mode & libc::S_IFMT, libc::S_IFIFO | libc::S_IFCHR)
 }
 
 /// Counts a call of `function` at `address` (writing the site's line at

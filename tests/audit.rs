@@ -185,8 +185,8 @@ fn a_program_that_handles_eintr_everywhere_passes_at_every_site() {
         String::from_utf8_lossy(&out.stderr)
     );
     let found = sites(&json);
-    // Its reads, writes, sleeps, polls, waits and closes were all reached.
-    for function in ["read", "write", "nanosleep", "poll", "waitpid", "close"] {
+    // Its reads, writes, sleeps, polls and waits were all interrupted.
+    for function in ["read", "write", "nanosleep", "poll", "waitpid"] {
         assert!(
             found
                 .iter()
@@ -194,7 +194,17 @@ fn a_program_that_handles_eintr_everywhere_passes_at_every_site() {
             "{function}: {found:?}"
         );
     }
-    assert!(found.iter().all(|(_, _, r, _)| r == "pass"), "{found:?}");
+    // A close cannot be interrupted: reached, not interrupted.
+    assert!(
+        found
+            .iter()
+            .any(|(f, _, r, _)| f == "close" && r == "unreached"),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().all(|(f, _, r, _)| r == "pass" || f == "close"),
+        "{found:?}"
+    );
     assert!(
         std::fs::read_dir(&tmp.0).unwrap().next().is_none(),
         "files left behind"

@@ -358,8 +358,6 @@ fn audit(options: &Options) -> Result<Vec<Finding>, String> {
         let record = dir.0.join(format!("reference-{round}.rec"));
         let outcome = run::run(
             &program,
-            &dir.0,
-            &format!("reference-{round}"),
             &[(config::AUDIT, record.to_string_lossy().into_owned())],
         )?;
         if outcome.ending == Ending::Timeout {
@@ -468,8 +466,6 @@ fn check_site(
         let record = dir.join(format!("{tag}.rec"));
         let outcome = run::run(
             program,
-            dir,
-            &tag,
             &[
                 (
                     config::INJECT,
@@ -485,7 +481,7 @@ fn check_site(
     let (outcome, record) = attempt(false)?;
     if !record.injected {
         let why = if record.nonblocking {
-            "no call there can block (O_NONBLOCK, MSG_DONTWAIT, WNOHANG, no timeout)"
+            "no call there can be interrupted (non-blocking, a disk file, a close)"
         } else {
             "not interrupted in this run (fewer calls there, or it did not block)"
         };

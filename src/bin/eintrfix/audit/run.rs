@@ -6,9 +6,10 @@ use std::fmt;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Set by SIGINT, SIGTERM or SIGHUP: every run stops and the audit cleans up.
@@ -89,22 +90,33 @@ pub fn changes(reference: &Outcome, other: &Outcome) -> Vec<String> {
     changed
 }
 
-/// FNV-1a, 64 bits, of a file's bytes, and their number.
-fn hash_file(path: &Path) -> std::io::Result<(u64, u64)> {
-    let mut file = File::open(path)?;
+/// FNV-1a, 64 bits, of everything read from `from`, and its length.
+fn hash_all(mut from: impl Read) -> (u64, u64) {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut total = 0u64;
     let mut buf = [0u8; 65536];
     loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            return Ok((hash, total));
-        }
+        let n = match from.read(&mut buf) {
+            Ok(0) => return (hash, total),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return (hash, total),
+        };
         total += n as u64;
         for &b in &buf[..n] {
             hash = (hash ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
         }
     }
+}
+
+/// Reads a pipe to its end in a thread of its own; the receiver gets the
+/// hash.
+fn hash_in_thread(from: impl Read + Send + 'static) -> mpsc::Receiver<(u64, u64)> {
+    let (send, receive) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = send.send(hash_all(from));
+    });
+    receive
 }
 
 /// What to run, the same for every run but the variables.
@@ -117,32 +129,29 @@ pub struct Program {
     pub preload: std::ffi::OsString,
 }
 
-/// Runs the program once with `variables` set, its output in `dir`
-/// (files named after `tag`). An error is the audit's own failure.
-pub fn run(
-    program: &Program,
-    dir: &Path,
-    tag: &str,
-    variables: &[(&str, String)],
-) -> Result<Outcome, String> {
-    let out = dir.join(format!("{tag}.out"));
-    let err = dir.join(format!("{tag}.err"));
-    let create = |path: &Path| {
-        File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))
-    };
-    let stdin = match &program.stdin {
-        Some(path) => Stdio::from(
-            File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?,
-        ),
-        None => Stdio::null(),
+/// Runs the program once with `variables` set. Its standard input,
+/// output and error are pipes, as when it runs in a pipeline (where its
+/// reads and writes can block, and so be interrupted): the input is
+/// copied from `--stdin`'s file, the output hashed as it comes. An error
+/// is the audit's own failure.
+pub fn run(program: &Program, variables: &[(&str, String)]) -> Result<Outcome, String> {
+    let input = match &program.stdin {
+        Some(path) => {
+            Some(File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?)
+        }
+        None => None,
     };
     let (first, rest) = program.argv.split_first().ok_or("no program")?;
     let mut command = Command::new(first);
     command
         .args(rest)
-        .stdin(stdin)
-        .stdout(create(&out)?)
-        .stderr(create(&err)?)
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .env("LD_PRELOAD", &program.preload)
         .process_group(0);
     for (name, value) in variables {
@@ -152,6 +161,15 @@ pub fn run(
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", first.to_string_lossy()))?;
     let group = child.id() as i32;
+    if let (Some(mut input), Some(mut pipe)) = (input, child.stdin.take()) {
+        // Ends when the input is copied or the program is gone (EPIPE:
+        // this command ignores SIGPIPE, as Rust programs do).
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut input, &mut pipe);
+        });
+    }
+    let stdout = child.stdout.take().map(hash_in_thread);
+    let stderr = child.stderr.take().map(hash_in_thread);
     let deadline = Instant::now() + program.timeout;
     let mut pause = Duration::from_millis(1);
     let status = loop {
@@ -184,19 +202,20 @@ pub fn run(
             Ending::Timeout
         }
     };
-    let hash = |path: &Path| hash_file(path).map_err(|e| format!("{}: {e}", path.display()));
-    let outcome = Outcome {
-        ending,
-        stdout: hash(&out)?,
-        stderr: if program.with_stderr {
-            Some(hash(&err)?)
-        } else {
-            None
-        },
+    // A process that left the group may hold the pipes open: its output
+    // after this second is not counted.
+    let collect = |receiver: Option<mpsc::Receiver<(u64, u64)>>| {
+        receiver
+            .and_then(|r| r.recv_timeout(Duration::from_secs(1)).ok())
+            .unwrap_or((0, 0))
     };
-    let _ = std::fs::remove_file(&out);
-    let _ = std::fs::remove_file(&err);
-    Ok(outcome)
+    let stdout = collect(stdout);
+    let stderr = collect(stderr);
+    Ok(Outcome {
+        ending,
+        stdout,
+        stderr: program.with_stderr.then_some(stderr),
+    })
 }
 
 /// A directory of the audit's own, removed when dropped.
