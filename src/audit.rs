@@ -133,7 +133,7 @@ pub fn init(config: &config::Config) {
     // The unwinder is loaded now, in the constructor, not in a hook.
     let _ = program_caller();
     ON.store(true, Ordering::Release);
-    sampling::start();
+    sampling::start(target.is_some_and(|t| t.signal || t.function.starts_with(b"libc:")));
     let all = record.is_some();
     crate::real::divert(|name| {
         Function::from_name(name.as_bytes()).is_some()

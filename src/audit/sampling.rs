@@ -1,6 +1,7 @@
 //! The calls no hook sees (inside libc: stdio's `read` in `fgets`, its
 //! `write` in `fflush`), and the real-signal mode: a timer of the audit's
-//! own sends a real-time signal every 2 ms, whose handler (installed by
+//! own sends a real-time signal every 2 ms (250 µs in a run that
+//! interrupts such a call), whose handler (installed by
 //! the shim with SA_RESTART, straight to libc) looks at the call the
 //! signal interrupted, as the kernel-restart path does
 //! ([`crate::restart`]): a system call the kernel will make again
@@ -25,12 +26,14 @@ use crate::arch;
 use crate::code::{self, Owner};
 use core::ffi::{c_int, c_void};
 
-/// Ticks every 2 ms.
+/// Ticks every 2 ms to find the sites; every 250 µs to interrupt one.
 const PERIOD_NS: i64 = 2_000_000;
+const TARGET_PERIOD_NS: i64 = 250_000;
 
-/// Installs the handler and starts the timer. Raw system calls for the
-/// timer: `timer_create` is in librt before glibc 2.34.
-pub fn start() {
+/// Installs the handler and starts the timer, fast when a call inside libc
+/// or a signal is the target. Raw system calls for the timer:
+/// `timer_create` is in librt before glibc 2.34.
+pub fn start(fast: bool) {
     if !arch::SUPPORTED {
         return;
     }
@@ -61,7 +64,7 @@ pub fn start() {
         }
         let every = libc::timespec {
             tv_sec: 0,
-            tv_nsec: PERIOD_NS,
+            tv_nsec: if fast { TARGET_PERIOD_NS } else { PERIOD_NS },
         };
         let spec = libc::itimerspec {
             it_interval: every,

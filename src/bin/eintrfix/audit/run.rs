@@ -109,11 +109,18 @@ fn hash_all(mut from: impl Read) -> (u64, u64) {
     }
 }
 
+/// How late the audit starts to feed standard input and to read the
+/// output: so that the program's first read blocks, and a program that
+/// writes more than a pipe holds blocks in a write, as in a pipeline
+/// (where such calls are the ones a signal interrupts).
+const LATE: Duration = Duration::from_millis(50);
+
 /// Reads a pipe to its end in a thread of its own; the receiver gets the
 /// hash.
 fn hash_in_thread(from: impl Read + Send + 'static) -> mpsc::Receiver<(u64, u64)> {
     let (send, receive) = mpsc::channel();
     std::thread::spawn(move || {
+        std::thread::sleep(LATE);
         let _ = send.send(hash_all(from));
     });
     receive
@@ -165,6 +172,7 @@ pub fn run(program: &Program, variables: &[(&str, String)]) -> Result<Outcome, S
         // Ends when the input is copied or the program is gone (EPIPE:
         // this command ignores SIGPIPE, as Rust programs do).
         std::thread::spawn(move || {
+            std::thread::sleep(LATE);
             let _ = std::io::copy(&mut input, &mut pipe);
         });
     }
