@@ -21,8 +21,8 @@
 //! apply). POSIX timers are not inherited by `fork`: a forked child that
 //! does not `exec` is not sampled.
 
-use super::{emit_site, matches_target, Kind};
 use crate::arch;
+use crate::audit::record::{backtrace, emit_site, matches_target, Kind};
 use crate::code::{self, Owner};
 use core::ffi::{c_int, c_void};
 
@@ -81,7 +81,7 @@ pub fn start(fast: bool) {
 }
 
 /// The handler: see the module documentation. Async-signal-safe but for
-/// the unwinder (see [`super::program_caller`]); errno is kept.
+/// the unwinder (see `record::program_caller`); errno is kept.
 extern "C" fn tick(_signal: c_int, _info: *mut libc::siginfo_t, context: *mut c_void) {
     let saved = crate::errno::get();
     // SAFETY: the third argument of this SA_SIGINFO handler.
@@ -100,7 +100,7 @@ unsafe fn sample(restart: arch::Restart, context: *mut c_void) {
     };
     let mut frames = [core::ptr::null_mut(); 64];
     // SAFETY: `frames` holds 64 writable pointers.
-    let n = unsafe { super::backtrace(frames.as_mut_ptr(), 64) };
+    let n = unsafe { backtrace(frames.as_mut_ptr(), 64) };
     let n = usize::try_from(n).unwrap_or(0).min(frames.len());
     let frames = frames.get(..n).unwrap_or(&[]);
     // The interrupted frame, then libc's frames above it.

@@ -125,10 +125,13 @@ pub fn command(options: &Options, f: &Finding) -> String {
             .iter()
             .map(|a| shell_word(&a.to_string_lossy())),
     );
-    if let Some(stdin) = &options.stdin {
-        words.push(format!("< {}", shell_word(&stdin.to_string_lossy())));
-    }
-    words.join(" ")
+    // Standard input through a pipe, as in the audit: reads from a file
+    // on disk cannot be interrupted.
+    let feed = options
+        .stdin
+        .as_ref()
+        .map(|stdin| format!("cat {} | ", shell_word(&stdin.to_string_lossy())));
+    feed.unwrap_or_default() + &words.join(" ")
 }
 
 /// The reproducing commands of the failing sites, after the table.
