@@ -286,6 +286,44 @@ fn a_hang_is_cut_at_the_timeout_and_its_group_killed() {
 }
 
 #[test]
+fn the_real_signal_mode_interrupts_the_blocked_read() {
+    let tmp = Scratch::new("signal");
+    let out = audit(
+        &tmp.0,
+        &["--json", "--signal"],
+        &common::c_program("read_pipe"),
+    );
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{json}");
+    let expected = line_of("read_pipe", "n = read(p[0]");
+    let found = sites(&json);
+    assert!(
+        found
+            .iter()
+            .any(|(f, line, r, _)| f == "read" && line.ends_with(&expected) && r == "fail"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_static_program_is_exit_status_2() {
+    let tmp = Scratch::new("static");
+    let source = tmp.0.join("static.c");
+    std::fs::write(&source, "int main(void) { return 0; }\n").unwrap();
+    let program = tmp.0.join("static");
+    let built = Command::new("gcc")
+        .args(["-static", "-o"])
+        .arg(&program)
+        .arg(&source)
+        .status()
+        .unwrap();
+    assert!(built.success());
+    let out = audit(&tmp.0, &[], &program);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not loaded"));
+}
+
+#[test]
 fn errors_are_exit_status_2() {
     let tmp = Scratch::new("errors");
     let out = audit(&tmp.0, &[], Path::new("/nonexistent/program"));

@@ -366,6 +366,14 @@ fn audit(options: &Options) -> Result<Vec<Finding>, String> {
                 options.timeout
             ));
         }
+        // Every process that loads the shim in the audit mode creates the
+        // record, sites or not.
+        if !record.exists() {
+            return Err(format!(
+                "the library was not loaded into {} (statically linked, setuid, or not started?): see 'eintrfix check'",
+                options.argv[0].to_string_lossy()
+            ));
+        }
         if let Some(first) = &reference {
             let changed = run::changes(first, &outcome);
             if !changed.is_empty() {
@@ -388,8 +396,8 @@ fn audit(options: &Options) -> Result<Vec<Finding>, String> {
         sites.retain(|(site, _)| Some(&site.exe) == main_exe.as_ref());
     }
     sites.sort();
-    if sites.is_empty() && main_exe.is_none() {
-        return Err("the program reached no hooked call: is it dynamically linked?".into());
+    if sites.is_empty() && !options.json {
+        eprintln!("eintrfix audit: the program reached no call site that the audit watches");
     }
 
     // One run per site, `jobs` at once.
