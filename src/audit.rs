@@ -16,6 +16,11 @@
 //! or judges it like any other (`retry` in the spec: the `--fix-check`
 //! run).
 //!
+//! Exactly one EINTR per run: the first process of the run to reach the
+//! chosen call claims it by creating the record's path with `.injected`
+//! (`O_EXCL`), so that two processes of one executable do not both
+//! inject.
+//!
 //! The record is a file of lines, each written whole with one `write(2)`
 //! (`O_APPEND`, so every process of the program can share it):
 //! - `site PID EXE FUNCTION OBJECT 0xOFFSET` at a site's first call;

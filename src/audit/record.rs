@@ -92,6 +92,41 @@ pub(super) fn open_record(path: &[u8]) {
             RECORD.store(fd, Ordering::Relaxed);
         }
     }
+    let suffix = b".injected";
+    if path.len() + suffix.len() < name.len() {
+        if let Some(end) = name.get_mut(path.len()..path.len() + suffix.len()) {
+            end.copy_from_slice(suffix);
+            CLAIM.get_or_init(|| name);
+        }
+    }
+}
+
+/// The path (NUL-terminated) whose creation claims the one injection of
+/// a run among all its processes: the record's, with `.injected`.
+static CLAIM: Once<[u8; 4096]> = Once::new();
+
+/// Whether this process may inject: the first of the run's processes to
+/// create [`CLAIM`] may (a process without a record may, alone).
+fn claim() -> bool {
+    let Some(path) = CLAIM.get() else {
+        return true;
+    };
+    // SAFETY: `path` is NUL-terminated.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
+            0o600,
+        )
+    };
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: the descriptor just opened.
+    unsafe { libc::syscall(libc::SYS_close, fd) };
+    true
 }
 
 /// Writes one record line with one raw `write(2)`.
@@ -194,7 +229,7 @@ pub fn matches_target(
         }
         return false;
     }
-    if INJECTED.swap(true, Ordering::Relaxed) {
+    if INJECTED.swap(true, Ordering::Relaxed) || !claim() {
         return false;
     }
     if !target.retry && kind != Kind::Libc {
