@@ -324,6 +324,35 @@ fn a_static_program_is_exit_status_2() {
 }
 
 #[test]
+fn the_nth_call_and_the_shims_own_output() {
+    // read_pipe reads once at its blocking call: there is no second call.
+    let tmp = Scratch::new("nth");
+    let out = Command::new(eintrfix())
+        .args(["audit", "--json", "--nth", "2", "--"])
+        .arg(common::c_program("read_pipe"))
+        .env("TMPDIR", &tmp.0)
+        // The shim's events would make stderr differ between runs.
+        .env("EINTRFIX_LOG", "info")
+        .env("EINTRFIX_SUMMARY", "1")
+        .output()
+        .unwrap();
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{json}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = line_of("read_pipe", "n = read(p[0]");
+    assert!(
+        sites(&json)
+            .iter()
+            .any(|(f, line, r, _)| f == "read" && line.ends_with(&expected) && r == "unreached"),
+        "{json}"
+    );
+}
+
+#[test]
 fn errors_are_exit_status_2() {
     let tmp = Scratch::new("errors");
     let out = audit(&tmp.0, &[], Path::new("/nonexistent/program"));

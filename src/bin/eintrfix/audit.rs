@@ -358,7 +358,7 @@ fn audit(options: &Options) -> Result<Vec<Finding>, String> {
         let record = dir.0.join(format!("reference-{round}.rec"));
         let outcome = run::run(
             &program,
-            &[(config::AUDIT, record.to_string_lossy().into_owned())],
+            &quiet(vec![(config::AUDIT, record.to_string_lossy().into_owned())]),
         )?;
         if outcome.ending == Ending::Timeout {
             return Err(format!(
@@ -459,6 +459,15 @@ fn audit(options: &Options) -> Result<Vec<Finding>, String> {
     Ok(findings)
 }
 
+/// `variables` and the shim's own output turned off: its events and
+/// summary would make standard error differ from run to run (an empty
+/// variable counts as unset).
+fn quiet(mut variables: Vec<(&'static str, String)>) -> Vec<(&'static str, String)> {
+    variables.push((config::LOG, "off".into()));
+    variables.push((config::SUMMARY, String::new()));
+    variables
+}
+
 /// The run for one site, and under `--fix-check` the second run of a
 /// failing one.
 fn check_site(
@@ -474,13 +483,13 @@ fn check_site(
         let record = dir.join(format!("{tag}.rec"));
         let outcome = run::run(
             program,
-            &[
+            &quiet(vec![
                 (
                     config::INJECT,
                     site.spec(options.nth, retry, options.signal),
                 ),
                 (config::AUDIT, record.to_string_lossy().into_owned()),
-            ],
+            ]),
         )?;
         let record = read_record(&record);
         let _ = std::fs::remove_file(dir.join(format!("{tag}.rec")));
