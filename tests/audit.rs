@@ -73,6 +73,26 @@ fn audit_args(tmp: &Path, options: &[&str], program: &Path, args: &[&str]) -> Ou
         .expect("eintrfix runs")
 }
 
+/// The JSON an audit printed, after checking its exit status.
+fn json_of(out: &Output, status: i32, what: &str) -> String {
+    let json = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(status),
+        "{what}: {json}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json
+}
+
+/// That the audit left nothing in its temporary directory.
+fn nothing_left(dir: &Path, what: &str) {
+    assert!(
+        std::fs::read_dir(dir).unwrap().next().is_none(),
+        "{what}: files left behind"
+    );
+}
+
 /// A JSON value's sites, each as (function, line, result, fixed), read
 /// with plain string handling (the report is one object per site).
 fn sites(json: &str) -> Vec<(String, String, String, String)> {
@@ -142,13 +162,7 @@ fn finds_each_legacy_programs_blocking_call_and_the_shim_fixes_it() {
             &common::c_program(program),
             args,
         );
-        let json = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{program}: {json}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let json = json_of(&out, 1, program);
         let expected = line_of(program, call);
         let found = sites(&json);
         let site = found
@@ -166,10 +180,7 @@ fn finds_each_legacy_programs_blocking_call_and_the_shim_fixes_it() {
                 assert_eq!(fixed, "true", "{program}: {f} at {line}");
             }
         }
-        assert!(
-            std::fs::read_dir(&tmp.0).unwrap().next().is_none(),
-            "{program}: files left behind"
-        );
+        nothing_left(&tmp.0, program);
     }
 }
 
@@ -177,13 +188,7 @@ fn finds_each_legacy_programs_blocking_call_and_the_shim_fixes_it() {
 fn a_program_that_handles_eintr_everywhere_passes_at_every_site() {
     let tmp = Scratch::new("safe");
     let out = audit(&tmp.0, &["--json"], &eintr_safe());
-    let json = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{json}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let json = json_of(&out, 0, "eintr_safe");
     let found = sites(&json);
     // Its reads, writes, sleeps, polls and waits were all interrupted.
     for function in ["read", "write", "nanosleep", "poll", "waitpid"] {
@@ -205,10 +210,7 @@ fn a_program_that_handles_eintr_everywhere_passes_at_every_site() {
         found.iter().all(|(f, _, r, _)| r == "pass" || f == "close"),
         "{found:?}"
     );
-    assert!(
-        std::fs::read_dir(&tmp.0).unwrap().next().is_none(),
-        "files left behind"
-    );
+    nothing_left(&tmp.0, "eintr_safe");
 }
 
 #[test]
@@ -293,8 +295,7 @@ fn the_real_signal_mode_interrupts_the_blocked_read() {
         &["--json", "--signal"],
         &common::c_program("read_pipe"),
     );
-    let json = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{json}");
+    let json = json_of(&out, 1, "read_pipe --signal");
     let expected = line_of("read_pipe", "n = read(p[0]");
     let found = sites(&json);
     assert!(
@@ -336,13 +337,7 @@ fn the_nth_call_and_the_shims_own_output() {
         .env("EINTRFIX_SUMMARY", "1")
         .output()
         .unwrap();
-    let json = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{json}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let json = json_of(&out, 0, "read_pipe --nth 2");
     let expected = line_of("read_pipe", "n = read(p[0]");
     assert!(
         sites(&json)
