@@ -271,7 +271,9 @@ impl fmt::Display for ConfigError<'_> {
 /// the command's option that sets it (`OPTIONS` and `HELP` in
 /// `src/bin/eintrfix/options.rs`); its row in README's Configuration
 /// table; and its option in the man page's OPTIONS and its name in its
-/// ENVIRONMENT (`docs/eintrfix.1`). The command's unit test
+/// ENVIRONMENT (`docs/eintrfix.1`). A variable that `eintrfix audit` sets
+/// for the processes it runs ([`SET_BY_AUDIT`]) has no option and no
+/// README row, only its entry in the man page. The command's unit test
 /// `every_variable_has_an_option_a_readme_row_and_a_man_page_entry` fails
 /// on any of the last three missing.
 pub const VARIABLES: &[&str] = &[
@@ -312,6 +314,9 @@ pub const RUNTIMES: &str = "EINTRFIX_RUNTIMES";
 pub const AUDIT: &str = "EINTRFIX_AUDIT";
 /// The audit mode's one call site to interrupt (see [`inject`]).
 pub const INJECT: &str = "EINTRFIX_INJECT";
+/// The variables `eintrfix audit` sets for the processes it runs, which no
+/// option sets.
+pub const SET_BY_AUDIT: &[&str] = &[AUDIT, INJECT];
 /// The library the `eintrfix` command preloads: read by the command only,
 /// so not in [`VARIABLES`].
 pub const LIB: &str = "EINTRFIX_LIB";
