@@ -21,3 +21,65 @@ fn select_with_an_unreadable_set_fails_with_efault_as_bare() {
         assert_eq!(shim.code, Some(0), "under the shim with {vars:?}: {shim:?}");
     }
 }
+
+/// The bytes of an alternate signal stack the deepest delivery touched.
+fn altstack_used(mode: Mode) -> usize {
+    let run = common::run(&common::c_program("altstack"), &["measure"], mode);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    run.stdout
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("used="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no used= in {run:?}"))
+}
+
+/// What the trampoline may add to the program's handler on its stack.
+const ADDED_AT_MOST: usize = 128;
+
+#[test]
+fn the_trampoline_adds_at_most_128_bytes_on_an_alternate_stack() {
+    let bare = altstack_used(Mode::Bare);
+    for vars in POLICIES {
+        let shim = altstack_used(Mode::Shim(vars));
+        assert!(
+            shim <= bare + ADDED_AT_MOST,
+            "with {vars:?}: {shim} bytes used under the shim, {bare} bare"
+        );
+    }
+}
+
+/// Runs `altstack ARGS` bare and under the shim in every policy: each must
+/// exit 0.
+fn altstack_works(args: &[&str]) {
+    let program = common::c_program("altstack");
+    let bare = common::run(&program, args, Mode::Bare);
+    assert_eq!(bare.code, Some(0), "bare {args:?}: {bare:?}");
+    for vars in POLICIES {
+        let shim = common::run(&program, args, Mode::Shim(vars));
+        assert_eq!(shim.code, Some(0), "{args:?} with {vars:?}: {shim:?}");
+    }
+}
+
+#[test]
+fn a_stack_just_big_enough_bare_is_big_enough_under_the_shim() {
+    let size = (altstack_used(Mode::Bare) + ADDED_AT_MOST).to_string();
+    altstack_works(&["read", &size]);
+    altstack_works(&["stdio", &size]);
+}
+
+#[test]
+fn stdio_under_a_storm_on_a_sigstksz_stack_with_a_guard_page() {
+    altstack_works(&["stdio", "8192"]);
+}
+
+#[test]
+fn nothing_below_an_alternate_stack_without_a_guard_page_is_written() {
+    altstack_works(&["noguard", "8192"]);
+    let size = (altstack_used(Mode::Bare) + ADDED_AT_MOST).to_string();
+    altstack_works(&["noguard", &size]);
+}
+
+#[test]
+fn an_alternate_stack_made_read_only_during_the_handler() {
+    altstack_works(&["readonly"]);
+}

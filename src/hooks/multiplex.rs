@@ -358,7 +358,11 @@ mod tests {
             libc::FD_SET(70, &mut set);
             libc::FD_SET(200, &mut set);
         }
-        let sets = [&mut set as *mut fd_set, core::ptr::null_mut(), core::ptr::null_mut()];
+        let sets = [
+            &mut set as *mut fd_set,
+            core::ptr::null_mut(),
+            core::ptr::null_mut(),
+        ];
         let entry = SelectEntry::take(71, None);
         assert_eq!(entry.words, 2);
         // SAFETY: the set is valid for the words 71 descriptors cover.
@@ -368,6 +372,10 @@ mod tests {
             // Words past nfds are the caller's and stay as they were.
             assert!(libc::FD_ISSET(200, &set));
         }
-        assert_eq!(SelectEntry::take(5000, None).words, 0, "nothing beyond FD_SETSIZE");
+        assert_eq!(
+            SelectEntry::take(5000, None).words,
+            0,
+            "nothing beyond FD_SETSIZE"
+        );
     }
 }
