@@ -61,7 +61,7 @@ demo: ## Show a legacy program failing bare and working under the shim
 # `make bench BENCH_ONLY=startup` (or fast, slow, deadline): one table only.
 BENCH_BIN      := target/bench
 BENCH_PROGRAMS := $(BENCH_BIN)/loop $(BENCH_BIN)/absorb $(BENCH_BIN)/deadline $(BENCH_BIN)/frame_cost \
-                  $(BENCH_BIN)/spawn $(BENCH_BIN)/stopper \
+                  $(BENCH_BIN)/spawn $(BENCH_BIN)/stopper $(BENCH_BIN)/thread_storm \
                   $(BENCH_BIN)/libretry.so $(BENCH_BIN)/libpassthrough.so $(BENCH_BIN)/libempty.so
 
 bench: ## Benchmarks: fast-path cost, tracing cost, slow path, deadline accuracy, start-up
@@ -76,7 +76,7 @@ $(BENCH_BIN)/libempty.so: bench/empty_preload.c | $(BENCH_BIN)
 	$(CC) $(CFLAGS) -fPIC -shared -o $@ $<
 
 $(BENCH_BIN)/%: bench/%.c c-tests/legacy.h | $(BENCH_BIN)
-	$(CC) $(CFLAGS) -o $@ $< -lpthread
+	$(CC) $(CFLAGS) -o $@ $< -lpthread -lrt
 
 $(BENCH_BIN):
 	mkdir -p $@

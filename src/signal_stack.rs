@@ -99,6 +99,12 @@ pub fn prepare() {
     STATE.store(MAPPED, Ordering::Release);
 }
 
+/// Whether `addr` lies in the pool.
+pub fn contains(addr: usize) -> bool {
+    let base = BASE.load(Ordering::Relaxed);
+    base != 0 && addr.wrapping_sub(base) < SLOTS * SLOT_BYTES
+}
+
 extern "C" fn all_free_in_child() {
     if BASE.load(Ordering::Relaxed) != 0 {
         FREE.store(ALL_FREE, Ordering::Relaxed);
