@@ -159,3 +159,72 @@ fn a_delivery_into_a_blocked_call_makes_no_system_call_of_the_shims() {
         );
     }
 }
+
+/// Runs `read_pipe` (a storm program that never writes to stderr) with
+/// `EINTRFIX_LOG=info` and `vars`, its stderr piped to a reader that reads
+/// one line and leaves, as `2>&1 >/dev/null | head -1` does.
+fn lines_to_a_reader_that_leaves(
+    vars: &[(&str, &str)],
+    reader: impl FnOnce(&mut std::process::Child),
+) -> std::process::ExitStatus {
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(common::c_program("read_pipe"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("EINTRFIX_") || key == "LD_PRELOAD" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("LD_PRELOAD", common::library())
+        .env("EINTRFIX_LOG", "info")
+        .envs(vars.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = common::spawn(&mut cmd);
+    reader(&mut child);
+    child.wait().expect("wait")
+}
+
+#[test]
+fn the_shims_lines_to_a_pipe_whose_reader_left_never_kill_the_program() {
+    use std::io::BufRead;
+    let status = lines_to_a_reader_that_leaves(&[], |child| {
+        let stderr = child.stderr.take().expect("stderr");
+        let mut first = String::new();
+        std::io::BufReader::new(stderr)
+            .read_line(&mut first)
+            .expect("a line");
+        assert!(first.contains("eintrfix"), "{first:?}");
+    });
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+#[test]
+fn a_log_fifo_whose_reader_left_never_kills_the_program() {
+    use std::io::BufRead;
+    let dir = std::env::temp_dir().join(format!("eintrfix-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("log");
+    let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    // The reader is there first (a FIFO without one is refused at open).
+    let reader = std::thread::spawn({
+        let fifo = fifo.clone();
+        move || {
+            let file = std::fs::File::open(&fifo).expect("the FIFO opens");
+            let mut first = String::new();
+            std::io::BufReader::new(file)
+                .read_line(&mut first)
+                .expect("a line");
+            first
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let status =
+        lines_to_a_reader_that_leaves(&[("EINTRFIX_LOG_FILE", fifo.to_str().unwrap())], |_| {});
+    let first = reader.join().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(first.contains("eintrfix"), "{first:?}");
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}

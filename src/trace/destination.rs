@@ -47,6 +47,9 @@ const MAX_PATH: usize = 4096;
 /// (nowhere) when stderr was closed when the program started; or the log
 /// file's high fd.
 static FD: AtomicI32 = AtomicI32::new(libc::STDERR_FILENO);
+/// The log file's fd when it is a regular file (no SIGPIPE can come of a
+/// write to it), else -1.
+static REGULAR: AtomicI32 = AtomicI32::new(-1);
 /// Whether stderr was open when the library was loaded.
 static STDERR_OPEN: AtomicBool = AtomicBool::new(true);
 /// The process whose file `FD` is (meaningful with `%p`).
@@ -101,6 +104,22 @@ pub fn stderr() -> c_int {
     }
 }
 
+/// The log file's fd if it is a regular file, else -1.
+pub fn regular() -> c_int {
+    REGULAR.load(Ordering::Relaxed)
+}
+
+/// Whether `fd` is a regular file.
+fn is_regular(fd: c_int) -> bool {
+    let mut stat = core::mem::MaybeUninit::<libc::stat>::zeroed();
+    let saved = errno::get();
+    // SAFETY: fstat into a zeroed structure of the right type.
+    let ok = unsafe { libc::syscall(libc::SYS_fstat, fd, stat.as_mut_ptr()) } == 0;
+    errno::set(saved);
+    // SAFETY: zeroed is a valid stat, filled on success.
+    ok && unsafe { stat.assume_init() }.st_mode & libc::S_IFMT == libc::S_IFREG
+}
+
 /// Where lines go now, without setting anything up (for a panic's line).
 pub fn current() -> c_int {
     FD.load(Ordering::Relaxed)
@@ -135,6 +154,7 @@ fn open(config: &Config) -> Option<LogFile> {
     file.per_process = has_pid_pattern(file.template());
     let pid = process::getpid();
     if let Some(fd) = open_log(file.template(), pid).and_then(move_high) {
+        REGULAR.store(if is_regular(fd) { fd } else { -1 }, Ordering::Relaxed);
         FD.store(fd, Ordering::Relaxed);
     }
     OWNER.store(pid, Ordering::Relaxed);
@@ -197,12 +217,17 @@ pub fn fd(config: &Config, pid: c_int) -> c_int {
 /// cannot be opened.
 fn reopen_for(file: &LogFile, fd: c_int, pid: c_int) {
     let source = open_log(file.template(), pid).unwrap_or(libc::STDERR_FILENO);
+    REGULAR.store(-1, Ordering::Relaxed);
+    let regular = is_regular(source);
     // SAFETY: plain system calls on integer fds.
     unsafe {
         libc::syscall(libc::SYS_dup3, source, fd, libc::O_CLOEXEC);
         if source != libc::STDERR_FILENO {
             libc::syscall(libc::SYS_close, source);
         }
+    }
+    if regular {
+        REGULAR.store(fd, Ordering::Relaxed);
     }
 }
 
