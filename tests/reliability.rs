@@ -228,3 +228,89 @@ fn a_log_fifo_whose_reader_left_never_kills_the_program() {
     assert!(first.contains("eintrfix"), "{first:?}");
     assert_eq!(status.code(), Some(0), "{status:?}");
 }
+
+/// What the library said on stderr about itself, when `read_pipe` ran with
+/// `vars` (and a storm, which it survives whatever was said).
+fn said(vars: &[(&str, &str)]) -> String {
+    let run = run_c("read_pipe", Mode::Shim(vars));
+    assert!(matches!(run.code, Some(0 | 1)), "{run:?}");
+    run.stderr
+}
+
+#[test]
+fn a_log_file_path_with_control_characters_is_escaped_in_cannot_open() {
+    let stderr = said(&[(
+        "EINTRFIX_LOG_FILE",
+        "/nonexistent/a\nINFO eintrfix: forged\x1b[31m",
+    )]);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("cannot open"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr:?}");
+    assert!(
+        lines[0].contains("a\\x0aINFO eintrfix: forged\\x1b[31m"),
+        "{stderr:?}"
+    );
+    assert!(
+        !stderr.contains('\x1b') && !stderr.contains("\nINFO eintrfix: forged"),
+        "{stderr:?}"
+    );
+}
+
+#[test]
+fn a_huge_value_is_cut_and_the_verdict_kept() {
+    let huge = "x".repeat(100 * 1024);
+    let stderr = said(&[("EINTRFIX_POLICY", &huge)]);
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("EINTRFIX_POLICY"))
+        .expect("a line");
+    assert!(
+        line.contains("eintrfix is disabled"),
+        "{}",
+        &line[line.len().saturating_sub(200)..]
+    );
+    assert!(line.len() < 4096, "{} bytes", line.len());
+    let stderr = said(&[("EINTRFIX_LOG_FILE", &format!("/nonexistent/{huge}"))]);
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("cannot open"))
+        .expect("a line");
+    assert!(
+        line.ends_with("logging to stderr instead"),
+        "{}",
+        &line[line.len().saturating_sub(200)..]
+    );
+}
+
+#[test]
+fn a_refused_link_target_with_control_characters_is_escaped() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root, to plant another user's link");
+        return;
+    }
+    use std::os::unix::fs::{lchown, symlink, PermissionsExt};
+    let dir = std::env::temp_dir().join(format!("eintrfix-sticky-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    // The program's own link to another user's, whose name is hostile.
+    let planted = dir.join("t\n\x1b[31mforged");
+    symlink("/tmp/elsewhere", &planted).unwrap();
+    lchown(&planted, Some(12345), Some(12345)).unwrap();
+    let link = dir.join("log");
+    symlink(&planted, &link).unwrap();
+    let stderr = said(&[("EINTRFIX_LOG_FILE", link.to_str().unwrap())]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("cannot open"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr:?}");
+    assert!(
+        lines[0].contains("/t\\x0a\\x1b[31mforged' is"),
+        "{stderr:?}"
+    );
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+}

@@ -398,9 +398,12 @@ fn report_failure(path: &[u8], error: c_int) {
 fn report(path: &[u8], reason: &dyn core::fmt::Display) {
     let saved = crate::errno::get();
     let mut line = Line::new();
-    let _ = write!(line, "eintrfix: {}: cannot open '", crate::config::LOG_FILE);
-    line.push(path);
-    let _ = write!(line, "': {reason}; logging to stderr instead");
+    let _ = write!(
+        line,
+        "eintrfix: {}: cannot open '{}': {reason}; logging to stderr instead",
+        crate::config::LOG_FILE,
+        crate::config::Escaped(path)
+    );
     line.write_to(stderr());
     crate::errno::set(saved);
 }
