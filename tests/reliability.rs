@@ -314,3 +314,35 @@ fn a_refused_link_target_with_control_characters_is_escaped() {
     );
     assert!(!stderr.contains('\x1b'), "{stderr:?}");
 }
+
+#[test]
+fn a_per_process_log_across_a_privilege_dropping_exec_says_nothing_on_stderr() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root, to drop privileges");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("eintrfix-setpriv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cmd = std::process::Command::new(common::installed("setpriv"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("EINTRFIX_") || key == "LD_PRELOAD" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+        .arg(common::c_program("read_pipe"))
+        .env("LD_PRELOAD", common::library())
+        .env("EINTRFIX_LOG", "info")
+        .env("EINTRFIX_LOG_FILE", dir.join("run-%p.log"))
+        .stdin(std::process::Stdio::null());
+    let out = common::output(&mut cmd);
+    let files = std::fs::read_dir(&dir).unwrap().count();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(files, 1, "setpriv's own file");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.is_empty(), "the program's stderr: {stderr:?}");
+}

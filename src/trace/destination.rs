@@ -153,9 +153,15 @@ fn open(config: &Config) -> Option<LogFile> {
     file.len = len;
     file.per_process = has_pid_pattern(file.template());
     let pid = process::getpid();
-    if let Some(fd) = open_log(file.template(), pid).and_then(move_high) {
-        REGULAR.store(if is_regular(fd) { fd } else { -1 }, Ordering::Relaxed);
-        FD.store(fd, Ordering::Relaxed);
+    match open_log(file.template(), pid) {
+        Some(-1) => FD.store(-1, Ordering::Relaxed),
+        Some(fd) => {
+            if let Some(fd) = move_high(fd) {
+                REGULAR.store(if is_regular(fd) { fd } else { -1 }, Ordering::Relaxed);
+                FD.store(fd, Ordering::Relaxed);
+            }
+        }
+        None => {}
     }
     OWNER.store(pid, Ordering::Relaxed);
     Some(file)
@@ -216,7 +222,10 @@ pub fn fd(config: &Config, pid: c_int) -> c_int {
 /// In a child: points `fd` at the child's own file, or at stderr if it
 /// cannot be opened.
 fn reopen_for(file: &LogFile, fd: c_int, pid: c_int) {
-    let source = open_log(file.template(), pid).unwrap_or(libc::STDERR_FILENO);
+    let source = match open_log(file.template(), pid) {
+        Some(fd) if fd >= 0 => fd,
+        _ => libc::STDERR_FILENO,
+    };
     REGULAR.store(-1, Ordering::Relaxed);
     let regular = is_regular(source);
     // SAFETY: plain system calls on integer fds.
@@ -302,6 +311,9 @@ fn expand(template: &[u8], pid: c_int, out: &mut [u8; MAX_PATH]) -> bool {
 }
 
 /// Opens the log file for process `pid`; on failure, says so on stderr.
+/// `Some(-1)`: the file is this process's own, written by its image
+/// before a privilege-dropping `exec`, and cannot be opened now: lines go
+/// nowhere, and nothing is said.
 fn open_log(template: &[u8], pid: c_int) -> Option<c_int> {
     let mut path = [0u8; MAX_PATH];
     if !expand(template, pid, &mut path) {
@@ -311,17 +323,26 @@ fn open_log(template: &[u8], pid: c_int) -> Option<c_int> {
     let len = path.iter().position(|&b| b == 0).unwrap_or(path.len());
     let flags =
         libc::O_WRONLY | libc::O_APPEND | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK;
-    let fd = match open_rules::open(&mut path, len, flags, 0o600) {
-        Ok(fd) => fd,
-        Err(Denied::Error(error)) => {
-            report_failure(path.get(..len).unwrap_or_default(), error);
-            return None;
-        }
+    let error = match open_rules::open(&mut path, len, flags, 0o600) {
+        Ok(fd) => return Some(unblocked(fd)),
+        Err(Denied::Error(error)) => error,
         Err(Denied::Refused(refusal)) => {
             report(refusal.path, &refusal);
             return None;
         }
     };
+    if matches!(error, libc::EACCES | libc::EPERM) && has_pid_pattern(template) && exists(&path) {
+        // This process's own file, made by its image before an `exec`
+        // that dropped privileges (`setpriv --reuid`, gosu): it was said
+        // there, and the program's stderr is the program's.
+        return Some(-1);
+    }
+    report_failure(path.get(..len).unwrap_or_default(), error);
+    None
+}
+
+/// The log file's fd, made blocking again.
+fn unblocked(fd: c_int) -> c_int {
     // O_NONBLOCK only kept the open of a FIFO without a reader from
     // blocking the program (it fails with ENXIO instead); lines are then
     // written blocking, as to stderr.
@@ -334,7 +355,27 @@ fn open_log(template: &[u8], pid: c_int) -> Option<c_int> {
             libc::O_WRONLY | libc::O_APPEND,
         )
     };
-    c_int::try_from(fd).ok()
+    fd
+}
+
+/// Whether something is at the NUL-terminated `path` (not following a
+/// final link).
+fn exists(path: &[u8; MAX_PATH]) -> bool {
+    let mut stat = core::mem::MaybeUninit::<libc::stat>::zeroed();
+    let saved = errno::get();
+    // SAFETY: `path` is NUL-terminated (expand's contract); `stat` is a
+    // valid buffer.
+    let found = unsafe {
+        libc::syscall(
+            libc::SYS_newfstatat,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            stat.as_mut_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    } == 0;
+    errno::set(saved);
+    found
 }
 
 /// The first fd tried for the log: high enough that programs that number
