@@ -88,8 +88,10 @@ $(BENCH_BIN):
 STRESS_SOURCES  := $(filter-out stress/rust_host.c,$(wildcard stress/*.c))
 STRESS_NAMES    := $(patsubst stress/%.c,%,$(STRESS_SOURCES))
 SBIN            := target/stress
+# Crash tests of c-tests/ that the suite also runs under AddressSanitizer.
+STRESS_C_TESTS  := altstack select_efault
 STRESS_PROGRAMS := $(addprefix $(SBIN)/,$(STRESS_NAMES) pump_fortified cancel_fortified) \
-                   $(addsuffix _asan,$(addprefix $(SBIN)/,$(STRESS_NAMES)))
+                   $(addsuffix _asan,$(addprefix $(SBIN)/,$(STRESS_NAMES) $(STRESS_C_TESTS)))
 STRESS_CFLAGS   := $(CFLAGS) -Ic-tests
 STRESS_LDLIBS   := -lpthread -lrt -ldl
 
@@ -100,6 +102,9 @@ $(SBIN)/%_fortified: stress/%.c stress/stress.h c-tests/legacy.h | $(SBIN)
 	$(CC) $(STRESS_CFLAGS) $(FORTIFY_CFLAGS) -o $@ $< $(STRESS_LDLIBS)
 
 $(SBIN)/%_asan: stress/%.c stress/stress.h c-tests/legacy.h | $(SBIN)
+	$(CC) $(STRESS_CFLAGS) -O1 -fsanitize=address -fno-omit-frame-pointer -o $@ $< $(STRESS_LDLIBS)
+
+$(SBIN)/%_asan: c-tests/%.c c-tests/legacy.h | $(SBIN)
 	$(CC) $(STRESS_CFLAGS) -O1 -fsanitize=address -fno-omit-frame-pointer -o $@ $< $(STRESS_LDLIBS)
 
 $(SBIN)/%: stress/%.c stress/stress.h c-tests/legacy.h | $(SBIN)
