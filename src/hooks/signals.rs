@@ -3,12 +3,15 @@
 //!
 //! Every handler the program installs (with `sigaction`, `signal`,
 //! `sysv_signal`, `bsd_signal`, `ssignal` or `sigset`) goes to the kernel
-//! behind one [`trampoline`], always with SA_SIGINFO and otherwise with the
-//! program's own mask and flags. The program's handler and whether it asked
-//! for SA_SIGINFO are kept in [`ACTIONS`], one atomic word per signal. The
-//! trampoline calls the program's handler in the form it registered, with
-//! the kernel's own `siginfo_t` and context, then notes the signal in the
-//! thread's record ([`crate::signals`]), which a hook reads after EINTR.
+//! behind one trampoline ([`arch::trampoline`], in assembly where there is
+//! a port), always with SA_SIGINFO and otherwise with the program's own
+//! mask and flags. The program's handler and whether it asked for
+//! SA_SIGINFO are kept in [`ACTIONS`], one atomic word per signal. The
+//! trampoline calls [`enter`], then the program's handler with the
+//! kernel's own `siginfo_t` and context, then [`leave`], which notes the
+//! signal in the thread's record ([`crate::signals`]), which a hook reads
+//! after EINTR. On an alternate signal stack `leave` runs on a stack of the
+//! shim's own ([`crate::signal_stack`]).
 //!
 //! Transparency: a query asks the kernel (which holds the program's mask
 //! and flags, byte for byte as libc reports them) and puts back the
