@@ -89,7 +89,7 @@ STRESS_SOURCES  := $(filter-out stress/rust_host.c,$(wildcard stress/*.c))
 STRESS_NAMES    := $(patsubst stress/%.c,%,$(STRESS_SOURCES))
 SBIN            := target/stress
 # Crash tests of c-tests/ that the suite also runs under AddressSanitizer.
-STRESS_C_TESTS  := altstack select_efault
+STRESS_C_TESTS  := hostile_altstack hostile_select
 STRESS_PROGRAMS := $(addprefix $(SBIN)/,$(STRESS_NAMES) pump_fortified cancel_fortified) \
                    $(addsuffix _asan,$(addprefix $(SBIN)/,$(STRESS_NAMES) $(STRESS_C_TESTS)))
 STRESS_CFLAGS   := $(CFLAGS) -Ic-tests

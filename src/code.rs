@@ -678,21 +678,26 @@ fn scan<R>(sp: usize, mut each: impl FnMut(usize) -> Option<R>) -> Option<R> {
     // a stack are such, and they are skipped without a lookup.
     let stack = (sp & !(PAGE - 1)).saturating_sub(PAGE)..limit;
     let mut at = sp.checked_add(7)? & !7;
-    // The words are copied a chunk at a time, in place only where the
-    // stack is provably mapped (see `words`): a stack may end within a page
+    // The words are copied a block at a time, in place only where the
+    // stack is provably mapped (see `words`), else by the kernel, which
+    // stops at the first unmapped page: a stack may end within a page
     // above its pointer (a coroutine's, whose top the bounds above do not
-    // know), and the copy fails there rather than faults. The copy is marked defined for Valgrind (stale words are
-    // uninitialised memory to it).
-    let mut chunk = [0usize; CHUNK_WORDS];
+    // know), and the copy ends there rather than faults. The copy is
+    // marked defined for Valgrind (stale words are uninitialised memory
+    // to it).
+    let mut block = [0usize; BLOCK_WORDS];
     while at < limit {
-        // Up to the end of this chunk-aligned block: within one page.
-        let block_end = (at | (CHUNK_WORDS * 8 - 1)) + 1;
-        let words = ((limit.min(block_end) - at) / 8).min(chunk.len());
-        if words == 0 || !words::copy_words(at, &mut chunk[..words], in_place) {
-            break;
+        let mut end = limit.min(at + BLOCK_WORDS * 8);
+        if at < in_place {
+            end = end.min(in_place);
         }
-        arch::mark_defined(chunk.as_ptr().cast(), words * 8);
-        for &word in chunk.iter().take(words) {
+        let asked = (end - at) / 8;
+        let copied = match block.get_mut(..asked) {
+            Some(into) if asked > 0 => words::copy_words(at, into, in_place),
+            _ => 0,
+        };
+        arch::mark_defined(block.as_ptr().cast(), copied * 8);
+        for &word in block.iter().take(copied) {
             if word < LOWEST_MAPPING || stack.contains(&word) {
                 continue;
             }
@@ -700,14 +705,17 @@ fn scan<R>(sp: usize, mut each: impl FnMut(usize) -> Option<R>) -> Option<R> {
                 return Some(found);
             }
         }
-        at += words * 8;
+        if copied < asked || copied == 0 {
+            break;
+        }
+        at += copied * 8;
     }
     None
 }
 
-/// The stack is copied at most this many words at a time, each copy within
-/// one page (a page holds a whole number of such blocks).
-const CHUNK_WORDS: usize = 32;
+/// The stack is copied at most this many words at a time: one system call
+/// where it cannot be read in place.
+const BLOCK_WORDS: usize = 128;
 
 /// Whether the table is filled (a handler has been installed): before, a
 /// hook's call cannot be told from libc's.

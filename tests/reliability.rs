@@ -14,17 +14,17 @@ const POLICIES: [&[(&str, &str)]; 4] = [
 
 #[test]
 fn select_with_an_unreadable_set_fails_with_efault_as_bare() {
-    let bare = run_c("select_efault", Mode::Bare);
+    let bare = run_c("hostile_select", Mode::Bare);
     assert_eq!(bare.code, Some(0), "bare: {bare:?}");
     for vars in POLICIES {
-        let shim = run_c("select_efault", Mode::Shim(vars));
+        let shim = run_c("hostile_select", Mode::Shim(vars));
         assert_eq!(shim.code, Some(0), "under the shim with {vars:?}: {shim:?}");
     }
 }
 
 /// The bytes of an alternate signal stack the deepest delivery touched.
 fn altstack_used(mode: Mode) -> usize {
-    let run = common::run(&common::c_program("altstack"), &["measure"], mode);
+    let run = common::run(&common::c_program("hostile_altstack"), &["measure"], mode);
     assert_eq!(run.code, Some(0), "{run:?}");
     run.stdout
         .split_whitespace()
@@ -48,10 +48,10 @@ fn the_trampoline_adds_at_most_128_bytes_on_an_alternate_stack() {
     }
 }
 
-/// Runs `altstack ARGS` bare and under the shim in every policy: each must
+/// Runs `hostile_altstack ARGS` bare and under the shim in every policy: each must
 /// exit 0.
 fn altstack_works(args: &[&str]) {
-    let program = common::c_program("altstack");
+    let program = common::c_program("hostile_altstack");
     let bare = common::run(&program, args, Mode::Bare);
     assert_eq!(bare.code, Some(0), "bare {args:?}: {bare:?}");
     for vars in POLICIES {

@@ -12,8 +12,9 @@
 //! the first return address above an interrupted system call almost always
 //! lies (about 94 % of stack pointers are 256 bytes or more into their
 //! page), so most deliveries read the stack with no system call. Anything
-//! further up, and any other stack (an alternate signal stack's handler
-//! scanning the thread's stack from the pool), is copied.
+//! further up, and any other stack (the trampoline's work on a stack of
+//! the pool scanning the thread's stack), is copied by the kernel, up to
+//! 1 KiB per call.
 
 use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
@@ -35,10 +36,14 @@ pub fn in_place_end(sp: usize, here: usize) -> usize {
     }
 }
 
+/// The most pages a copy spans (one iovec each).
+const MAX_PAGES: usize = 3;
+
 /// Copies the words at `at` into `into`: in place when they end at or
-/// below `in_place_end`, else with `process_vm_readv`. Returns whether it
-/// could. `at` and the copy's end lie in one page.
-pub fn copy_words(at: usize, into: &mut [usize], in_place_end: usize) -> bool {
+/// below `in_place_end`, else with one `process_vm_readv`, one iovec per
+/// page, so that the kernel copies whole pages up to the first unmapped
+/// one. Returns how many words it copied (from the first).
+pub fn copy_words(at: usize, into: &mut [usize], in_place_end: usize) -> usize {
     let bytes = core::mem::size_of_val(into);
     if at.checked_add(bytes).is_some_and(|end| end <= in_place_end) {
         for (i, word) in into.iter_mut().enumerate() {
@@ -46,32 +51,52 @@ pub fn copy_words(at: usize, into: &mut [usize], in_place_end: usize) -> bool {
             // mapped (see the module documentation).
             *word = unsafe { core::ptr::read_volatile((at + i * 8) as *const usize) };
         }
-        return true;
+        return into.len();
     }
-    let saved = crate::errno::get();
+    let empty = libc::iovec {
+        iov_base: core::ptr::null_mut(),
+        iov_len: 0,
+    };
+    let mut remote = [empty; MAX_PAGES];
+    let mut pieces = 0;
+    let mut from = at;
+    let Some(end) = at.checked_add(bytes) else {
+        return 0;
+    };
+    for slot in remote.iter_mut() {
+        if from >= end {
+            break;
+        }
+        let page_end = (from & !(PAGE - 1)) + PAGE;
+        let len = page_end.min(end) - from;
+        *slot = libc::iovec {
+            iov_base: from as *mut libc::c_void,
+            iov_len: len,
+        };
+        pieces += 1;
+        from += len;
+    }
     let local = libc::iovec {
         iov_base: into.as_mut_ptr().cast(),
-        iov_len: bytes,
+        iov_len: from - at,
     };
-    let remote = libc::iovec {
-        iov_base: at as *mut libc::c_void,
-        iov_len: bytes,
-    };
-    // SAFETY: the local iovec covers `into`, which the call may write; the
-    // remote one is only read, by the kernel, which checks it.
+    let saved = crate::errno::get();
+    // SAFETY: the local iovec covers the start of `into`, which the call
+    // may write; the remote ones are only read, by the kernel, which
+    // checks them.
     let copied = unsafe {
         libc::syscall(
             libc::SYS_process_vm_readv,
             own_pid(),
             &local as *const libc::iovec,
             1usize,
-            &remote as *const libc::iovec,
-            1usize,
+            remote.as_ptr(),
+            pieces,
             0usize,
         )
     };
     crate::errno::set(saved);
-    usize::try_from(copied) == Ok(bytes)
+    usize::try_from(copied).map_or(0, |bytes| bytes / 8)
 }
 
 /// A page the kernel wipes in every child (`MADV_WIPEONFORK`, Linux 4.14),
@@ -156,13 +181,36 @@ mod tests {
         let source = [1usize, 2, 3, 4];
         let at = source.as_ptr() as usize;
         let mut into = [0usize; 4];
-        assert!(copy_words(at, &mut into, at + 32));
+        assert_eq!(copy_words(at, &mut into, at + 32), 4);
         assert_eq!(into, source);
         let mut into = [0usize; 4];
-        assert!(copy_words(at, &mut into, 0));
+        assert_eq!(copy_words(at, &mut into, 0), 4);
         assert_eq!(into, source);
         assert_eq!(own_pid(), crate::process::getpid());
         let mut into = [0usize; 1];
-        assert!(!copy_words(8, &mut into, 0), "nothing mapped there");
+        assert_eq!(copy_words(8, &mut into, 0), 0, "nothing mapped there");
+    }
+
+    #[test]
+    fn a_copy_stops_at_the_first_unmapped_page() {
+        // SAFETY: two fresh pages, the second then unmapped.
+        let base = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                2 * PAGE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        } as usize;
+        // SAFETY: the second page of the mapping just made.
+        unsafe { libc::munmap((base + PAGE) as *mut libc::c_void, PAGE) };
+        let mut into = [7usize; 64];
+        let at = base + PAGE - 16 * 8;
+        assert_eq!(copy_words(at, &mut into, 0), 16);
+        assert_eq!(into[0], 0);
+        // SAFETY: the first page.
+        unsafe { libc::munmap(base as *mut libc::c_void, PAGE) };
     }
 }

@@ -27,6 +27,6 @@ int main(void)
 		CHECK(select(8, (fd_set *)1, NULL, NULL, &tv) == -1 && errno == EFAULT);
 	}
 	storm_stop();
-	puts("select_efault: EFAULT every time");
+	puts("hostile_select: EFAULT every time");
 	return 0;
 }

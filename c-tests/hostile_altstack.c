@@ -2,7 +2,7 @@
  * under a 1 ms SIGALRM storm, while the thread waits in read(2) or in
  * stdio. Interrupted calls are simply made again here: this program is
  * about the stack, not about EINTR, and passes bare.
- * Usage: altstack MODE [SIZE]
+ * Usage: hostile_altstack MODE [SIZE]
  *   measure:      a 64 KiB stack filled with a pattern; prints used=N, the
  *                 bytes the deepest delivery touched.
  *   read SIZE:    a SIZE-byte stack with a guard page just below it.
@@ -221,6 +221,6 @@ int main(int argc, char **argv)
 		puts("readonly: 50 deliveries on a stack made read-only during the handler");
 		return 0;
 	}
-	fprintf(stderr, "usage: altstack measure|read SIZE|stdio SIZE|noguard SIZE|readonly\n");
+	fprintf(stderr, "usage: hostile_altstack measure|read SIZE|stdio SIZE|noguard SIZE|readonly\n");
 	return 2;
 }
