@@ -47,9 +47,6 @@ const MAX_PATH: usize = 4096;
 /// (nowhere) when stderr was closed when the program started; or the log
 /// file's high fd.
 static FD: AtomicI32 = AtomicI32::new(libc::STDERR_FILENO);
-/// The log file's fd when it is a regular file (no SIGPIPE can come of a
-/// write to it), else -1.
-static REGULAR: AtomicI32 = AtomicI32::new(-1);
 /// Whether stderr was open when the library was loaded.
 static STDERR_OPEN: AtomicBool = AtomicBool::new(true);
 /// The process whose file `FD` is (meaningful with `%p`).
@@ -104,11 +101,6 @@ pub fn stderr() -> c_int {
     }
 }
 
-/// The log file's fd if it is a regular file, else -1.
-pub fn regular() -> c_int {
-    REGULAR.load(Ordering::Relaxed)
-}
-
 /// Whether `fd` is a regular file.
 fn is_regular(fd: c_int) -> bool {
     let mut stat = core::mem::MaybeUninit::<libc::stat>::zeroed();
@@ -157,7 +149,7 @@ fn open(config: &Config) -> Option<LogFile> {
         Some(-1) => FD.store(-1, Ordering::Relaxed),
         Some(fd) => {
             if let Some(fd) = move_high(fd) {
-                REGULAR.store(if is_regular(fd) { fd } else { -1 }, Ordering::Relaxed);
+                super::line::regular_file(if is_regular(fd) { fd } else { -1 });
                 FD.store(fd, Ordering::Relaxed);
             }
         }
@@ -226,7 +218,7 @@ fn reopen_for(file: &LogFile, fd: c_int, pid: c_int) {
         Some(fd) if fd >= 0 => fd,
         _ => libc::STDERR_FILENO,
     };
-    REGULAR.store(-1, Ordering::Relaxed);
+    super::line::regular_file(-1);
     let regular = is_regular(source);
     // SAFETY: plain system calls on integer fds.
     unsafe {
@@ -236,7 +228,7 @@ fn reopen_for(file: &LogFile, fd: c_int, pid: c_int) {
         }
     }
     if regular {
-        REGULAR.store(fd, Ordering::Relaxed);
+        super::line::regular_file(fd);
     }
 }
 

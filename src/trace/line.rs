@@ -6,7 +6,7 @@
 
 use core::ffi::c_int;
 use core::fmt;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 /// Lines longer than this are cut; a pipe write this size is atomic.
 pub const MAX_LINE: usize = 4096;
@@ -88,6 +88,15 @@ impl Line {
     }
 }
 
+/// The log file's fd when it is a regular file (no SIGPIPE can come of a
+/// write to it), else -1: set by [`super::destination`].
+static REGULAR: AtomicI32 = AtomicI32::new(-1);
+
+/// Notes that `fd` is the log file and a regular file (-1: none is).
+pub fn regular_file(fd: c_int) {
+    REGULAR.store(fd, Ordering::Relaxed);
+}
+
 /// Lines the shim could not write (a pipe whose reader left, a full
 /// disk), for the summary.
 static DROPPED: AtomicU64 = AtomicU64::new(0);
@@ -100,7 +109,7 @@ pub fn dropped() -> u64 {
 /// Writes one line to `fd` with one `write(2)`, keeping `errno`, without
 /// ever raising SIGPIPE in the program: the shim's output must not kill a
 /// program that never writes to its stderr. Unless `fd` is the log file
-/// and a regular file ([`super::destination::regular`]), the write is made
+/// and a regular file ([`regular_file`]), the write is made
 /// with SIGPIPE blocked on this thread (pipes, FIFOs, sockets, terminals
 /// alike), and a SIGPIPE it raised (EPIPE) is taken back with a
 /// zero-timeout `rt_sigtimedwait`, unless one was already pending (the
@@ -119,7 +128,7 @@ fn write_line(fd: c_int, bytes: &[u8]) {
             break n;
         }
     };
-    let written = if fd >= 0 && fd == super::destination::regular() {
+    let written = if fd >= 0 && fd == REGULAR.load(Ordering::Relaxed) {
         write()
     } else {
         let pipe_bit = 1u64 << (libc::SIGPIPE - 1);
