@@ -12,6 +12,34 @@ const POLICIES: [&[(&str, &str)]; 4] = [
     &[("EINTRFIX_LOG", "info")],
 ];
 
+/// `program` with no `EINTRFIX_*` variable and no `LD_PRELOAD` from the
+/// caller's environment.
+fn clean_command(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+    let mut cmd = std::process::Command::new(program);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("EINTRFIX_") || key == "LD_PRELOAD" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// A new directory with `mode`, for a test that needs root; `None` (the
+/// test says it skipped) otherwise.
+fn root_dir(name: &str, mode: u32, why: &str) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root, {why}");
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("eintrfix-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+    Some(dir)
+}
+
 #[test]
 fn select_with_an_unreadable_set_fails_with_efault_as_bare() {
     let bare = run_c("hostile_select", Mode::Bare);
@@ -93,20 +121,14 @@ fn syscall_counts(
     padding: usize,
 ) -> std::collections::HashMap<String, u64> {
     let out = std::env::temp_dir().join(format!("eintrfix-strace-{}", std::process::id()));
-    let mut cmd = std::process::Command::new(common::installed("strace"));
+    let mut cmd = clean_command(common::installed("strace"));
     cmd.args(["-f", "-c", "-o"])
         .arg(&out)
         .arg("-E")
         .arg(format!("LD_PRELOAD={}", common::library().display()))
         .arg(program)
         .args(args)
-        .env("PADDING", "x".repeat(padding))
-        .stdin(std::process::Stdio::null());
-    for (key, _) in std::env::vars() {
-        if key.starts_with("EINTRFIX_") || key == "LD_PRELOAD" {
-            cmd.env_remove(key);
-        }
-    }
+        .env("PADDING", "x".repeat(padding));
     let run = common::output(&mut cmd);
     assert!(run.status.success(), "{program:?} under strace: {run:?}");
     let text = std::fs::read_to_string(&out).expect("strace's table");
@@ -167,17 +189,11 @@ fn lines_to_a_reader_that_leaves(
     vars: &[(&str, &str)],
     reader: impl FnOnce(&mut std::process::Child),
 ) -> std::process::ExitStatus {
-    use std::process::{Command, Stdio};
-    let mut cmd = Command::new(common::c_program("read_pipe"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("EINTRFIX_") || key == "LD_PRELOAD" {
-            cmd.env_remove(key);
-        }
-    }
+    use std::process::Stdio;
+    let mut cmd = clean_command(common::c_program("read_pipe"));
     cmd.env("LD_PRELOAD", common::library())
         .env("EINTRFIX_LOG", "info")
         .envs(vars.iter().copied())
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let mut child = common::spawn(&mut cmd);
@@ -243,19 +259,20 @@ fn a_log_file_path_with_control_characters_is_escaped_in_cannot_open() {
         "EINTRFIX_LOG_FILE",
         "/nonexistent/a\nINFO eintrfix: forged\x1b[31m",
     )]);
+    one_escaped_cannot_open(&stderr, "a\\x0aINFO eintrfix: forged\\x1b[31m");
+    assert!(!stderr.contains("\nINFO eintrfix: forged"), "{stderr:?}");
+}
+
+/// Asserts that `stderr` holds one "cannot open" line, showing `shown`,
+/// and no raw escape character.
+fn one_escaped_cannot_open(stderr: &str, shown: &str) {
     let lines: Vec<&str> = stderr
         .lines()
         .filter(|l| l.contains("cannot open"))
         .collect();
     assert_eq!(lines.len(), 1, "{stderr:?}");
-    assert!(
-        lines[0].contains("a\\x0aINFO eintrfix: forged\\x1b[31m"),
-        "{stderr:?}"
-    );
-    assert!(
-        !stderr.contains('\x1b') && !stderr.contains("\nINFO eintrfix: forged"),
-        "{stderr:?}"
-    );
+    assert!(lines[0].contains(shown), "{stderr:?}");
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
 }
 
 #[test]
@@ -286,15 +303,10 @@ fn a_huge_value_is_cut_and_the_verdict_kept() {
 
 #[test]
 fn a_refused_link_target_with_control_characters_is_escaped() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root, to plant another user's link");
+    let Some(dir) = root_dir("sticky", 0o1777, "to plant another user's link") else {
         return;
-    }
-    use std::os::unix::fs::{lchown, symlink, PermissionsExt};
-    let dir = std::env::temp_dir().join(format!("eintrfix-sticky-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    };
+    use std::os::unix::fs::{lchown, symlink};
     // The program's own link to another user's, whose name is hostile.
     let planted = dir.join("t\n\x1b[31mforged");
     symlink("/tmp/elsewhere", &planted).unwrap();
@@ -303,41 +315,20 @@ fn a_refused_link_target_with_control_characters_is_escaped() {
     symlink(&planted, &link).unwrap();
     let stderr = said(&[("EINTRFIX_LOG_FILE", link.to_str().unwrap())]);
     let _ = std::fs::remove_dir_all(&dir);
-    let lines: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.contains("cannot open"))
-        .collect();
-    assert_eq!(lines.len(), 1, "{stderr:?}");
-    assert!(
-        lines[0].contains("/t\\x0a\\x1b[31mforged' is"),
-        "{stderr:?}"
-    );
-    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+    one_escaped_cannot_open(&stderr, "/t\\x0a\\x1b[31mforged' is");
 }
 
 #[test]
 fn a_per_process_log_across_a_privilege_dropping_exec_says_nothing_on_stderr() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root, to drop privileges");
+    let Some(dir) = root_dir("setpriv", 0o755, "to drop privileges") else {
         return;
-    }
-    use std::os::unix::fs::PermissionsExt;
-    let dir = std::env::temp_dir().join(format!("eintrfix-setpriv-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut cmd = std::process::Command::new(common::installed("setpriv"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("EINTRFIX_") || key == "LD_PRELOAD" {
-            cmd.env_remove(key);
-        }
-    }
+    };
+    let mut cmd = clean_command(common::installed("setpriv"));
     cmd.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
         .arg(common::c_program("read_pipe"))
         .env("LD_PRELOAD", common::library())
         .env("EINTRFIX_LOG", "info")
-        .env("EINTRFIX_LOG_FILE", dir.join("run-%p.log"))
-        .stdin(std::process::Stdio::null());
+        .env("EINTRFIX_LOG_FILE", dir.join("run-%p.log"));
     let out = common::output(&mut cmd);
     let files = std::fs::read_dir(&dir).unwrap().count();
     let _ = std::fs::remove_dir_all(&dir);
