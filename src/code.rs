@@ -536,15 +536,12 @@ struct LinkMap {
 
 type FindObject = unsafe extern "C" fn(*mut c_void, *mut FoundObject) -> c_int;
 
-/// An address outside the table: in an object loaded later, if
-/// `_dl_find_object` knows one there.
-fn loaded_later(addr: usize) -> Place {
-    let Some(rules) = rules() else {
-        return Place::Nowhere;
-    };
+/// What `_dl_find_object` knows of the object at `addr`: `None` without
+/// it, or where it knows none.
+fn find_object(addr: usize) -> Option<FoundObject> {
     let find = FIND_OBJECT.load(Ordering::Relaxed);
     if find == 0 {
-        return Place::Nowhere;
+        return None;
     }
     // SAFETY: a non-zero FIND_OBJECT is glibc's `_dl_find_object`.
     let find: FindObject = unsafe { core::mem::transmute::<usize, FindObject>(find) };
@@ -557,9 +554,18 @@ fn loaded_later(addr: usize) -> Place {
     };
     // SAFETY: `_dl_find_object` is lock-free and async-signal-safe, and
     // writes at most the struct, which has room to spare.
-    if unsafe { find(addr as *mut c_void, &mut found) } != 0 {
+    (unsafe { find(addr as *mut c_void, &mut found) } == 0).then_some(found)
+}
+
+/// An address outside the table: in an object loaded later, if
+/// `_dl_find_object` knows one there.
+fn loaded_later(addr: usize) -> Place {
+    let Some(rules) = rules() else {
         return Place::Nowhere;
-    }
+    };
+    let Some(found) = find_object(addr) else {
+        return Place::Nowhere;
+    };
     if known_object_at(found.map_start) {
         // A gap between the segments of an object the table has.
         return Place::Nowhere;
@@ -588,6 +594,22 @@ fn loaded_later(addr: usize) -> Place {
             segment,
         },
         None => Place::Nowhere,
+    }
+}
+
+/// The object `addr` is in, as the loader knows it: its load bias (what
+/// to subtract for the address in its file) and its name (empty for the
+/// main program). `None` without `_dl_find_object` (before glibc 2.35, or
+/// before [`init`]). Lock-free and async-signal-safe.
+pub fn object_of(addr: usize) -> Option<(usize, &'static [u8])> {
+    let found = find_object(addr)?;
+    if found.link_map.is_null() {
+        return None;
+    }
+    // SAFETY: the loader's record of a loaded object and its name.
+    unsafe {
+        let map = &*found.link_map;
+        Some((map.addr, bounded_name(map.name)))
     }
 }
 
