@@ -202,6 +202,23 @@ mod tests {
     }
 
     #[test]
+    fn a_line_to_a_pipe_whose_reader_left_is_dropped_and_counted() {
+        let mut fds = [0; 2];
+        // SAFETY: a pipe into a valid array; its read end closed at once.
+        unsafe {
+            assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+            libc::close(fds[0]);
+        }
+        let before = dropped();
+        let mut line = Line::new();
+        line.push(b"eintrfix: a line nobody reads");
+        line.write_to(fds[1]);
+        assert_eq!(dropped(), before + 1);
+        // SAFETY: the write end, ours.
+        unsafe { libc::close(fds[1]) };
+    }
+
+    #[test]
     fn formats_and_truncates() {
         let mut line = Line::new();
         write!(line, "eintrfix: {} fd={}", line_name(), 3).unwrap();
