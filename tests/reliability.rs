@@ -147,8 +147,10 @@ fn syscall_counts(
 /// least 256 bytes into its page (see `src/code/words.rs`): of eight runs
 /// whose stacks are 512 bytes apart, at most one is not. A signal that
 /// lands while the thread runs inside libc scans further, past that page
-/// (the copy then costs a system call): more often on a loaded machine,
-/// so six runs of eight must make (almost) none.
+/// (the copy then costs a system call), more often on a loaded machine:
+/// so the bound is on all eight runs together, half a system call per
+/// delivery (the previous version made four per delivery; idle, this one
+/// makes under 0.05).
 #[test]
 fn a_delivery_into_a_blocked_call_makes_no_system_call_of_the_shims() {
     for (program, args) in [
@@ -171,12 +173,10 @@ fn a_delivery_into_a_blocked_call_makes_no_system_call_of_the_shims() {
             runs.push((signals, shims));
         }
         // Start-up and the first handler install make a few.
-        let good = runs
-            .iter()
-            .filter(|&&(signals, shims)| shims <= 10 + signals / 20)
-            .count();
+        let deliveries: u64 = runs.iter().map(|&(signals, _)| signals).sum();
+        let shims: u64 = runs.iter().map(|&(_, shims)| shims).sum();
         assert!(
-            good >= 6,
+            shims <= 80 + deliveries / 2,
             "{program}: (deliveries, the shim's system calls) per run: {runs:?}"
         );
     }
