@@ -54,6 +54,7 @@ pub mod policy;
 pub mod process;
 pub mod real;
 pub mod restart;
+pub mod settings;
 pub mod signal_stack;
 pub mod signals;
 pub mod signum;
@@ -66,7 +67,7 @@ pub mod trace;
 extern "C" fn init() {
     trace::destination::init();
     real::resolve_all();
-    let config = policy::config();
+    let config = settings::config();
     hooks::signals::init();
     trace::init(config);
     audit::init(config);
@@ -80,7 +81,7 @@ static INIT: extern "C" fn() = init;
 /// Runs at `exit()`, after the program's `atexit` handlers (so their
 /// interruptions count): prints the summary when it is on.
 extern "C" fn fini() {
-    trace::exiting(policy::config());
+    trace::exiting(settings::config());
     audit::exiting();
 }
 

@@ -1,38 +1,19 @@
 //! The policy engine: every hook calls it on the slow path, once for each
 //! EINTR, and does what it decides.
 //!
-//! The configuration is read once, by the constructor or lazily by the
-//! first interruption if a hook runs earlier ([`Once`]): reading it takes
-//! no lock, so it is safe in signal handlers and forked children. The
+//! It reads the configuration in force from [`crate::settings`]; the
 //! tracing sink below the engine is handed it with each report.
 
 use crate::code::{self, Caller, Owner};
-use crate::config::{self, Config, LogLevel, Policy};
+use crate::config::{Config, LogLevel, Policy};
 use crate::deadline::now_ns;
 use crate::errno;
 use crate::functions::Function;
-use crate::once::Once;
+use crate::settings::config;
 use crate::signals::{self, Interrupting, Sender};
 use crate::signum::SignalSet;
 use crate::trace::{self, Site};
 use core::ffi::c_int;
-
-static CONFIG: Once<Config<'static>> = Once::new();
-
-/// The configuration in force, read from the `EINTRFIX_*` variables at the
-/// first call. A bad variable is reported on stderr and makes the shim pass
-/// everything through. While another caller reads it (a hook running
-/// inside the reading, another thread), the defaults.
-pub fn config() -> &'static Config<'static> {
-    CONFIG
-        .get_or_init(|| {
-            config::from_environment().unwrap_or_else(|error| {
-                trace::warning(&error);
-                Config::PASSTHROUGH
-            })
-        })
-        .unwrap_or(&Config::DEFAULT)
-}
 
 /// What the engine did with an interruption.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -589,7 +570,7 @@ mod tests {
         );
         // EINTRFIX_RUNTIMES=none: the usual rules.
         let none = Config {
-            runtimes: config::Runtimes::NONE,
+            runtimes: crate::config::Runtimes::NONE,
             ..Config::DEFAULT
         };
         assert_eq!(

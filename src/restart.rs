@@ -44,7 +44,7 @@ use core::ffi::{c_int, c_void};
 /// `EINTRFIX_POLICY=pass` handlers are as the program installed them, so
 /// every call behaves exactly as bare).
 pub fn forced() -> bool {
-    arch::SUPPORTED && policy::config().acts_on_anything() && !arch::under_valgrind()
+    arch::SUPPORTED && crate::settings::config().acts_on_anything() && !arch::under_valgrind()
 }
 
 /// Whether a system call's first argument is its fd, worth reporting.

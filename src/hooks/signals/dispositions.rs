@@ -100,7 +100,7 @@ pub(super) unsafe fn install(
                 // the table of loaded code once a handler can run: built at
                 // the first install (an ordinary call, where the loader's
                 // lock is free), not in every process.
-                crate::code::init(crate::policy::config());
+                crate::code::init(crate::settings::config());
                 if new.sa_flags & libc::SA_ONSTACK != 0 {
                     crate::signal_stack::prepare();
                 }
