@@ -161,6 +161,9 @@ pub struct Config<'a> {
     /// Where events and the summary go (`EINTRFIX_LOG_FILE`, `%p`
     /// unexpanded); `None`: stderr.
     pub log_file: Option<&'a [u8]>,
+    /// `EINTRFIX_RUNTIMES`'s value when it names objects (see
+    /// [`runtime_names`]); empty otherwise.
+    pub runtime_names: &'a [u8],
 }
 
 /// SIGINT, SIGTERM and SIGQUIT: the program asked to be interrupted.
@@ -182,6 +185,7 @@ impl<'a> Config<'a> {
         summary: false,
         runtimes: Runtimes::AUTO,
         log_file: None,
+        runtime_names: &[],
     };
 
     /// What applies after a bad variable: nothing is changed.
@@ -387,6 +391,9 @@ pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config<'a>, C
     }
     if let Some(value) = get(RUNTIMES) {
         config.runtimes = parse_runtimes(value)?;
+        if config.runtimes.named {
+            config.runtime_names = value;
+        }
     }
     Ok(config)
 }
@@ -537,6 +544,10 @@ mod tests {
         let names: Vec<&[u8]> = runtime_names(b" libruby.so.3.1 ,auto, /a/b.so").collect();
         assert_eq!(names, [&b"libruby.so.3.1"[..], b"/a/b.so"]);
         assert_eq!(runtime_names(b"none").count(), 0);
+        let config = parse_with(&[(RUNTIMES, "auto,libruby.so.3.1")]).unwrap();
+        assert_eq!(config.runtime_names, b"auto,libruby.so.3.1");
+        let config = parse_with(&[(RUNTIMES, "auto")]).unwrap();
+        assert_eq!(config.runtime_names, b"");
         for (bad, part) in [
             ("auto,,x.so", "auto,,x.so"),
             ("x.so,", "x.so,"),
