@@ -174,7 +174,7 @@ fn rules() -> Option<&'static Rules> {
 /// retried; with no handler installed, only a stop and SIGCONT can
 /// interrupt it). Objects `dlopen`ed before the first install are read
 /// as if loaded at start-up.
-pub fn init(config: &config::Config) {
+pub fn init(config: &'static config::Config<'static>) {
     if STATE
         .compare_exchange(UNSET, BUSY, Ordering::Acquire, Ordering::Relaxed)
         .is_err()
@@ -206,7 +206,7 @@ pub fn init(config: &config::Config) {
             config.runtimes
         };
         let names = match runtimes.named {
-            true => config::environment(config::RUNTIMES).unwrap_or_default(),
+            true => config.runtime_names,
             false => &[],
         };
         // SAFETY: we moved STATE to BUSY: no one else writes RULES, and no
