@@ -206,36 +206,8 @@ real_functions! {
     // I/O
     fn read(fd: c_int, buf: *mut c_void, count: size_t) -> ssize_t;
     fn write(fd: c_int, buf: *const c_void, count: size_t) -> ssize_t;
-    fn __read_chk(fd: c_int, buf: *mut c_void, count: size_t, buflen: size_t) -> ssize_t;
     fn readv(fd: c_int, iov: *const iovec, iovcnt: c_int) -> ssize_t;
     fn writev(fd: c_int, iov: *const iovec, iovcnt: c_int) -> ssize_t;
-    // sockets
-    fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int) -> ssize_t;
-    fn send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t;
-    fn recvfrom(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int, addr: *mut sockaddr, addrlen: *mut socklen_t) -> ssize_t;
-    fn sendto(fd: c_int, buf: *const c_void, len: size_t, flags: c_int, addr: *const sockaddr, addrlen: socklen_t) -> ssize_t;
-    fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t;
-    fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t;
-    fn recvmmsg(fd: c_int, msgs: *mut mmsghdr, vlen: c_uint, flags: c_int, timeout: *mut timespec) -> c_int;
-    fn sendmmsg(fd: c_int, msgs: *mut mmsghdr, vlen: c_uint, flags: c_int) -> c_int;
-    fn __recv_chk(fd: c_int, buf: *mut c_void, len: size_t, buflen: size_t, flags: c_int) -> ssize_t;
-    fn __recvfrom_chk(fd: c_int, buf: *mut c_void, len: size_t, buflen: size_t, flags: c_int, addr: *mut sockaddr, addrlen: *mut socklen_t) -> ssize_t;
-    fn accept(fd: c_int, addr: *mut sockaddr, addrlen: *mut socklen_t) -> c_int;
-    fn accept4(fd: c_int, addr: *mut sockaddr, addrlen: *mut socklen_t, flags: c_int) -> c_int;
-    fn connect(fd: c_int, addr: *const sockaddr, addrlen: socklen_t) -> c_int;
-    // processes
-    fn waitpid(pid: pid_t, status: *mut c_int, options: c_int) -> pid_t;
-    fn waitid(idtype: libc::idtype_t, id: libc::id_t, info: *mut siginfo_t, options: c_int) -> c_int;
-    // time
-    fn nanosleep(req: *const timespec, rem: *mut timespec) -> c_int;
-    fn clock_nanosleep(clock: libc::clockid_t, flags: c_int, req: *const timespec, rem: *mut timespec) -> c_int,
-        missing = libc::ENOSYS;
-    // multiplexing, used by the slow paths to wait within a deadline
-    fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout: c_int) -> c_int;
-    fn close(fd: c_int) -> c_int;
-    // issue 5: the relatives of the core calls. A row `as TYPE` calls a C
-    // variadic function through its variadic prototype (see
-    // docs/variadic-hooks.md).
     fn pread(fd: c_int, buf: *mut c_void, count: size_t, offset: off_t) -> ssize_t;
     fn pwrite(fd: c_int, buf: *const c_void, count: size_t, offset: off_t) -> ssize_t;
     fn pread64(fd: c_int, buf: *mut c_void, count: size_t, offset: off64_t) -> ssize_t;
@@ -244,8 +216,15 @@ real_functions! {
     fn pwritev(fd: c_int, iov: *const iovec, iovcnt: c_int, offset: off_t) -> ssize_t;
     fn preadv2(fd: c_int, iov: *const iovec, iovcnt: c_int, offset: off_t, flags: c_int) -> ssize_t;
     fn pwritev2(fd: c_int, iov: *const iovec, iovcnt: c_int, offset: off_t, flags: c_int) -> ssize_t;
+    fn __read_chk(fd: c_int, buf: *mut c_void, count: size_t, buflen: size_t) -> ssize_t;
     fn __pread_chk(fd: c_int, buf: *mut c_void, count: size_t, offset: off_t, buflen: size_t) -> ssize_t;
     fn __pread64_chk(fd: c_int, buf: *mut c_void, count: size_t, offset: off64_t, buflen: size_t) -> ssize_t;
+    fn __read(fd: c_int, buf: *mut c_void, count: size_t) -> ssize_t;
+    fn __write(fd: c_int, buf: *const c_void, count: size_t) -> ssize_t;
+    fn close(fd: c_int) -> c_int;
+    fn __close(fd: c_int) -> c_int;
+    // files: locks and opens. A row `as TYPE` calls a C variadic function
+    // through its variadic prototype (see docs/variadic-hooks.md).
     fn flock(fd: c_int, operation: c_int) -> c_int;
     fn fcntl(fd: c_int, cmd: c_int, arg: c_ulong) -> c_int
         as unsafe extern "C" fn(c_int, c_int, ...) -> c_int;
@@ -263,26 +242,43 @@ real_functions! {
     fn __open64_2(path: *const c_char, flags: c_int) -> c_int;
     fn __openat_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int;
     fn __openat64_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int;
-    // public aliases of the core calls
-    fn __read(fd: c_int, buf: *mut c_void, count: size_t) -> ssize_t;
-    fn __write(fd: c_int, buf: *const c_void, count: size_t) -> ssize_t;
-    fn __close(fd: c_int) -> c_int;
+    // sockets
+    fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int) -> ssize_t;
+    fn send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t;
+    fn recvfrom(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int, addr: *mut sockaddr, addrlen: *mut socklen_t) -> ssize_t;
+    fn sendto(fd: c_int, buf: *const c_void, len: size_t, flags: c_int, addr: *const sockaddr, addrlen: socklen_t) -> ssize_t;
+    fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t;
+    fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t;
+    fn recvmmsg(fd: c_int, msgs: *mut mmsghdr, vlen: c_uint, flags: c_int, timeout: *mut timespec) -> c_int;
+    fn sendmmsg(fd: c_int, msgs: *mut mmsghdr, vlen: c_uint, flags: c_int) -> c_int;
+    fn __recv_chk(fd: c_int, buf: *mut c_void, len: size_t, buflen: size_t, flags: c_int) -> ssize_t;
+    fn __recvfrom_chk(fd: c_int, buf: *mut c_void, len: size_t, buflen: size_t, flags: c_int, addr: *mut sockaddr, addrlen: *mut socklen_t) -> ssize_t;
+    fn accept(fd: c_int, addr: *mut sockaddr, addrlen: *mut socklen_t) -> c_int;
+    fn accept4(fd: c_int, addr: *mut sockaddr, addrlen: *mut socklen_t, flags: c_int) -> c_int;
+    fn connect(fd: c_int, addr: *const sockaddr, addrlen: socklen_t) -> c_int;
     fn __connect(fd: c_int, addr: *const sockaddr, addrlen: socklen_t) -> c_int;
     fn __send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t;
-    fn __waitpid(pid: pid_t, status: *mut c_int, options: c_int) -> pid_t;
-    fn __wait(status: *mut c_int) -> pid_t;
-    fn __nanosleep(req: *const timespec, rem: *mut timespec) -> c_int;
-    fn __poll(fds: *mut pollfd, nfds: nfds_t, timeout: c_int) -> c_int;
-    fn __select(nfds: c_int, readfds: *mut fd_set, writefds: *mut fd_set, exceptfds: *mut fd_set, timeout: *mut timeval) -> c_int;
     // processes
+    fn waitpid(pid: pid_t, status: *mut c_int, options: c_int) -> pid_t;
     fn wait(status: *mut c_int) -> pid_t;
     fn wait3(status: *mut c_int, options: c_int, rusage: *mut libc::rusage) -> pid_t;
     fn wait4(pid: pid_t, status: *mut c_int, options: c_int, rusage: *mut libc::rusage) -> pid_t;
-    // multiplexing
+    fn waitid(idtype: libc::idtype_t, id: libc::id_t, info: *mut siginfo_t, options: c_int) -> c_int;
+    fn __waitpid(pid: pid_t, status: *mut c_int, options: c_int) -> pid_t;
+    fn __wait(status: *mut c_int) -> pid_t;
+    // time
+    fn nanosleep(req: *const timespec, rem: *mut timespec) -> c_int;
+    fn clock_nanosleep(clock: libc::clockid_t, flags: c_int, req: *const timespec, rem: *mut timespec) -> c_int,
+        missing = libc::ENOSYS;
+    fn __nanosleep(req: *const timespec, rem: *mut timespec) -> c_int;
+    // multiplexing (the slow paths also wait with `poll`)
+    fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout: c_int) -> c_int;
+    fn __poll(fds: *mut pollfd, nfds: nfds_t, timeout: c_int) -> c_int;
     fn ppoll(fds: *mut pollfd, nfds: nfds_t, timeout: *const timespec, sigmask: *const sigset_t) -> c_int;
     fn __poll_chk(fds: *mut pollfd, nfds: nfds_t, timeout: c_int, fdslen: size_t) -> c_int;
     fn __ppoll_chk(fds: *mut pollfd, nfds: nfds_t, timeout: *const timespec, sigmask: *const sigset_t, fdslen: size_t) -> c_int;
     fn select(nfds: c_int, readfds: *mut fd_set, writefds: *mut fd_set, exceptfds: *mut fd_set, timeout: *mut timeval) -> c_int;
+    fn __select(nfds: c_int, readfds: *mut fd_set, writefds: *mut fd_set, exceptfds: *mut fd_set, timeout: *mut timeval) -> c_int;
     fn pselect(nfds: c_int, readfds: *mut fd_set, writefds: *mut fd_set, exceptfds: *mut fd_set, timeout: *const timespec, sigmask: *const sigset_t) -> c_int;
     fn epoll_wait(epfd: c_int, events: *mut epoll_event, maxevents: c_int, timeout: c_int) -> c_int;
     fn epoll_pwait(epfd: c_int, events: *mut epoll_event, maxevents: c_int, timeout: c_int, sigmask: *const sigset_t) -> c_int;
