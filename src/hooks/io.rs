@@ -32,19 +32,6 @@ hooks! {
         => |result, function| retry_within_timeout(function, fd, Direction::Receive, result, |ready| {
             if ready { real::recv(fd, buf, count, MSG_DONTWAIT) } else { real::__read_chk(fd, buf, count, buflen) }
         });
-}
-
-/// A message header over the caller's iovecs, for a non-blocking retry of
-/// `readv`/`writev` on a socket that `poll` reported ready.
-fn iov_message(iov: *const libc::iovec, iovcnt: c_int) -> libc::msghdr {
-    // SAFETY: a zeroed msghdr (null pointers, zero lengths) is a valid value.
-    let mut message: libc::msghdr = unsafe { core::mem::zeroed() };
-    message.msg_iov = iov.cast_mut();
-    message.msg_iovlen = usize::try_from(iovcnt).unwrap_or(0) as _;
-    message
-}
-
-hooks! {
     /// `readv(2)`: as `read`.
     fn readv(fd: c_int, iov: *const libc::iovec, iovcnt: c_int) -> ssize_t
         => |result, function| retry_within_timeout(function, fd, Direction::Receive, result, |ready| {
@@ -131,6 +118,16 @@ hooks! {
     /// `__close`, a public alias of `close`: as `close`.
     fn __close(fd: c_int) -> c_int
         => |result, function| close_interrupted(function, fd, result);
+}
+
+/// A message header over the caller's iovecs, for a non-blocking retry of
+/// `readv`/`writev` on a socket that `poll` reported ready.
+fn iov_message(iov: *const libc::iovec, iovcnt: c_int) -> libc::msghdr {
+    // SAFETY: a zeroed msghdr (null pointers, zero lengths) is a valid value.
+    let mut message: libc::msghdr = unsafe { core::mem::zeroed() };
+    message.msg_iov = iov.cast_mut();
+    message.msg_iovlen = usize::try_from(iovcnt).unwrap_or(0) as _;
+    message
 }
 
 /// The slow path of `close`: see its documentation.

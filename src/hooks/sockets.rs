@@ -176,9 +176,6 @@ hooks! {
     /// `connect(2)`: never made again on TCP; completes by polling, then SO_ERROR.
     fn connect(fd: c_int, addr: *const sockaddr, addrlen: socklen_t) -> c_int
         => |result, function| complete_connect(function, fd, result, || real::connect(fd, addr, addrlen));
-}
-
-hooks! {
     /// `sendto(2)`: as `send`.
     fn sendto(fd: c_int, buf: *const c_void, len: size_t, flags: c_int, addr: *const sockaddr, addrlen: socklen_t) -> ssize_t
         => |result, function| retry_within_timeout(function, fd, Direction::Send, result, |ready| {
