@@ -15,30 +15,11 @@ use crate::signum::SignalSet;
 use crate::trace::{self, Site};
 use core::ffi::c_int;
 
-/// What the engine did with an interruption.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    /// The call was made again.
-    Retried,
-    /// The EINTR went back to the program.
-    Passed,
-}
-
-impl Action {
-    /// As reported in events.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Action::Retried => "retried",
-            Action::Passed => "passed",
-        }
-    }
-}
-
 /// Why the engine decided as it did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reason {
     /// The function's policy is `retry` and nothing said otherwise.
-    Policy,
+    RetryPolicy,
     /// The function's policy is `pass`.
     PassPolicy,
     /// The function's policy is `log`.
@@ -68,7 +49,7 @@ impl Reason {
     /// As reported in events.
     pub const fn name(self) -> &'static str {
         match self {
-            Reason::Policy => "retry_policy",
+            Reason::RetryPolicy => "retry_policy",
             Reason::PassPolicy => "pass_policy",
             Reason::LogPolicy => "log_policy",
             Reason::PassSignal => "pass_signal",
@@ -88,55 +69,6 @@ impl Reason {
     }
 }
 
-/// One interruption of one call.
-#[derive(Clone, Copy, Debug)]
-pub struct Report {
-    /// The hooked function, or the one named after the system call.
-    pub function: Function,
-    /// Where the call was made.
-    pub site: Site,
-    /// The call's fd, where it has one.
-    pub fd: Option<c_int>,
-    /// The signal whose handler ran, if known.
-    pub signal: Option<c_int>,
-    /// Who sent it.
-    pub sender: Sender,
-    /// What was done.
-    pub action: Action,
-    /// Why.
-    pub reason: Reason,
-    /// 1 for the first interruption of this call, then 2, ...
-    pub attempt: u32,
-    /// Microseconds since the call's first interruption.
-    pub waited_us: u64,
-}
-
-impl Report {
-    /// The report as the tracing sink takes it: `warn` for the `log`
-    /// policy and exhausted retries (shown by default), `info` for the
-    /// rest.
-    pub fn event(&self) -> trace::Event {
-        trace::Event {
-            function: self.function,
-            site: self.site,
-            fd: self.fd,
-            signal: self.signal,
-            sender: self.sender.name(),
-            level: if self.reason.is_warning() {
-                LogLevel::Warn
-            } else {
-                LogLevel::Info
-            },
-            action: self.action.name(),
-            retried: self.action == Action::Retried,
-            reason: self.reason.name(),
-            attempt: self.attempt,
-            waited_us: self.waited_us,
-            runtime: self.reason == Reason::Runtime,
-        }
-    }
-}
-
 /// What a hook does with an EINTR.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -144,6 +76,16 @@ pub enum Decision {
     Retry,
     /// Return the EINTR to the program.
     Pass,
+}
+
+impl Decision {
+    /// What was done, as events report it.
+    pub const fn reported(self) -> &'static str {
+        match self {
+            Decision::Retry => "retried",
+            Decision::Pass => "passed",
+        }
+    }
 }
 
 /// Who made an interrupted call, as far as the slow path can tell.
@@ -217,7 +159,7 @@ pub fn judge(
     if config.max_retries.is_some_and(|max| attempt > max) {
         return (Decision::Pass, Reason::MaxRetries);
     }
-    (Decision::Retry, Reason::Policy)
+    (Decision::Retry, Reason::RetryPolicy)
 }
 
 /// The signal to name in a report: the one that decided, else the first.
@@ -232,42 +174,38 @@ fn reported_signal(config: &Config, by: Interrupting, reason: Reason) -> Option<
     deciding.first()
 }
 
-/// What a report says of the interrupted call itself.
-#[derive(Clone, Copy)]
-struct Call {
-    function: Function,
-    site: Site,
-    fd: Option<c_int>,
-    attempt: u32,
-    waited_us: u64,
-}
-
-/// Reports a decision to the tracing sink (unless the shim is disabled),
-/// naming the deciding signal and its sender, in a frame of its own: the
+/// Reports a decision to the tracing sink (unless the shim is disabled):
+/// completes the sink's event for `event`'s call with the decision, the
+/// deciding signal and its sender, in a frame of its own: the
 /// sink formats on the stack (4 KiB), and inlined into
 /// [`Interruption::decide`] that buffer would lie between the hook's caller
 /// and the stack pointer from which [`Origin::of_hook`] scans.
 #[inline(never)]
-fn report(config: &Config, call: Call, by: Interrupting, decision: Decision, reason: Reason) {
+fn report(
+    config: &Config,
+    mut event: trace::Event,
+    by: Interrupting,
+    decision: Decision,
+    reason: Reason,
+) {
     if !config.enabled {
         return;
     }
     let signal = reported_signal(config, by, reason);
-    let report = Report {
-        function: call.function,
-        site: call.site,
-        fd: call.fd,
-        signal,
-        sender: signal.map_or(Sender::Unknown, |s| by.senders.of(s)),
-        action: match decision {
-            Decision::Retry => Action::Retried,
-            Decision::Pass => Action::Passed,
-        },
-        reason,
-        attempt: call.attempt,
-        waited_us: call.waited_us,
+    event.signal = signal;
+    event.sender = signal.map_or(Sender::Unknown, |s| by.senders.of(s)).name();
+    // `warn` for the `log` policy and exhausted retries (shown by
+    // default), `info` for the rest.
+    event.level = if reason.is_warning() {
+        LogLevel::Warn
+    } else {
+        LogLevel::Info
     };
-    trace::interruption(config, &report.event());
+    event.action = decision.reported();
+    event.retried = decision == Decision::Retry;
+    event.reason = reason.name();
+    event.runtime = reason == Reason::Runtime;
+    trace::interruption(config, &event);
 }
 
 /// The interruptions of one hooked call: counts them, asks the engine
@@ -312,13 +250,9 @@ impl Interruption {
         } else {
             judge(config, self.function, by, self.origin, self.attempts)
         };
-        let call = Call {
-            function: self.function,
-            site: Site::Hook,
-            fd: self.fd,
-            attempt: self.attempts,
-            waited_us: now.saturating_sub(self.first_ns) / 1000,
-        };
+        let waited_us = now.saturating_sub(self.first_ns) / 1000;
+        let call =
+            trace::Event::of_call(self.function, Site::Hook, self.fd, self.attempts, waited_us);
         report(config, call, by, decision, reason);
         crate::audit::retrying(decision == Decision::Retry);
         errno::set(libc::EINTR);
@@ -365,13 +299,7 @@ pub fn at_delivery(
     if decision == Decision::Pass && hook_above() {
         signals::put_back(by);
     }
-    let call = Call {
-        function,
-        site: Site::Libc,
-        fd,
-        attempt: 1,
-        waited_us: 0,
-    };
+    let call = trace::Event::of_call(function, Site::Libc, fd, 1, 0);
     report(config, call, by, decision, reason);
     errno::set(saved);
     decision
@@ -575,7 +503,7 @@ mod tests {
         };
         assert_eq!(
             judge(&none, Function::read, by(&[], false), Origin::Runtime, 1),
-            (Decision::Retry, Reason::Policy)
+            (Decision::Retry, Reason::RetryPolicy)
         );
         // Any other caller: the usual rules.
         assert_eq!(
@@ -586,7 +514,7 @@ mod tests {
                 Origin::Program,
                 1
             ),
-            (Decision::Retry, Reason::Policy)
+            (Decision::Retry, Reason::RetryPolicy)
         );
     }
 
@@ -598,7 +526,13 @@ mod tests {
             reported_signal(&c, b, Reason::PassSignal),
             Some(libc::SIGTERM)
         );
-        assert_eq!(reported_signal(&c, b, Reason::Policy), Some(libc::SIGALRM));
-        assert_eq!(reported_signal(&c, by(&[], false), Reason::Policy), None);
+        assert_eq!(
+            reported_signal(&c, b, Reason::RetryPolicy),
+            Some(libc::SIGALRM)
+        );
+        assert_eq!(
+            reported_signal(&c, by(&[], false), Reason::RetryPolicy),
+            None
+        );
     }
 }
