@@ -8,6 +8,12 @@
 //! always predicts, and the call: no lock, no `Once`, nothing that could
 //! deadlock if `dlsym` re-entered a hook or a signal arrived mid-resolution.
 //!
+//! A slot knows "missing" from "not looked up yet": null means not looked
+//! up; a function libc lacks (`epoll_pwait2` before glibc 2.35) gets a
+//! fallback that fails as [`missing`] says, so it is not looked up again
+//! at every call ([`settle`]); so does a look-up that found this library's
+//! own hook, which would call itself forever.
+//!
 //! Call these, never `libc::read` and friends: inside this library those
 //! names resolve to our own exported hooks.
 
@@ -42,15 +48,59 @@ mod lookup {
 }
 
 /// Looks `name` (NUL-terminated) up in the objects after this one with
-/// dlsym and stores it; a missing symbol stays null.
+/// dlsym (null if none defines it); [`settle`] stores what it found.
 #[cold]
 #[inline(never)]
-fn resolve(slot: &AtomicPtr<c_void>, name: &'static [u8]) -> *mut c_void {
+fn resolve(_slot: &AtomicPtr<c_void>, name: &'static [u8]) -> *mut c_void {
     // SAFETY: `name` is NUL-terminated (built with concat! below) and
     // RTLD_NEXT is a valid pseudo-handle for dlsym.
-    let found = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr().cast::<c_char>()) };
-    slot.store(found, Ordering::Relaxed);
-    found
+    unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr().cast::<c_char>()) }
+}
+
+/// Stores in `slot` what a look-up found, and returns it: the real
+/// function; or `fallback` (see [`missing`]) when nothing was found or
+/// the look-up found this library's own hook, which would call itself
+/// forever (the scope searched was not the one after this library). A
+/// slot is null only until looked up: a function libc lacks is not looked
+/// up again at every call.
+fn settle(slot: &AtomicPtr<c_void>, found: *mut c_void, fallback: *mut c_void) -> *mut c_void {
+    let f = if found.is_null() || is_own(found as usize) {
+        fallback
+    } else {
+        found
+    };
+    slot.store(f, Ordering::Relaxed);
+    f
+}
+
+extern "C" {
+    /// This library's ELF header, where the linker says it is loaded.
+    static __ehdr_start: u8;
+}
+
+/// `[start, end)` of this library's loaded segments, read from its own
+/// program headers (without the loader's lock): 0 until read.
+static OWN_START: AtomicUsize = AtomicUsize::new(0);
+static OWN_END: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether `address` is in this library.
+fn is_own(address: usize) -> bool {
+    let mut start = OWN_START.load(Ordering::Acquire);
+    if start == 0 {
+        let base = core::ptr::addr_of!(__ehdr_start) as usize;
+        // SAFETY: this library's first page holds its ELF header, mapped
+        // readable while the library is loaded (so always, for its code).
+        let Some(image) = (unsafe { crate::elf::Image::from_mapping(base, base) }) else {
+            return false;
+        };
+        let (lowest, highest) = image.segments().fold((usize::MAX, 0), |(lo, hi), s| {
+            (lo.min(s.start), hi.max(s.end))
+        });
+        OWN_END.store(highest, Ordering::Relaxed);
+        OWN_START.store(lowest, Ordering::Release);
+        start = lowest;
+    }
+    (start..OWN_END.load(Ordering::Relaxed)).contains(&address)
 }
 
 /// A missing symbol fails like an unimplemented system call.
@@ -82,7 +132,8 @@ macro_rules! real_functions {
                 #[cold]
                 #[inline(never)]
                 pub(super) unsafe fn $name($($arg: $ty),*) -> $ret {
-                    let f = resolve(&slot::$name, concat!(stringify!($name), "\0").as_bytes());
+                    let found = resolve(&slot::$name, concat!(stringify!($name), "\0").as_bytes());
+                    let f = settle(&slot::$name, found, real_functions!(@fallback $name [$($fnty)?]));
                     if f.is_null() {
                         return real_functions!(@missing $ret $(, $missing)?);
                     }
@@ -93,6 +144,13 @@ macro_rules! real_functions {
                     unsafe { f($($arg),*) }
                 }
             )*
+        }
+
+        /// What a function libc lacks does instead (fails as
+        /// [`missing`] says), for the slot: non-variadic functions only.
+        mod fallback {
+            use super::*;
+            $( real_functions!(@define_fallback $name ($($arg: $ty),*) $ret [$($fnty)?] [$($missing)?]); )*
         }
 
         $(
@@ -143,12 +201,11 @@ macro_rules! real_functions {
                 if slot::$name.load(Ordering::Relaxed).is_null() {
                     const HASH: u32 = crate::elf::gnu_hash(stringify!($name).as_bytes());
                     let name = stringify!($name).as_bytes();
-                    match scope.as_ref().and_then(|s| s.lookup(name, HASH)) {
-                        Some(f) => slot::$name.store(f, Ordering::Relaxed),
-                        None => {
-                            resolve(&slot::$name, concat!(stringify!($name), "\0").as_bytes());
-                        }
-                    }
+                    let found = match scope.as_ref().and_then(|s| s.lookup(name, HASH)) {
+                        Some(f) => f,
+                        None => resolve(&slot::$name, concat!(stringify!($name), "\0").as_bytes()),
+                    };
+                    settle(&slot::$name, found, real_functions!(@fallback $name [$($fnty)?]));
                 }
             )*
         }
@@ -198,6 +255,18 @@ macro_rules! real_functions {
     (@divert $name:ident [$($fnty:ty)?] [$($missing:expr)?] $divert:ident) => {};
     (@type ($($ty:ty),*) $ret:ty) => { unsafe extern "C" fn($($ty),*) -> $ret };
     (@type ($($ty:ty),*) $ret:ty, $fnty:ty) => { $fnty };
+    (@define_fallback $name:ident ($($arg:ident: $ty:ty),*) $ret:ty [] [$($missing:expr)?]) => {
+        /// # Safety
+        /// None: the arguments are not touched.
+        pub(super) unsafe extern "C" fn $name($(_: $ty),*) -> $ret {
+            real_functions!(@missing $ret $(, $missing)?)
+        }
+    };
+    (@define_fallback $name:ident ($($arg:ident: $ty:ty),*) $ret:ty [$fnty:ty] [$($missing:expr)?]) => {};
+    (@fallback $name:ident []) => { fallback::$name as *mut c_void };
+    // A variadic function has none (every libc has these): a slot left
+    // null is looked up again.
+    (@fallback $name:ident [$fnty:ty]) => { null_mut() };
     (@missing $ret:ty) => { <$ret>::from(missing() as i8) };
     (@missing $ret:ty, $missing:expr) => { $missing };
 }
@@ -351,6 +420,40 @@ pub fn divert(divert: impl Fn(&'static str) -> bool, check: Check) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slot_knows_missing_from_not_looked_up_and_refuses_its_own_hook() {
+        let slot = AtomicPtr::new(null_mut());
+        let fallback = fallback::epoll_pwait2 as *mut c_void;
+        // SAFETY: a NUL-terminated name.
+        let libc_read = unsafe { libc::dlsym(libc::RTLD_NEXT, c"read".as_ptr()) };
+        assert!(!libc_read.is_null() && !is_own(libc_read as usize));
+        assert_eq!(settle(&slot, libc_read, fallback), libc_read);
+        assert_eq!(settle(&slot, null_mut(), fallback), fallback);
+        assert_eq!(
+            slot.load(Ordering::Relaxed),
+            fallback,
+            "missing is not null"
+        );
+        let own = settle as fn(&AtomicPtr<c_void>, *mut c_void, *mut c_void) -> *mut c_void;
+        assert!(is_own(own as usize));
+        assert_eq!(settle(&slot, own as *mut c_void, fallback), fallback);
+    }
+
+    #[test]
+    fn fallbacks_fail_as_missing_functions() {
+        crate::errno::set(0);
+        // SAFETY: the fallbacks touch no argument.
+        unsafe {
+            let r = fallback::epoll_pwait2(-1, null_mut(), 0, core::ptr::null(), core::ptr::null());
+            assert_eq!((r, crate::errno::get()), (-1, libc::ENOSYS));
+            assert_eq!(fallback::alarm(1), 0);
+            assert_eq!(
+                fallback::clock_nanosleep(0, 0, core::ptr::null(), null_mut()),
+                libc::ENOSYS
+            );
+        }
+    }
 
     #[test]
     #[cfg(target_pointer_width = "64")]
