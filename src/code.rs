@@ -45,6 +45,7 @@
 //! thread's stack and 4 KiB. Such a call follows the usual rules.
 
 mod image;
+pub mod sites;
 
 use crate::arch::{self, Call};
 use crate::config;

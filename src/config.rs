@@ -209,6 +209,9 @@ pub struct Config<'a> {
     pub summary: bool,
     /// Whose own calls keep their EINTR (`EINTRFIX_RUNTIMES`).
     pub runtimes: Runtimes,
+    /// Whether a call site whose code handles EINTR itself keeps it
+    /// (`EINTRFIX_PER_SITE`, on by default).
+    pub per_site: bool,
     /// Where events and the summary go (`EINTRFIX_LOG_FILE`, `%p`
     /// unexpanded); `None`: stderr.
     pub log_file: Option<&'a [u8]>,
@@ -232,6 +235,7 @@ impl<'a> Config<'a> {
         log_format: LogFormat::Text,
         summary: false,
         runtimes: Runtimes::AUTO,
+        per_site: true,
         log_file: None,
     };
 
@@ -305,6 +309,7 @@ pub const VARIABLES: &[&str] = &[
     LOG_FILE,
     SUMMARY,
     RUNTIMES,
+    PER_SITE,
 ];
 /// Default policy and per-function overrides.
 pub const POLICY: &str = "EINTRFIX_POLICY";
@@ -326,6 +331,8 @@ pub const LOG_FILE: &str = "EINTRFIX_LOG_FILE";
 pub const SUMMARY: &str = "EINTRFIX_SUMMARY";
 /// Code whose own calls keep their EINTR.
 pub const RUNTIMES: &str = "EINTRFIX_RUNTIMES";
+/// Whether call sites that handle EINTR themselves keep it.
+pub const PER_SITE: &str = "EINTRFIX_PER_SITE";
 /// The library the `eintrfix` command preloads: read by the command only,
 /// so not in [`VARIABLES`].
 pub const LIB: &str = "EINTRFIX_LIB";
@@ -411,6 +418,16 @@ pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config<'a>, C
     }
     if let Some(value) = get(RUNTIMES) {
         config.runtimes = parse_runtimes(value)?;
+    }
+    if let Some(value) = get(PER_SITE) {
+        config.per_site = parse_bool(trim(value)).ok_or_else(|| {
+            error(
+                PER_SITE,
+                value,
+                "not a yes or no",
+                "1, 0, true, false, yes, no, on or off",
+            )
+        })?;
     }
     Ok(config)
 }

@@ -42,6 +42,7 @@ pub mod per_thread;
 pub mod hooks;
 
 pub mod arch;
+pub mod chain;
 pub mod code;
 pub mod config;
 pub mod deadline;
@@ -54,6 +55,7 @@ pub mod real;
 pub mod restart;
 pub mod signals;
 pub mod trace;
+pub mod waits;
 
 /// Runs when the library is loaded, before `main`: notes whether stderr is
 /// open, resolves every real function and reads the configuration, so that

@@ -163,7 +163,7 @@ fn met_eintr(run: &Run) -> Result<(), String> {
 /// tests/blocking_calls.rs, tests/signals.rs, tests/tracing.rs and
 /// tests/runtimes.rs.
 const OTHER_FAMILIES: &[&str] = &[
-    "io_", "ipc_", "mux_", "proc_", "rt_", "sig_", "sock_", "stdio_", "time_", "trace_",
+    "io_", "ipc_", "mux_", "proc_", "rt_", "sig_", "site_", "sock_", "stdio_", "time_", "trace_",
 ];
 
 #[test]

@@ -34,6 +34,8 @@
 //! (`__stack_chk_fail`) passes too. The callers of [`call_before`] know:
 //! they also check where the call goes.
 
+pub mod errno_check;
+
 use super::{Call, Restart, State};
 use crate::functions::Function;
 use core::ffi::c_void;

@@ -31,6 +31,8 @@ mod elf;
 mod library;
 #[path = "eintrfix/options.rs"]
 mod options;
+#[path = "eintrfix/sites.rs"]
+mod sites;
 
 use options::{Command, Invocation};
 use std::ffi::{CString, OsStr, OsString};

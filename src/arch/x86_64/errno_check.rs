@@ -1,0 +1,908 @@
+//! x86-64: whether the code after a call compares `errno` with EINTR, and
+//! then does something about it (the per-site rule, see
+//! `docs/per-site-rule.md`).
+//!
+//! The walk starts at a return address and decodes forward, following
+//! jumps and both sides of conditional branches, within fixed budgets of
+//! instructions, paths and bytes. It tracks, per path, three things:
+//! - registers that hold errno's address: `rax` after a call to
+//!   `__errno_location` (the caller tells which calls those are), copied
+//!   by `mov`;
+//! - registers that hold errno's value: a 32-bit load through such an
+//!   address, copied by `mov`;
+//! - stack slots that hold errno's value (`-O0` code stores it in a local).
+//!
+//! Any other write to a register forgets it, and a call forgets the
+//! registers a call may clobber. A compare made after another call on the
+//! path does not count: errno may then be that call's (a walk that runs
+//! on past the site's own check meets the checks of later calls). An EINTR check is a compare of errno's
+//! value (or of errno in memory) with 4, followed at once by `je` or `jne`.
+//! The side taken when errno is EINTR then decides:
+//! - it **handles** EINTR when it calls something (the program's signal
+//!   processing: dd's `process_signals`, bash's `check_signals_and_traps`)
+//!   or jumps back to code before the return address (a retry loop);
+//! - it **propagates** it when every path from there returns without a
+//!   call: the EINTR goes up to a caller the shim does not see
+//!   (`errno_assert(errno == EINTR); return -1;` in ZeroMQ), so the call
+//!   keeps the usual rules.
+//!
+//! The decoder reads only through [`Code::read`], never past the budgets:
+//! at most [`MAX_INSTRUCTIONS`] instructions of at most 15 bytes. What it
+//! cannot decode (AVX-512's EVEX prefix, an indirect jump) ends that path
+//! as unknown. Nothing here allocates or locks, so it is usable in a signal
+//! handler; it depends on nothing else in the crate, so that `eintrfix
+//! check` compiles the same file to count a program's call sites.
+//!
+//! What aarch64 would need (see `src/arch/mod.rs`): instructions are 4
+//! bytes, so decoding is a table lookup. `bl __errno_location` (through
+//! the PLT) leaves the address in x0; the load is `ldr w1, [x0]`, the
+//! compare `cmp w1, #4` (`subs wzr, w1, #4`) followed by `b.eq`/`b.ne`,
+//! or the fused `cbz`/`cbnz` after a `sub`; a retry loop is a `b` back.
+//! Callee-saved registers are x19–x28; x0–x18 are clobbered by a call.
+
+/// Where a call goes, as the decoder sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// `call rel32`: the address called (perhaps a PLT stub).
+    Direct(usize),
+    /// `call *disp32(%rip)`: the address of the pointer called through.
+    Slot(usize),
+}
+
+/// What the code after a call does with an EINTR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// It compares errno with EINTR and then handles it: retries, or runs
+    /// its own signal processing.
+    Handles,
+    /// It never compares errno with EINTR within the budget, or only to
+    /// return the failure to its own caller.
+    Ignores,
+    /// The code could not be followed far enough to tell.
+    Unknown,
+}
+
+/// The code the decoder reads, and what it needs to know about calls.
+pub trait Code {
+    /// Copies the bytes at `addr` into `buf`, as many as are readable code
+    /// of the same object; returns how many.
+    fn read(&self, addr: usize, buf: &mut [u8]) -> usize;
+    /// Whether a call goes to `__errno_location`.
+    fn is_errno_location(&self, target: Target) -> bool;
+}
+
+/// Instructions decoded at most, over all paths.
+pub const MAX_INSTRUCTIONS: usize = 320;
+/// Instructions followed on one path, from the return address or a fork.
+const MAX_PATH: usize = 64;
+/// Paths waiting to be followed at most; more forks are dropped.
+const MAX_PENDING: usize = 16;
+/// Places already followed from, remembered to cut loops.
+const MAX_SEEN: usize = 48;
+/// Instructions followed on the EINTR side of a compare.
+const MAX_EFFECT: usize = 48;
+/// Stack slots remembered as holding errno's value.
+const SLOTS: usize = 4;
+/// Registers a call may change (System V ABI): rax, rcx, rdx, rsi, rdi,
+/// r8–r11.
+const CLOBBERED: u16 = 0b0000_1111_1100_0111;
+const RAX: u8 = 0;
+const RDX: u8 = 2;
+const RSP: u8 = 4;
+const RBP: u8 = 5;
+/// EINTR on Linux.
+const EINTR: i64 = 4;
+
+/// A memory operand.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Memory {
+    base: Option<u8>,
+    index: bool,
+    disp: i64,
+    rip: bool,
+}
+
+/// One decoded instruction: what the walk needs of it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Insn {
+    len: usize,
+    /// `0x0f_xx` for two-byte opcodes, `0x0f38_xx`/`0x0f3a_xx` for
+    /// three-byte ones; VEX-encoded ones are marked `vex`.
+    opcode: u32,
+    vex: bool,
+    rex_w: bool,
+    /// ModRM: `mode`, `reg` and `rm` (with REX), and the memory operand.
+    modrm: Option<(u8, u8, u8)>,
+    memory: Option<Memory>,
+    imm: i64,
+}
+
+impl Insn {
+    fn reg(&self) -> Option<u8> {
+        self.modrm.map(|(_, reg, _)| reg)
+    }
+    /// The register operand of ModRM's r/m field, when it is one.
+    fn rm_reg(&self) -> Option<u8> {
+        match self.modrm {
+            Some((3, _, rm)) => Some(rm),
+            _ => None,
+        }
+    }
+    /// The `/digit` of a group opcode.
+    fn digit(&self) -> Option<u8> {
+        self.reg().map(|r| r & 7)
+    }
+}
+
+/// Which one-byte opcodes have a ModRM byte.
+fn one_byte_modrm(op: u8) -> bool {
+    matches!(op,
+        0x00..=0x03 | 0x08..=0x0b | 0x10..=0x13 | 0x18..=0x1b |
+        0x20..=0x23 | 0x28..=0x2b | 0x30..=0x33 | 0x38..=0x3b |
+        0x63 | 0x69 | 0x6b | 0x80..=0x8f | 0xc0 | 0xc1 | 0xc6 | 0xc7 |
+        0xd0..=0xd3 | 0xd8..=0xdf | 0xf6 | 0xf7 | 0xfe | 0xff)
+}
+
+/// The immediate's size of a one-byte opcode (`wide`: REX.W, `short`: 66).
+fn one_byte_imm(op: u8, digit: u8, wide: bool, short: bool) -> Option<usize> {
+    let z = if short { 2 } else { 4 };
+    Some(match op {
+        0x04 | 0x0c | 0x14 | 0x1c | 0x24 | 0x2c | 0x34 | 0x3c => 1,
+        0x05 | 0x0d | 0x15 | 0x1d | 0x25 | 0x2d | 0x35 | 0x3d => z,
+        0x68 | 0x69 | 0x81 | 0xa9 | 0xc7 => z,
+        0x6a | 0x6b | 0x80 | 0x83 | 0xa8 | 0xc0 | 0xc1 | 0xc6 | 0xcd => 1,
+        0x70..=0x7f | 0xe0..=0xe3 | 0xeb | 0xb0..=0xb7 | 0xe4..=0xe7 => 1,
+        0xb8..=0xbf if wide => 8,
+        0xb8..=0xbf => z,
+        0xe8 | 0xe9 => 4,
+        0xc2 | 0xca => 2,
+        0xc8 => 3,
+        0xa0..=0xa3 => 8,
+        0xf6 if digit < 2 => 1,
+        0xf7 if digit < 2 => z,
+        0x06 | 0x07 | 0x0e | 0x16 | 0x17 | 0x1e | 0x1f | 0x27 | 0x2f | 0x37 | 0x3f | 0x60..=0x62
+        | 0x82 | 0x9a | 0xc4 | 0xc5 | 0xce | 0xd4 | 0xd5 | 0xd6 | 0xea => return None,
+        _ => 0,
+    })
+}
+
+/// Which two-byte (`0f xx`) opcodes have a ModRM byte.
+fn two_byte_modrm(op: u8) -> bool {
+    !matches!(op,
+        0x04..=0x09 | 0x0a..=0x0c | 0x0e | 0x30..=0x37 | 0x77 | 0x80..=0x8f |
+        0xa0..=0xa2 | 0xa8..=0xaa | 0xc8..=0xcf)
+}
+
+/// The immediate's size of a two-byte opcode.
+fn two_byte_imm(op: u8) -> usize {
+    match op {
+        0x70..=0x73 | 0xa4 | 0xac | 0xba | 0xc2 | 0xc4..=0xc6 | 0x0f => 1,
+        0x80..=0x8f => 4,
+        _ => 0,
+    }
+}
+
+/// Reads a ModRM byte, its SIB and displacement, at `at` of `b`.
+fn modrm_at(b: &[u8], at: &mut usize, rex: u8) -> Option<((u8, u8, u8), Option<Memory>)> {
+    let m = *b.get(*at)?;
+    *at += 1;
+    let (mode, reg, rm) = (m >> 6, (m >> 3) & 7 | (rex & 4) << 1, m & 7);
+    if mode == 3 {
+        return Some(((3, reg, rm | (rex & 1) << 3), None));
+    }
+    let mut memory = Memory::default();
+    let mut disp_len = match mode {
+        1 => 1,
+        2 => 4,
+        _ => 0,
+    };
+    if rm == 4 {
+        let sib = *b.get(*at)?;
+        *at += 1;
+        let index = (sib >> 3) & 7 | (rex & 2) << 2;
+        memory.index = index != 4;
+        let base = sib & 7;
+        if mode == 0 && base == 5 {
+            disp_len = 4;
+        } else {
+            memory.base = Some(base | (rex & 1) << 3);
+        }
+    } else if mode == 0 && rm == 5 {
+        memory.rip = true;
+        disp_len = 4;
+    } else {
+        memory.base = Some(rm | (rex & 1) << 3);
+    }
+    memory.disp = match disp_len {
+        1 => i64::from(*b.get(*at)? as i8),
+        4 => i64::from(i32::from_le_bytes(b.get(*at..*at + 4)?.try_into().ok()?)),
+        _ => 0,
+    };
+    *at += disp_len;
+    Some(((mode, reg, rm | (rex & 1) << 3), Some(memory)))
+}
+
+fn imm_at(b: &[u8], at: usize, len: usize) -> Option<i64> {
+    Some(match len {
+        0 => 0,
+        1 => i64::from(*b.get(at)? as i8),
+        2 => i64::from(i16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?)),
+        4 => i64::from(i32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?)),
+        8 => i64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?),
+        3 => i64::from(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?)),
+        _ => return None,
+    })
+}
+
+/// Decodes the instruction at the start of `b` (up to 15 bytes).
+fn decode(b: &[u8]) -> Option<Insn> {
+    let mut at = 0;
+    let mut short = false;
+    let mut rex = 0u8;
+    loop {
+        match *b.get(at)? {
+            0x66 => short = true,
+            0x67 | 0xf0 | 0xf2 | 0xf3 | 0x26 | 0x2e | 0x36 | 0x3e | 0x64 | 0x65 => {}
+            _ => break,
+        }
+        at += 1;
+        if at > 14 {
+            return None;
+        }
+    }
+    if (0x40..=0x4f).contains(b.get(at)?) {
+        rex = *b.get(at)? & 0xf;
+        at += 1;
+    }
+    let mut insn = Insn {
+        rex_w: rex & 8 != 0,
+        ..Insn::default()
+    };
+    let op = *b.get(at)?;
+    at += 1;
+    if op == 0xc4 || op == 0xc5 {
+        return vex(b, at, op, insn);
+    }
+    if op == 0x0f {
+        let op2 = *b.get(at)?;
+        at += 1;
+        let (opcode, has_modrm, imm) = match op2 {
+            0x38 => (0x0f38_00 | u32::from(*b.get(at)?), true, 0),
+            0x3a => (0x0f3a_00 | u32::from(*b.get(at)?), true, 1),
+            _ => (0x0f00 | u32::from(op2), two_byte_modrm(op2), two_byte_imm(op2)),
+        };
+        if op2 == 0x38 || op2 == 0x3a {
+            at += 1;
+        }
+        insn.opcode = opcode;
+        if has_modrm {
+            let (modrm, memory) = modrm_at(b, &mut at, rex)?;
+            insn.modrm = Some(modrm);
+            insn.memory = memory;
+        }
+        insn.imm = imm_at(b, at, imm)?;
+        insn.len = at + imm;
+        return (insn.len <= 15).then_some(insn);
+    }
+    insn.opcode = u32::from(op);
+    if one_byte_modrm(op) {
+        let (modrm, memory) = modrm_at(b, &mut at, rex)?;
+        insn.modrm = Some(modrm);
+        insn.memory = memory;
+    }
+    let mut imm = one_byte_imm(op, insn.digit().unwrap_or(0), insn.rex_w, short)?;
+    if (0xa0..=0xa3).contains(&op) && b.first() == Some(&0x67) {
+        imm = 4;
+    }
+    // `rip`-relative operands are relative to the end of the instruction.
+    insn.imm = imm_at(b, at, imm)?;
+    insn.len = at + imm;
+    (insn.len <= 15).then_some(insn)
+}
+
+/// The rest of a VEX-encoded instruction after its `c4`/`c5` byte.
+fn vex(b: &[u8], mut at: usize, first: u8, mut insn: Insn) -> Option<Insn> {
+    let (map, rex) = if first == 0xc5 {
+        let p = *b.get(at)?;
+        at += 1;
+        (1, if p & 0x80 == 0 { 4 } else { 0 })
+    } else {
+        let p1 = *b.get(at)?;
+        let p2 = *b.get(at + 1)?;
+        at += 2;
+        let inverted = !p1 >> 5 & 7;
+        let rex = (inverted & 4) | (inverted & 2) | (inverted & 1) | (p2 >> 4 & 8);
+        (p1 & 0x1f, rex)
+    };
+    let op = *b.get(at)?;
+    at += 1;
+    insn.vex = true;
+    insn.opcode = match map {
+        1 => 0x0f00 | u32::from(op),
+        2 => 0x0f38_00 | u32::from(op),
+        3 => 0x0f3a_00 | u32::from(op),
+        _ => return None,
+    };
+    if !(map == 1 && op == 0x77) {
+        let (modrm, memory) = modrm_at(b, &mut at, rex)?;
+        insn.modrm = Some(modrm);
+        insn.memory = memory;
+    }
+    let imm = match map {
+        3 => 1,
+        1 => two_byte_imm(op).min(1),
+        _ => 0,
+    };
+    insn.len = at + imm;
+    (insn.len <= 15).then_some(insn)
+}
+
+/// The length of the instruction at the start of `b`, and where it calls
+/// if it is a direct or RIP-relative call (`pc`: its address). For a
+/// linear sweep over a file's code (`eintrfix check`).
+pub fn call_in(b: &[u8], pc: usize) -> Option<(usize, Option<Target>)> {
+    let insn = decode(b)?;
+    let next = pc.wrapping_add(insn.len);
+    let target = match (insn.vex, insn.opcode, insn.digit(), insn.memory) {
+        (false, 0xe8, _, _) => Some(Target::Direct(next.wrapping_add_signed(insn.imm as isize))),
+        (false, 0xff, Some(2), Some(m)) if m.rip => {
+            Some(Target::Slot(next.wrapping_add_signed(m.disp as isize)))
+        }
+        _ => None,
+    };
+    Some((insn.len, target))
+}
+
+/// What one path knows about errno.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct State {
+    /// Registers holding errno's address.
+    address: u16,
+    /// Registers holding errno's value.
+    value: u16,
+    /// Frame slots holding errno's value: (base register, displacement).
+    slots: [Option<(u8, i64)>; SLOTS],
+    /// Whether the path has called something since the return address:
+    /// errno may then be another call's, and a compare no longer counts.
+    called: bool,
+}
+
+impl State {
+    fn forget(&mut self, reg: u8) {
+        let bit = !(1u16 << (reg & 15));
+        self.address &= bit;
+        self.value &= bit;
+    }
+    fn copy(&mut self, to: u8, from: u8) {
+        let (to_bit, from_bit) = (1u16 << (to & 15), 1u16 << (from & 15));
+        self.forget(to);
+        if self.address & from_bit != 0 {
+            self.address |= to_bit;
+        }
+        if self.value & from_bit != 0 {
+            self.value |= to_bit;
+        }
+    }
+    fn holds_value(&self, reg: u8) -> bool {
+        self.value & 1 << (reg & 15) != 0
+    }
+    fn slot(m: &Memory) -> Option<(u8, i64)> {
+        match m.base {
+            Some(base @ (RSP | RBP)) if !m.index && !m.rip => Some((base, m.disp)),
+            _ => None,
+        }
+    }
+    fn slot_holds(&self, m: &Memory) -> bool {
+        Self::slot(m).is_some_and(|s| self.slots.contains(&Some(s)))
+    }
+    fn is_errno(&self, m: &Memory) -> bool {
+        !m.index
+            && !m.rip
+            && m.disp == 0
+            && m.base.is_some_and(|b| self.address & 1 << b != 0)
+    }
+    fn store_slot(&mut self, m: &Memory, holds: bool) {
+        let Some(slot) = Self::slot(m) else { return };
+        for s in self.slots.iter_mut() {
+            if *s == Some(slot) {
+                *s = None;
+            }
+        }
+        if holds {
+            if let Some(free) = self.slots.iter_mut().find(|s| s.is_none()) {
+                *free = Some(slot);
+            }
+        }
+    }
+    fn after_call(&mut self) {
+        self.address &= !CLOBBERED;
+        self.value &= !CLOBBERED;
+    }
+    /// After a call that is not `__errno_location`'s.
+    fn after_other_call(&mut self) {
+        self.after_call();
+        self.called = true;
+        self.slots = [None; SLOTS];
+    }
+}
+
+/// What one instruction does to the walk.
+enum Step {
+    /// Go on at the next instruction.
+    Next,
+    /// Go on at the target (an unconditional jump).
+    Jump(usize),
+    /// Both: a conditional branch (condition code, target).
+    Branch(u8, usize),
+    /// The path ends: a return.
+    Return,
+    /// The path ends: nothing more can be known (indirect jump, trap).
+    Stop,
+    /// A call, not to `__errno_location`.
+    Call,
+    /// A jump through a pointer in the object's data: a tail call (the
+    /// path ends, having called something).
+    TailCall,
+    /// A compare of errno's value with EINTR.
+    Compare,
+}
+
+/// Applies `insn` at `pc` (ending at `next`) to `state`.
+fn step(code: &impl Code, insn: &Insn, next: usize, state: &mut State) -> Step {
+    let rel = |imm: i64| next.wrapping_add_signed(imm as isize);
+    if insn.vex {
+        if let Some(reg) = insn.reg() {
+            state.forget(reg);
+        }
+        return Step::Next;
+    }
+    let op = insn.opcode;
+    match op {
+        0xe8 => {
+            state.after_call();
+            if code.is_errno_location(Target::Direct(rel(insn.imm))) {
+                state.address |= 1 << RAX;
+                return Step::Next;
+            }
+            state.after_other_call();
+            Step::Call
+        }
+        0xff => match insn.digit() {
+            Some(2 | 3) => {
+                state.after_call();
+                if let Some(m) = insn.memory.filter(|m| m.rip) {
+                    let slot = next.wrapping_add_signed(m.disp as isize);
+                    if code.is_errno_location(Target::Slot(slot)) {
+                        state.address |= 1 << RAX;
+                        return Step::Next;
+                    }
+                }
+                state.after_other_call();
+                Step::Call
+            }
+            // `jmp *disp32(%rip)`: a tail call through the GOT, or a PLT
+            // stub the path jumped into.
+            Some(4) if insn.memory.is_some_and(|m| m.rip) => Step::TailCall,
+            Some(4 | 5) => Step::Stop,
+            Some(0 | 1) => {
+                if let Some(r) = insn.rm_reg() {
+                    state.forget(r);
+                }
+                if let Some(m) = insn.memory {
+                    state.store_slot(&m, false);
+                }
+                Step::Next
+            }
+            _ => Step::Next,
+        },
+        0xe9 | 0xeb => Step::Jump(rel(insn.imm)),
+        0x70..=0x7f => Step::Branch((op & 0xf) as u8, rel(insn.imm)),
+        0x0f80..=0x0f8f => Step::Branch((op & 0xf) as u8, rel(insn.imm)),
+        0xe0..=0xe3 => Step::Branch(0xff, rel(insn.imm)),
+        0xc2 | 0xc3 | 0xca | 0xcb | 0xcf => Step::Return,
+        0xcc | 0xcd | 0xf4 | 0x0f0b | 0x0f05 => Step::Stop,
+        // cmp r/m, imm
+        0x80 | 0x81 | 0x83 if insn.digit() == Some(7) => {
+            let eintr = insn.imm == EINTR
+                && !state.called
+                && match (insn.rm_reg(), insn.memory) {
+                    (Some(r), _) => state.holds_value(r),
+                    (None, Some(m)) => state.is_errno(&m) || state.slot_holds(&m),
+                    _ => false,
+                };
+            if eintr {
+                Step::Compare
+            } else {
+                Step::Next
+            }
+        }
+        0x3d if insn.imm == EINTR && !state.called && state.holds_value(RAX) => Step::Compare,
+        // cmp, test: no register written.
+        0x38..=0x3d | 0x84 | 0x85 | 0xa8 | 0xa9 => Step::Next,
+        0xf6 | 0xf7 if insn.digit().is_some_and(|d| d < 2) => Step::Next,
+        // mov r/m, r
+        0x88 | 0x89 => {
+            match (insn.rm_reg(), insn.memory, insn.reg()) {
+                (Some(to), _, Some(from)) if op == 0x89 => state.copy(to, from),
+                (Some(to), _, _) => state.forget(to),
+                (None, Some(m), Some(from)) => {
+                    state.store_slot(&m, op == 0x89 && !insn.rex_w && state.holds_value(from))
+                }
+                _ => {}
+            }
+            Step::Next
+        }
+        // mov r, r/m
+        0x8b => {
+            let Some(to) = insn.reg() else {
+                return Step::Next;
+            };
+            match (insn.rm_reg(), insn.memory) {
+                (Some(from), _) => state.copy(to, from),
+                (None, Some(m)) => {
+                    let loads_errno = !insn.rex_w && (state.is_errno(&m) || state.slot_holds(&m));
+                    state.forget(to);
+                    if loads_errno {
+                        state.value |= 1 << to;
+                    }
+                }
+                _ => state.forget(to),
+            }
+            Step::Next
+        }
+        // mov m, imm: a store.
+        0xc6 | 0xc7 => {
+            match (insn.rm_reg(), insn.memory) {
+                (Some(r), _) => state.forget(r),
+                (None, Some(m)) => state.store_slot(&m, false),
+                _ => {}
+            }
+            Step::Next
+        }
+        0x50..=0x57 | 0x68 | 0x6a | 0x90 | 0x0f1f | 0x0f1e | 0x0f18 | 0x0f0d => Step::Next,
+        0x58..=0x5f | 0xb0..=0xbf | 0x91..=0x97 => {
+            // Without the REX.B bit the decoder keeps, forget both the
+            // low register and its r8-r15 counterpart.
+            state.forget((op & 7) as u8);
+            state.forget((op & 7) as u8 | 8);
+            if (0x91..=0x97).contains(&op) {
+                state.forget(RAX);
+            }
+            Step::Next
+        }
+        _ => {
+            // Anything else: forget every register it may write.
+            match insn.modrm {
+                Some((mode, reg, rm)) => {
+                    state.forget(reg);
+                    if mode == 3 {
+                        state.forget(rm);
+                    } else if let Some(m) = insn.memory {
+                        state.store_slot(&m, false);
+                    }
+                }
+                None => {
+                    state.forget(RAX);
+                    state.forget(RDX);
+                }
+            }
+            Step::Next
+        }
+    }
+}
+
+/// Reads and decodes the instruction at `pc`: `Err(true)` where the code
+/// ends (past a call that does not return, at the end of a section),
+/// `Err(false)` where it cannot be decoded.
+fn fetch(code: &impl Code, pc: usize) -> Result<Insn, bool> {
+    let mut buf = [0u8; 15];
+    let n = code.read(pc, &mut buf);
+    if n == 0 {
+        return Err(true);
+    }
+    buf.get(..n).and_then(decode).ok_or(false)
+}
+
+/// A small fixed queue of paths to follow.
+struct Pending {
+    items: [(usize, State); MAX_PENDING],
+    len: usize,
+}
+
+impl Pending {
+    fn new() -> Pending {
+        Pending {
+            items: [(0, State::default()); MAX_PENDING],
+            len: 0,
+        }
+    }
+    /// Adds a path; returns false when full (the path is dropped).
+    fn push(&mut self, pc: usize, state: State) -> bool {
+        match self.items.get_mut(self.len) {
+            Some(slot) => {
+                *slot = (pc, state);
+                self.len += 1;
+                true
+            }
+            None => false,
+        }
+    }
+    fn pop(&mut self) -> Option<(usize, State)> {
+        self.len = self.len.checked_sub(1)?;
+        self.items.get(self.len).copied()
+    }
+}
+
+/// Places already followed, with the state they were followed in.
+struct Seen {
+    items: [(usize, State); MAX_SEEN],
+    len: usize,
+}
+
+impl Seen {
+    fn new() -> Seen {
+        Seen {
+            items: [(0, State::default()); MAX_SEEN],
+            len: 0,
+        }
+    }
+    /// Whether `pc` was followed with this state; remembers it if not.
+    fn check(&mut self, pc: usize, state: &State) -> bool {
+        if self.items.iter().take(self.len).any(|(p, s)| *p == pc && s == state) {
+            return true;
+        }
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = (pc, *state);
+            self.len += 1;
+        }
+        false
+    }
+}
+
+/// What the EINTR side of a compare does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Effect {
+    Handles,
+    Returns,
+    Unknown,
+}
+
+/// Follows the EINTR side of a compare from `pc`: see the module
+/// documentation. `ret` is the return address the walk started from.
+fn effect(code: &impl Code, pc: usize, state: State, ret: usize, budget: &mut usize) -> Effect {
+    let mut pending = Pending::new();
+    let mut seen = Seen::new();
+    let mut unknown = !pending.push(pc, state);
+    while let Some((start, mut state)) = pending.pop() {
+        if seen.check(start, &state) {
+            continue;
+        }
+        let mut pc = start;
+        let mut steps = 0;
+        loop {
+            if steps == MAX_EFFECT || *budget == 0 {
+                unknown = true;
+                break;
+            }
+            steps += 1;
+            *budget -= 1;
+            let insn = match fetch(code, pc) {
+                Ok(insn) => insn,
+                Err(ended) => {
+                    unknown |= !ended;
+                    break;
+                }
+            };
+            let next = pc + insn.len;
+            match step(code, &insn, next, &mut state) {
+                Step::Call | Step::TailCall => return Effect::Handles,
+                Step::Jump(to) if to <= ret => return Effect::Handles,
+                Step::Jump(to) => pc = to,
+                Step::Branch(_, to) if to <= ret => return Effect::Handles,
+                Step::Branch(_, to) => {
+                    unknown |= !pending.push(to, state);
+                    pc = next;
+                }
+                Step::Return => break,
+                Step::Stop => {
+                    unknown = true;
+                    break;
+                }
+                Step::Next | Step::Compare => pc = next,
+            }
+        }
+    }
+    if unknown {
+        Effect::Unknown
+    } else {
+        Effect::Returns
+    }
+}
+
+/// Whether the code from the return address `ret` handles an EINTR of the
+/// call before it. See the module documentation. [`Verdict::Unknown`]
+/// when no compare was found and some path met code that could not be
+/// followed (undecodable, an indirect jump); running out of budget, or of
+/// room for more paths, only means no compare lies within it.
+pub fn classify(code: &impl Code, ret: usize) -> Verdict {
+    let mut budget = MAX_INSTRUCTIONS;
+    let mut pending = Pending::new();
+    let mut seen = Seen::new();
+    let mut unknown = false;
+    let mut compared = false;
+    if fetch(code, ret).is_err() {
+        return Verdict::Unknown;
+    }
+    pending.push(ret, State::default());
+    // `unknown`: some path met code it could not decode, or an indirect
+    // jump; a path that only ran out of budget found no compare within it.
+    while let Some((start, mut state)) = pending.pop() {
+        if seen.check(start, &state) {
+            continue;
+        }
+        let mut pc = start;
+        let mut steps = 0;
+        loop {
+            if steps == MAX_PATH || budget == 0 {
+                break;
+            }
+            steps += 1;
+            budget -= 1;
+            let insn = match fetch(code, pc) {
+                Ok(insn) => insn,
+                Err(ended) => {
+                    unknown |= !ended;
+                    break;
+                }
+            };
+            let next = pc + insn.len;
+            match step(code, &insn, next, &mut state) {
+                Step::Compare => {
+                    compared = true;
+                    match eintr_side(code, next, state, ret, &mut budget) {
+                        Some(Effect::Handles) => return Verdict::Handles,
+                        Some(Effect::Unknown) | None => unknown = true,
+                        Some(Effect::Returns) => {}
+                    }
+                    pc = next;
+                }
+                Step::Next | Step::Call => pc = next,
+                Step::Jump(to) => pc = to,
+                Step::Branch(_, to) => {
+                    let _ = pending.push(to, state);
+                    pc = next;
+                }
+                Step::Return | Step::TailCall => break,
+                Step::Stop => {
+                    unknown = true;
+                    break;
+                }
+            }
+        }
+    }
+    match (compared, unknown) {
+        (_, false) | (true, true) => Verdict::Ignores,
+        (false, true) => Verdict::Unknown,
+    }
+}
+
+/// After a compare with EINTR ending at `next`: the branch on it (within
+/// two instructions that leave the flags alone), and what its EINTR side
+/// does. `None` when no `je`/`jne` follows.
+fn eintr_side(
+    code: &impl Code,
+    mut pc: usize,
+    mut state: State,
+    ret: usize,
+    budget: &mut usize,
+) -> Option<Effect> {
+    for _ in 0..3 {
+        let insn = fetch(code, pc).ok()?;
+        let next = pc + insn.len;
+        match step(code, &insn, next, &mut state) {
+            Step::Branch(0x4, to) => return Some(effect(code, to, state, ret, budget)),
+            Step::Branch(0x5, _) => return Some(effect(code, next, state, ret, budget)),
+            Step::Next if matches!(insn.opcode, 0x88..=0x8b | 0x8d | 0xb8..=0xbf) => pc = next,
+            _ => return None,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Code in a byte array at address `BASE`; `__errno_location` is at
+    /// `ERRNO`.
+    struct Bytes<'a>(&'a [u8]);
+    const BASE: usize = 0x1000;
+    const ERRNO: usize = 0x9000;
+
+    impl Code for Bytes<'_> {
+        fn read(&self, addr: usize, buf: &mut [u8]) -> usize {
+            let Some(at) = addr.checked_sub(BASE) else {
+                return 0;
+            };
+            let Some(rest) = self.0.get(at..) else {
+                return 0;
+            };
+            let n = rest.len().min(buf.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            n
+        }
+        fn is_errno_location(&self, target: Target) -> bool {
+            target == Target::Direct(ERRNO)
+        }
+    }
+
+    /// `call __errno_location` placed at offset `at` of the code.
+    fn call_errno(at: usize) -> [u8; 5] {
+        let rel = (ERRNO as i64 - (BASE + at + 5) as i64) as i32;
+        let r = rel.to_le_bytes();
+        [0xe8, r[0], r[1], r[2], r[3]]
+    }
+
+    #[test]
+    fn decodes_lengths_of_common_instructions() {
+        for (code, len) in [
+            (&[0x48, 0x83, 0xf8, 0xff][..], 4),            // cmp $-1,%rax
+            (&[0x83, 0x38, 0x04], 3),                      // cmpl $4,(%rax)
+            (&[0x8b, 0x00], 2),                            // mov (%rax),%eax
+            (&[0x48, 0x8b, 0x45, 0xf8], 4),                // mov -8(%rbp),%rax
+            (&[0x0f, 0x85, 0, 0, 0, 0], 6),                // jne rel32
+            (&[0xf3, 0x0f, 0x1e, 0xfa], 4),                // endbr64
+            (&[0x66, 0x0f, 0x1f, 0x44, 0, 0], 6),          // nopw 0(%rax,%rax)
+            (&[0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8], 10),   // movabs
+            (&[0xc5, 0xf9, 0xef, 0xc0], 4),                // vpxor
+            (&[0x48, 0x8d, 0x05, 0, 0, 0, 0], 7),          // lea rip
+            (&[0x41, 0xc7, 0x44, 0x24, 0x08, 1, 0, 0, 0], 9), // movl $1,8(%r12)
+            (&[0x66, 0x81, 0x7d, 0xf0, 0x34, 0x12], 6),    // cmpw $0x1234,-16(%rbp)
+        ] {
+            assert_eq!(decode(code).map(|i| i.len), Some(len), "{code:02x?}");
+        }
+        assert!(decode(&[0x62, 0xf1, 0x7d, 0x48]).is_none(), "EVEX");
+    }
+
+    #[test]
+    fn an_o0_eintr_loop_handles_it() {
+        // 0: cmpq $-1,%rax; 4: jne +12 (to 22); 6: call __errno_location;
+        // 11: mov (%rax),%eax; 13: cmp $4,%eax; 16: jne +4 (to 22);
+        // 18: jmp back to BASE-16 (the call, before the return address)
+        let mut code = vec![0x48, 0x83, 0xf8, 0xff, 0x75, 0x10];
+        code.extend(call_errno(6));
+        code.extend([0x8b, 0x00, 0x83, 0xf8, 0x04, 0x75, 0x04]);
+        code.extend([0xeb, (-(20i8 + 16)) as u8, 0x90, 0x90]);
+        code.extend([0xc3]);
+        assert_eq!(classify(&Bytes(&code), BASE), Verdict::Handles);
+    }
+
+    #[test]
+    fn a_failure_that_only_returns_ignores_it() {
+        // cmp $-1,%rax; jne ret; call __errno_location; cmpl $4,(%rax);
+        // jne ret; mov $-1,%eax; ret
+        let mut code = vec![0x48, 0x83, 0xf8, 0xff, 0x75, 0x0d];
+        code.extend(call_errno(6));
+        code.extend([0x83, 0x38, 0x04, 0x75, 0x05, 0xb8, 0xff, 0xff, 0xff, 0xff]);
+        code.extend([0xc3]);
+        assert_eq!(classify(&Bytes(&code), BASE), Verdict::Ignores);
+        // The same with a call on the EINTR side (signal processing).
+        let mut code = vec![0x48, 0x83, 0xf8, 0xff, 0x75, 0x0d];
+        code.extend(call_errno(6));
+        code.extend([0x83, 0x38, 0x04, 0x75, 0x05, 0xe8, 0x00, 0x01, 0x00, 0x00]);
+        code.extend([0xc3]);
+        assert_eq!(classify(&Bytes(&code), BASE), Verdict::Handles);
+    }
+
+    #[test]
+    fn no_compare_ignores_and_garbage_is_unknown() {
+        // cmp $-1,%rax; jne ret; call perror-ish; ret
+        let code = [0x48, 0x83, 0xf8, 0xff, 0x75, 0x05, 0xe8, 0, 1, 0, 0, 0xc3];
+        assert_eq!(classify(&Bytes(&code), BASE), Verdict::Ignores);
+        assert_eq!(classify(&Bytes(&[0x62, 0xf1]), BASE), Verdict::Unknown);
+        assert_eq!(classify(&Bytes(&[]), BASE), Verdict::Unknown);
+        // A compare with 4 of something that is not errno.
+        let code = [0x83, 0xf8, 0x04, 0x74, 0x00, 0xe8, 0, 1, 0, 0, 0xc3];
+        assert_eq!(classify(&Bytes(&code), BASE), Verdict::Ignores);
+    }
+}
