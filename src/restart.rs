@@ -155,7 +155,7 @@ pub unsafe fn after_handler(context: *mut c_void, program_asked_restart: bool) {
             function,
             fd_of(function, restart.first_argument),
             |config| match Origin::asked(config) {
-                true => Origin::of(
+                true => Origin::of_libc_call(
                     config,
                     code::first_caller(restart.stack, |owner| owner == Owner::Libc),
                 ),

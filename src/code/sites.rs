@@ -10,7 +10,10 @@
 //! signal handler. A full neighbourhood of the table just means the site
 //! is decoded again next time.
 
-use super::{locate, read_word, FindObject, FoundObject, Image, Place, FIND_OBJECT};
+use super::{
+    destination, locate, read_word, scan, Destination, FindObject, FoundObject, Image, Owner,
+    Place, FIND_OBJECT,
+};
 use crate::arch::errno_check::{self, Code, Target, Verdict};
 use crate::arch::{self};
 use core::ptr::read_volatile;
@@ -94,6 +97,75 @@ pub fn verdict(ret: usize) -> Verdict {
     verdict
 }
 
+/// The call site of the running hook, found from its slow path: the first
+/// word on the stack, above the shim's own frames, that returns just past
+/// a call which provably goes to the hooked function `name` through the
+/// caller's own PLT stub or GOT slot for that name. Words whose call goes
+/// elsewhere or cannot be proved (a call through a register: stale words
+/// in the uninitialised slots of the hook's frames hold such addresses)
+/// are passed over. A tail call into the hook leaves no such word: the
+/// call then follows the usual rules.
+#[inline(never)]
+pub fn hook_site(name: &[u8]) -> Option<usize> {
+    let skip = |owner: Owner| owner == Owner::Shim;
+    scan(arch::stack_pointer(), |word| {
+        let Place::Known { owner, segment } = locate(word) else {
+            return None;
+        };
+        if !segment.is_text() || skip(owner) {
+            return None;
+        }
+        // SAFETY: the bytes before `word`, down to the segment's start at
+        // most, are in a readable code segment.
+        let call = unsafe { arch::call_before(word, segment.start) }?;
+        if destination(call, &skip) != Destination::Skipped {
+            return None;
+        }
+        let slot = match call {
+            arch::Call::Direct(stub) => {
+                // SAFETY: a stub in a known text segment; reads stop at
+                // the end of the segment that holds it.
+                match locate(stub) {
+                    Place::Known { segment, .. } => unsafe { arch::plt_slot(stub, segment.end) },
+                    _ => None,
+                }?
+            }
+            arch::Call::Slot(slot) => slot,
+            arch::Call::Indirect => return None,
+        };
+        let mut slots = [0usize; MAX_SLOTS];
+        let found = object_of(word)?.import_slots(name, &mut slots);
+        slots.iter().take(found).any(|&s| s == slot).then_some(word)
+    })
+}
+
+/// The image of the loaded object that holds `addr` (`_dl_find_object`).
+fn object_of(addr: usize) -> Option<Image<'static>> {
+    let find = FIND_OBJECT.load(Ordering::Relaxed);
+    if find == 0 {
+        return None;
+    }
+    // SAFETY: a non-zero FIND_OBJECT is glibc's `_dl_find_object`.
+    let find: FindObject = unsafe { core::mem::transmute::<usize, FindObject>(find) };
+    let mut found = FoundObject {
+        flags: 0,
+        map_start: 0,
+        map_end: 0,
+        link_map: core::ptr::null(),
+        rest: [0; 16],
+    };
+    // SAFETY: lock-free and async-signal-safe; writes at most the struct,
+    // which has room to spare.
+    if unsafe { find(addr as *mut core::ffi::c_void, &mut found) } != 0 || found.link_map.is_null() {
+        return None;
+    }
+    // SAFETY: the loader's record of a loaded object.
+    let base = unsafe { (*found.link_map).addr };
+    // SAFETY: the object is loaded (its code is on the stack) and its
+    // mapping starts at `map_start`.
+    unsafe { Image::from_mapping(found.map_start, base) }
+}
+
 /// One text segment of a loaded object, read in place.
 struct Loaded {
     start: usize,
@@ -110,30 +182,7 @@ impl Loaded {
     /// relocations (its mapping found with `_dl_find_object`), so that a
     /// call through a slot the loader has not bound yet is recognised.
     fn find_slots(&mut self, ret: usize) {
-        let find = FIND_OBJECT.load(Ordering::Relaxed);
-        if find == 0 {
-            return;
-        }
-        // SAFETY: a non-zero FIND_OBJECT is glibc's `_dl_find_object`.
-        let find: FindObject = unsafe { core::mem::transmute::<usize, FindObject>(find) };
-        let mut found = FoundObject {
-            flags: 0,
-            map_start: 0,
-            map_end: 0,
-            link_map: core::ptr::null(),
-            rest: [0; 16],
-        };
-        // SAFETY: lock-free and async-signal-safe; writes at most the
-        // struct, which has room to spare.
-        if unsafe { find(ret as *mut core::ffi::c_void, &mut found) } != 0 || found.link_map.is_null()
-        {
-            return;
-        }
-        // SAFETY: the loader's record of a loaded object.
-        let base = unsafe { (*found.link_map).addr };
-        // SAFETY: the object is loaded (its code is on the stack) and its
-        // mapping starts at `map_start`.
-        if let Some(image) = unsafe { Image::from_mapping(found.map_start, base) } {
+        if let Some(image) = object_of(ret) {
             self.slot_count = image.import_slots(b"__errno_location", &mut self.slots);
         }
     }
