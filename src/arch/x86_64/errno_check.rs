@@ -17,14 +17,15 @@
 //! path does not count: errno may then be that call's (a walk that runs
 //! on past the site's own check meets the checks of later calls). An EINTR check is a compare of errno's
 //! value (or of errno in memory) with 4, followed at once by `je` or `jne`.
-//! The side taken when errno is EINTR then decides:
-//! - it **handles** EINTR when it calls something (the program's signal
-//!   processing: dd's `process_signals`, bash's `check_signals_and_traps`)
-//!   or jumps back to code before the return address (a retry loop);
-//! - it **propagates** it when every path from there returns without a
-//!   call: the EINTR goes up to a caller the shim does not see
-//!   (`errno_assert(errno == EINTR); return -1;` in ZeroMQ), so the call
-//!   keeps the usual rules.
+//! The side taken when errno is EINTR then decides: it **handles** EINTR
+//! when one of its paths comes back to the same call, a retry, after
+//! whatever it does first (dd's `process_signals`, bash's
+//! `check_signals_and_traps`, a reload flag checked). Any other use of
+//! the compare does not count: returning the failure to a caller the shim
+//! does not see (`errno_assert(errno == EINTR); return -1;` in ZeroMQ),
+//! stopping a loop on a flag set by a handler (`if (errno == EINTR &&
+//! stop) break;` and die otherwise), choosing an exit status. Such calls
+//! keep the usual rules, stop flags included.
 //!
 //! The decoder reads only through [`Code::read`], never past the budgets:
 //! at most [`MAX_INSTRUCTIONS`] instructions of at most 15 bytes. What it
@@ -668,7 +669,9 @@ enum Effect {
 }
 
 /// Follows the EINTR side of a compare from `pc`: see the module
-/// documentation. `ret` is the return address the walk started from.
+/// documentation. `ret` is the return address the walk started from; the
+/// side handles the EINTR when a path reaches the call that ends there
+/// again (a retry, after whatever it calls first).
 fn effect(code: &impl Code, pc: usize, state: State, ret: usize, budget: &mut usize) -> Effect {
     let mut pending = Pending::new();
     let mut seen = Seen::new();
@@ -695,20 +698,18 @@ fn effect(code: &impl Code, pc: usize, state: State, ret: usize, budget: &mut us
             };
             let next = pc + insn.len;
             match step(code, &insn, next, &mut state) {
-                Step::Call | Step::TailCall => return Effect::Handles,
-                Step::Jump(to) if to <= ret => return Effect::Handles,
+                Step::Call if next == ret => return Effect::Handles,
                 Step::Jump(to) => pc = to,
-                Step::Branch(_, to) if to <= ret => return Effect::Handles,
                 Step::Branch(_, to) => {
                     unknown |= !pending.push(to, state);
                     pc = next;
                 }
-                Step::Return => break,
+                Step::Return | Step::TailCall => break,
                 Step::Stop => {
                     unknown = true;
                     break;
                 }
-                Step::Next | Step::Compare => pc = next,
+                Step::Next | Step::Compare | Step::Call => pc = next,
             }
         }
     }
@@ -864,34 +865,44 @@ mod tests {
         assert!(decode(&[0x62, 0xf1, 0x7d, 0x48]).is_none(), "EVEX");
     }
 
-    #[test]
-    fn an_o0_eintr_loop_handles_it() {
-        // 0: cmpq $-1,%rax; 4: jne +12 (to 22); 6: call __errno_location;
-        // 11: mov (%rax),%eax; 13: cmp $4,%eax; 16: jne +4 (to 22);
-        // 18: jmp back to BASE-16 (the call, before the return address)
-        let mut code = vec![0x48, 0x83, 0xf8, 0xff, 0x75, 0x10];
-        code.extend(call_errno(6));
-        code.extend([0x8b, 0x00, 0x83, 0xf8, 0x04, 0x75, 0x04]);
-        code.extend([0xeb, (-(20i8 + 16)) as u8, 0x90, 0x90]);
-        code.extend([0xc3]);
-        assert_eq!(classify(&Bytes(&code), BASE), Verdict::Handles);
+    /// `call read` at BASE (to 0x8000), then `tail`: the return address is
+    /// BASE + 5.
+    fn after_call(tail: &[u8]) -> Vec<u8> {
+        let rel = (0x8000i64 - (BASE as i64 + 5)) as i32;
+        let mut code = vec![0xe8];
+        code.extend(rel.to_le_bytes());
+        code.extend(tail);
+        code
     }
 
     #[test]
-    fn a_failure_that_only_returns_ignores_it() {
+    fn an_eintr_loop_back_to_the_call_handles_it() {
+        // 5: cmpq $-1,%rax; 9: jne +12 (to 23); 11: call __errno_location;
+        // 16: mov (%rax),%eax; 18: cmp $4,%eax; 21: jne +4 (to 27);
+        // 23: jmp back to BASE (the call); 25: nop; nop; 27: ret
+        let mut tail = vec![0x48, 0x83, 0xf8, 0xff, 0x75, 0x0c];
+        tail.extend(call_errno(11));
+        tail.extend([0x8b, 0x00, 0x83, 0xf8, 0x04, 0x75, 0x04]);
+        tail.extend([0xeb, (-25i8) as u8, 0x90, 0x90, 0xc3]);
+        assert_eq!(classify(&Bytes(&after_call(&tail)), BASE + 5), Verdict::Handles);
+    }
+
+    #[test]
+    fn an_eintr_that_only_returns_or_stops_ignores_it() {
         // cmp $-1,%rax; jne ret; call __errno_location; cmpl $4,(%rax);
         // jne ret; mov $-1,%eax; ret
-        let mut code = vec![0x48, 0x83, 0xf8, 0xff, 0x75, 0x0d];
-        code.extend(call_errno(6));
-        code.extend([0x83, 0x38, 0x04, 0x75, 0x05, 0xb8, 0xff, 0xff, 0xff, 0xff]);
-        code.extend([0xc3]);
-        assert_eq!(classify(&Bytes(&code), BASE), Verdict::Ignores);
-        // The same with a call on the EINTR side (signal processing).
-        let mut code = vec![0x48, 0x83, 0xf8, 0xff, 0x75, 0x0d];
-        code.extend(call_errno(6));
-        code.extend([0x83, 0x38, 0x04, 0x75, 0x05, 0xe8, 0x00, 0x01, 0x00, 0x00]);
-        code.extend([0xc3]);
-        assert_eq!(classify(&Bytes(&code), BASE), Verdict::Handles);
+        let mut tail = vec![0x48, 0x83, 0xf8, 0xff, 0x75, 0x0d];
+        tail.extend(call_errno(11));
+        tail.extend([0x83, 0x38, 0x04, 0x75, 0x05, 0xb8, 0xff, 0xff, 0xff, 0xff]);
+        tail.extend([0xc3]);
+        assert_eq!(classify(&Bytes(&after_call(&tail)), BASE + 5), Verdict::Ignores);
+        // The same with a call on the EINTR side, then a return (a stop
+        // flag's loop exit, an exit status chosen): still no retry.
+        let mut tail = vec![0x48, 0x83, 0xf8, 0xff, 0x75, 0x0d];
+        tail.extend(call_errno(11));
+        tail.extend([0x83, 0x38, 0x04, 0x75, 0x05, 0xe8, 0x00, 0x01, 0x00, 0x00]);
+        tail.extend([0xc3]);
+        assert_eq!(classify(&Bytes(&after_call(&tail)), BASE + 5), Verdict::Ignores);
     }
 
     #[test]

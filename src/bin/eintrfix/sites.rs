@@ -397,6 +397,13 @@ mod tests {
             Verdict::Ignores,
         ),
         (
+            "stop_flag",
+            "ssize_t f(int fd, char *b) { for (;;) { ssize_t n = read(fd, b, 64);\n\
+             if (n >= 0) return n; if (errno == EINTR && hup) break; exit(1); }\n\
+             puts(\"stopped\"); return -1; }",
+            Verdict::Ignores,
+        ),
+        (
             "ignores_result",
             "void f(void) { sleep(3); puts(\"done\"); }",
             Verdict::Ignores,
