@@ -234,7 +234,7 @@ def in_terminal(argv, shim, ready, marker, marker_fd=None):
     env = environment(shim)
     env["TERM"] = "xterm"
     proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
-                            preexec_fn=child, pass_fds=(out_w,))
+                            preexec_fn=child, close_fds=False)
     os.close(slave)
     os.close(out_w)
     watch = out_r if marker_fd else master
