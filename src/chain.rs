@@ -71,7 +71,12 @@ pub fn passing(site: usize, function: Function, fd: c_int, own: Deadline, now: u
     SITE.with(|s| s.store(site, Ordering::Relaxed));
     CALL.with(|c| c.store(call, Ordering::Relaxed));
     PROGRESS.with(|p| p.store(progress, Ordering::Relaxed));
-    DEADLINE.with(|d| d.store(now.saturating_add(own.remaining_ns_at(now)), Ordering::Relaxed));
+    DEADLINE.with(|d| {
+        d.store(
+            now.saturating_add(own.remaining_ns_at(now)),
+            Ordering::Relaxed,
+        )
+    });
     false
 }
 
@@ -132,12 +137,36 @@ mod tests {
         let later = start + 50_000_000;
         let fresh = Deadline::after_ms_at(later, 100);
         assert!(!passing(0x1234, Function::recv, fd, fresh, later));
-        assert!(passing(0x1234, Function::recv, fd, fresh, start + 100_000_000));
+        assert!(passing(
+            0x1234,
+            Function::recv,
+            fd,
+            fresh,
+            start + 100_000_000
+        ));
         // The chain ended: the next pass starts a new one.
-        assert!(!passing(0x1234, Function::recv, fd, fresh, start + 120_000_000));
+        assert!(!passing(
+            0x1234,
+            Function::recv,
+            fd,
+            fresh,
+            start + 120_000_000
+        ));
         // Another site, or a pause past the gap, starts a new chain too.
-        assert!(!passing(0x9999, Function::recv, fd, own, start + 230_000_000));
-        assert!(!passing(0x9999, Function::recv, fd, own, start + 2_300_000_000));
+        assert!(!passing(
+            0x9999,
+            Function::recv,
+            fd,
+            own,
+            start + 230_000_000
+        ));
+        assert!(!passing(
+            0x9999,
+            Function::recv,
+            fd,
+            own,
+            start + 2_300_000_000
+        ));
         // SAFETY: closing the pipe made above.
         unsafe {
             libc::close(p[0]);

@@ -49,6 +49,7 @@ pub mod deadline;
 pub mod errno;
 pub mod functions;
 pub mod once;
+pub mod origin;
 pub mod policy;
 pub mod process;
 pub mod real;

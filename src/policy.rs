@@ -6,18 +6,18 @@
 //! no lock, so it is safe in signal handlers and forked children. The
 //! tracing sink below the engine is handed it with each report.
 
-use crate::arch::errno_check::Verdict;
 use crate::chain;
-use crate::code::{self, sites, Caller, Owner};
-use crate::deadline::Deadline;
-use crate::waits::Waits;
 use crate::config::{self, Config, LogLevel, Policy, SignalSet};
 use crate::deadline::now_ns;
+use crate::deadline::Deadline;
 use crate::errno;
 use crate::functions::Function;
 use crate::once::Once;
+use crate::origin::only_time;
+pub use crate::origin::Origin;
 use crate::signals::{self, Interrupting, Sender};
 use crate::trace::{self, Site};
+use crate::waits::Waits;
 use core::ffi::c_int;
 
 static CONFIG: Once<Config<'static>> = Once::new();
@@ -176,97 +176,6 @@ pub enum Decision {
     Retry,
     /// Return the EINTR to the program.
     Pass,
-}
-
-/// Who made an interrupted call, as far as the slow path can tell.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Origin {
-    /// A runtime that handles EINTR itself (`EINTRFIX_RUNTIMES`): the
-    /// call's return address is in its code, and the call instruction
-    /// there provably calls this library (or libc, for a call inside it).
-    Runtime,
-    /// Code whose own instructions after the call compare errno with EINTR
-    /// and handle it (see [`sites`]), at this return address.
-    Handles(usize),
-    /// Anything else, or not known.
-    Program,
-}
-
-impl Origin {
-    /// Who called the running hook (from its slow path): a runtime, by
-    /// [`Origin::of`]; else, with the per-site rule on, the site whose
-    /// call provably went to this hook's function by name
-    /// ([`sites::hook_site`]), if its code handles EINTR.
-    pub fn of_hook(config: &Config, function: Function, only_time: bool) -> Origin {
-        let origin = Origin::of(config, code::hook_caller(), only_time);
-        if origin != Origin::Program || !config.per_site {
-            return origin;
-        }
-        sites::hook_site(function.name().as_bytes()).map_or(Origin::Program, Origin::site)
-    }
-
-    /// Who made a call inside libc, from `caller`, the first return
-    /// address above libc's frames (from the signal trampoline).
-    pub fn of_libc_call(config: &Config, caller: Option<Caller>) -> Origin {
-        let origin = Origin::of(config, caller, false);
-        match caller {
-            Some(Caller {
-                owner: Owner::Other | Owner::Deferring,
-                into_skipped: true,
-                address,
-            }) if origin == Origin::Program && config.per_site => Origin::site(address),
-            _ => origin,
-        }
-    }
-
-    /// The origin of a call made at `caller`, a return address found by
-    /// a scan whose call provably went into the skipped code (the shim, or
-    /// libc for a call inside it): a runtime's, when runtimes are
-    /// recognised, or a deferring interpreter's (Perl's) wait on nothing
-    /// but time (`only_time`: a sleep, `select` with no fds), whose EINTR
-    /// it gets as a runtime's.
-    pub fn of(config: &Config, caller: Option<Caller>, only_time: bool) -> Origin {
-        match caller {
-            Some(Caller {
-                owner: Owner::Runtime,
-                into_skipped: true,
-                ..
-            }) if config.runtimes.any() => Origin::Runtime,
-            Some(Caller {
-                owner: Owner::Deferring,
-                into_skipped: true,
-                ..
-            }) if config.runtimes.auto && only_time => Origin::Runtime,
-            _ => Origin::Program,
-        }
-    }
-
-    /// The call site at the return address `site`, by its code.
-    fn site(site: usize) -> Origin {
-        match sites::verdict(site) {
-            Verdict::Handles => Origin::Handles(site),
-            Verdict::Ignores | Verdict::Unknown => Origin::Program,
-        }
-    }
-
-    /// Whether the scans are worth making under `config`.
-    pub fn asked(config: &Config) -> bool {
-        config.enabled && (config.runtimes.any() || config.per_site)
-    }
-}
-
-/// Whether a call of `function` waiting on `waits` waits for nothing but
-/// time: a sleep, or `poll`/`select` with no fds.
-fn only_time(function: Function, waits: Waits) -> bool {
-    match function.base() {
-        Function::sleep | Function::usleep | Function::nanosleep | Function::clock_nanosleep => {
-            true
-        }
-        Function::poll | Function::ppoll | Function::select | Function::pselect => {
-            waits.only_time()
-        }
-        _ => false,
-    }
 }
 
 /// The decision for one interruption, and why: the rules in one place.
@@ -439,7 +348,13 @@ impl Interruption {
             attempt: self.attempts,
             waited_us: now.saturating_sub(self.first_ns) / 1000,
         };
-        report(config, call, Interrupting::default(), Decision::Pass, Reason::Timeout);
+        report(
+            config,
+            call,
+            Interrupting::default(),
+            Decision::Pass,
+            Reason::Timeout,
+        );
         true
     }
 
@@ -453,11 +368,8 @@ impl Interruption {
         if self.attempts == 0 {
             self.first_ns = now;
             if Origin::asked(config) {
-                self.origin = Origin::of_hook(
-                    config,
-                    self.function,
-                    only_time(self.function, self.waits),
-                );
+                self.origin =
+                    Origin::of_hook(config, self.function, only_time(self.function, self.waits));
             }
         }
         self.attempts = self.attempts.saturating_add(1);
@@ -521,8 +433,7 @@ pub fn at_delivery(
     let config = config();
     let by = signals::take_interrupting();
     let origin = caller(config);
-    let terminal = by.signals.contains(libc::SIGWINCH)
-        && fd.is_some_and(crate::waits::is_terminal);
+    let terminal = by.signals.contains(libc::SIGWINCH) && fd.is_some_and(crate::waits::is_terminal);
     let (decision, reason) = judge(config, function, by, origin, terminal, 1);
     if decision == Decision::Pass && hook_above() {
         signals::put_back(by);
@@ -601,7 +512,15 @@ mod tests {
             &[libc::SIGUSR1, libc::SIGWINCH],
         ] {
             assert_eq!(
-                judge(&c, Function::read, by(signals, false), Origin::Program, false, 1).0,
+                judge(
+                    &c,
+                    Function::read,
+                    by(signals, false),
+                    Origin::Program,
+                    false,
+                    1
+                )
+                .0,
                 Decision::Retry
             );
         }
@@ -667,12 +586,26 @@ mod tests {
         let mut c = Config::DEFAULT;
         c.named[Function::connect.index()] = Some(Policy::Log);
         assert_eq!(
-            judge(&c, Function::connect, by(&[], false), Origin::Program, false, 1),
+            judge(
+                &c,
+                Function::connect,
+                by(&[], false),
+                Origin::Program,
+                false,
+                1
+            ),
             (Decision::Pass, Reason::LogPolicy)
         );
         c.default_policy = Policy::Pass;
         assert_eq!(
-            judge(&c, Function::read, by(&[], false), Origin::Program, false, 1),
+            judge(
+                &c,
+                Function::read,
+                by(&[], false),
+                Origin::Program,
+                false,
+                1
+            ),
             (Decision::Pass, Reason::PassPolicy)
         );
         let c = Config {
@@ -680,11 +613,26 @@ mod tests {
             ..Config::DEFAULT
         };
         assert_eq!(
-            judge(&c, Function::read, by(&[], false), Origin::Program, false, 2).0,
+            judge(
+                &c,
+                Function::read,
+                by(&[], false),
+                Origin::Program,
+                false,
+                2
+            )
+            .0,
             Decision::Retry
         );
         assert_eq!(
-            judge(&c, Function::read, by(&[], false), Origin::Program, false, 3),
+            judge(
+                &c,
+                Function::read,
+                by(&[], false),
+                Origin::Program,
+                false,
+                3
+            ),
             (Decision::Pass, Reason::MaxRetries)
         );
         assert_eq!(
@@ -707,7 +655,14 @@ mod tests {
         for signals in [&[][..], &[libc::SIGHUP], &[libc::SIGALRM], &[libc::SIGINT]] {
             for alarm in [false, true] {
                 assert_eq!(
-                    judge(&c, Function::read, by(signals, alarm), Origin::Runtime, false, 1),
+                    judge(
+                        &c,
+                        Function::read,
+                        by(signals, alarm),
+                        Origin::Runtime,
+                        false,
+                        1
+                    ),
                     (Decision::Pass, Reason::Runtime),
                     "{signals:?} {alarm}"
                 );
@@ -719,20 +674,44 @@ mod tests {
             ..Config::DEFAULT
         };
         assert_eq!(
-            judge(&bounded, Function::read, by(&[], false), Origin::Runtime, false, 1).1,
+            judge(
+                &bounded,
+                Function::read,
+                by(&[], false),
+                Origin::Runtime,
+                false,
+                1
+            )
+            .1,
             Reason::Runtime
         );
         // A function's own policy wins; so does a bad configuration.
         let mut logged = Config::DEFAULT;
         logged.named[Function::read.index()] = Some(Policy::Log);
         assert_eq!(
-            judge(&logged, Function::read, by(&[], false), Origin::Runtime, false, 1).1,
+            judge(
+                &logged,
+                Function::read,
+                by(&[], false),
+                Origin::Runtime,
+                false,
+                1
+            )
+            .1,
             Reason::LogPolicy
         );
         let mut passed = Config::DEFAULT;
         passed.default_policy = Policy::Pass;
         assert_eq!(
-            judge(&passed, Function::read, by(&[], false), Origin::Runtime, false, 1).1,
+            judge(
+                &passed,
+                Function::read,
+                by(&[], false),
+                Origin::Runtime,
+                false,
+                1
+            )
+            .1,
             Reason::PassPolicy
         );
         // EINTRFIX_RUNTIMES=none: the usual rules.
@@ -741,7 +720,14 @@ mod tests {
             ..Config::DEFAULT
         };
         assert_eq!(
-            judge(&none, Function::read, by(&[], false), Origin::Runtime, false, 1),
+            judge(
+                &none,
+                Function::read,
+                by(&[], false),
+                Origin::Runtime,
+                false,
+                1
+            ),
             (Decision::Retry, Reason::Policy)
         );
         // Any other caller: the usual rules.
@@ -781,7 +767,14 @@ mod tests {
             ..Config::DEFAULT
         };
         assert_eq!(
-            judge(&off, Function::read, by(&[libc::SIGHUP], false), handles, false, 1),
+            judge(
+                &off,
+                Function::read,
+                by(&[libc::SIGHUP], false),
+                handles,
+                false,
+                1
+            ),
             (Decision::Retry, Reason::Policy)
         );
         // A SIGWINCH passes only where the call waits on a terminal.
@@ -799,7 +792,14 @@ mod tests {
             (Decision::Retry, Reason::Policy)
         );
         assert_eq!(
-            judge(&c, Function::read, by(&[libc::SIGHUP], false), Origin::Program, true, 1),
+            judge(
+                &c,
+                Function::read,
+                by(&[libc::SIGHUP], false),
+                Origin::Program,
+                true,
+                1
+            ),
             (Decision::Retry, Reason::Policy)
         );
     }

@@ -84,7 +84,8 @@ impl Waits {
     /// with no fds).
     pub fn only_time(self) -> bool {
         let mut fds = [0; MAX_FDS];
-        matches!(self, Waits::Nothing | Waits::Poll(..) | Waits::Select(..)) && self.fds(&mut fds) == 0
+        matches!(self, Waits::Nothing | Waits::Poll(..) | Waits::Select(..))
+            && self.fds(&mut fds) == 0
     }
 }
 

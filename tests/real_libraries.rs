@@ -18,7 +18,9 @@ use std::process::Command;
 /// on stderr) when `header` is not installed.
 fn build(name: &str, header: &str, libs: &[&str]) -> Option<PathBuf> {
     if !Path::new("/usr/include").join(header).exists()
-        && !Path::new("/usr/include/x86_64-linux-gnu").join(header).exists()
+        && !Path::new("/usr/include/x86_64-linux-gnu")
+            .join(header)
+            .exists()
     {
         eprintln!("skipped {name}: {header} is not installed (scripts/test-deps test)");
         return None;
@@ -99,7 +101,10 @@ fn perl_sysread_or_die_under_a_storm_from_another_process() {
     let perl = Path::new("/usr/bin/perl");
     let bare = run(perl, &[script.to_str().unwrap()], Mode::Bare);
     assert_ne!(bare.code, Some(0), "{bare:?}");
-    assert!(bare.stderr.contains("sysread: Interrupted system call"), "{bare:?}");
+    assert!(
+        bare.stderr.contains("sysread: Interrupted system call"),
+        "{bare:?}"
+    );
     let shim = run(perl, &[script.to_str().unwrap()], Mode::Shim(&[]));
     exited(&shim, 0);
     assert!(shim.stdout.starts_with("got late data"), "{shim:?}");

@@ -50,7 +50,9 @@ fn home(ret: usize) -> usize {
 
 fn cached(ret: usize) -> Option<Verdict> {
     (0..PROBES).find_map(|i| {
-        let entry = CACHE.get(home(ret).wrapping_add(i) % SITES)?.load(Ordering::Relaxed);
+        let entry = CACHE
+            .get(home(ret).wrapping_add(i) % SITES)?
+            .load(Ordering::Relaxed);
         (entry >> 2 == ret).then(|| verdict_of(entry))
     })
 }
@@ -156,7 +158,8 @@ fn object_of(addr: usize) -> Option<Image<'static>> {
     };
     // SAFETY: lock-free and async-signal-safe; writes at most the struct,
     // which has room to spare.
-    if unsafe { find(addr as *mut core::ffi::c_void, &mut found) } != 0 || found.link_map.is_null() {
+    if unsafe { find(addr as *mut core::ffi::c_void, &mut found) } != 0 || found.link_map.is_null()
+    {
         return None;
     }
     // SAFETY: the loader's record of a loaded object.

@@ -18,9 +18,13 @@
 //! on past the site's own check meets the checks of later calls). An EINTR check is a compare of errno's
 //! value (or of errno in memory) with 4, followed at once by `je` or `jne`.
 //! The side taken when errno is EINTR then decides: it **handles** EINTR
-//! when one of its paths comes back to the same call, a retry, after
-//! whatever it does first (dd's `process_signals`, bash's
-//! `check_signals_and_traps`, a reload flag checked). Any other use of
+//! when one of its paths first looks at the program's signal state (calls
+//! something: dd's `process_signals`, bash's `check_signals_and_traps`;
+//! or reads its data: a reload flag a handler set, Perl's
+//! `PL_sig_pending`) and then comes back to the same call, a retry. A bare
+//! retry loop (`while (read(...) < 0 && errno == EINTR);`) gains nothing
+//! from the EINTR, so it keeps the usual rules, and with them the shim's
+//! deadlines; so does a loop that only notes the EINTR. Any other use of
 //! the compare does not count: returning the failure to a caller the shim
 //! does not see (`errno_assert(errno == EINTR); return -1;` in ZeroMQ),
 //! stopping a loop on a flag set by a handler (`if (errno == EINTR &&
@@ -40,6 +44,11 @@
 //! compare `cmp w1, #4` (`subs wzr, w1, #4`) followed by `b.eq`/`b.ne`,
 //! or the fused `cbz`/`cbnz` after a `sub`; a retry loop is a `b` back.
 //! Callee-saved registers are x19–x28; x0–x18 are clobbered by a call.
+
+#[path = "decode.rs"]
+mod decode;
+
+use decode::{decode, Insn, Memory};
 
 /// Where a call goes, as the decoder sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,250 +103,6 @@ const RBP: u8 = 5;
 /// EINTR on Linux.
 const EINTR: i64 = 4;
 
-/// A memory operand.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Memory {
-    base: Option<u8>,
-    index: bool,
-    disp: i64,
-    rip: bool,
-}
-
-/// One decoded instruction: what the walk needs of it.
-#[derive(Clone, Copy, Debug, Default)]
-struct Insn {
-    len: usize,
-    /// `0x0f_xx` for two-byte opcodes, `0x0f38_xx`/`0x0f3a_xx` for
-    /// three-byte ones; VEX-encoded ones are marked `vex`.
-    opcode: u32,
-    vex: bool,
-    rex_w: bool,
-    /// ModRM: `mode`, `reg` and `rm` (with REX), and the memory operand.
-    modrm: Option<(u8, u8, u8)>,
-    memory: Option<Memory>,
-    imm: i64,
-}
-
-impl Insn {
-    fn reg(&self) -> Option<u8> {
-        self.modrm.map(|(_, reg, _)| reg)
-    }
-    /// The register operand of ModRM's r/m field, when it is one.
-    fn rm_reg(&self) -> Option<u8> {
-        match self.modrm {
-            Some((3, _, rm)) => Some(rm),
-            _ => None,
-        }
-    }
-    /// The `/digit` of a group opcode.
-    fn digit(&self) -> Option<u8> {
-        self.reg().map(|r| r & 7)
-    }
-}
-
-/// Which one-byte opcodes have a ModRM byte.
-fn one_byte_modrm(op: u8) -> bool {
-    matches!(op,
-        0x00..=0x03 | 0x08..=0x0b | 0x10..=0x13 | 0x18..=0x1b |
-        0x20..=0x23 | 0x28..=0x2b | 0x30..=0x33 | 0x38..=0x3b |
-        0x63 | 0x69 | 0x6b | 0x80..=0x8f | 0xc0 | 0xc1 | 0xc6 | 0xc7 |
-        0xd0..=0xd3 | 0xd8..=0xdf | 0xf6 | 0xf7 | 0xfe | 0xff)
-}
-
-/// The immediate's size of a one-byte opcode (`wide`: REX.W, `short`: 66).
-fn one_byte_imm(op: u8, digit: u8, wide: bool, short: bool) -> Option<usize> {
-    let z = if short { 2 } else { 4 };
-    Some(match op {
-        0x04 | 0x0c | 0x14 | 0x1c | 0x24 | 0x2c | 0x34 | 0x3c => 1,
-        0x05 | 0x0d | 0x15 | 0x1d | 0x25 | 0x2d | 0x35 | 0x3d => z,
-        0x68 | 0x69 | 0x81 | 0xa9 | 0xc7 => z,
-        0x6a | 0x6b | 0x80 | 0x83 | 0xa8 | 0xc0 | 0xc1 | 0xc6 | 0xcd => 1,
-        0x70..=0x7f | 0xe0..=0xe3 | 0xeb | 0xb0..=0xb7 | 0xe4..=0xe7 => 1,
-        0xb8..=0xbf if wide => 8,
-        0xb8..=0xbf => z,
-        0xe8 | 0xe9 => 4,
-        0xc2 | 0xca => 2,
-        0xc8 => 3,
-        0xa0..=0xa3 => 8,
-        0xf6 if digit < 2 => 1,
-        0xf7 if digit < 2 => z,
-        0x06 | 0x07 | 0x0e | 0x16 | 0x17 | 0x1e | 0x1f | 0x27 | 0x2f | 0x37 | 0x3f | 0x60..=0x62
-        | 0x82 | 0x9a | 0xc4 | 0xc5 | 0xce | 0xd4 | 0xd5 | 0xd6 | 0xea => return None,
-        _ => 0,
-    })
-}
-
-/// Which two-byte (`0f xx`) opcodes have a ModRM byte.
-fn two_byte_modrm(op: u8) -> bool {
-    !matches!(op,
-        0x04..=0x09 | 0x0a..=0x0c | 0x0e | 0x30..=0x37 | 0x77 | 0x80..=0x8f |
-        0xa0..=0xa2 | 0xa8..=0xaa | 0xc8..=0xcf)
-}
-
-/// The immediate's size of a two-byte opcode.
-fn two_byte_imm(op: u8) -> usize {
-    match op {
-        0x70..=0x73 | 0xa4 | 0xac | 0xba | 0xc2 | 0xc4..=0xc6 | 0x0f => 1,
-        0x80..=0x8f => 4,
-        _ => 0,
-    }
-}
-
-/// Reads a ModRM byte, its SIB and displacement, at `at` of `b`.
-fn modrm_at(b: &[u8], at: &mut usize, rex: u8) -> Option<((u8, u8, u8), Option<Memory>)> {
-    let m = *b.get(*at)?;
-    *at += 1;
-    let (mode, reg, rm) = (m >> 6, (m >> 3) & 7 | (rex & 4) << 1, m & 7);
-    if mode == 3 {
-        return Some(((3, reg, rm | (rex & 1) << 3), None));
-    }
-    let mut memory = Memory::default();
-    let mut disp_len = match mode {
-        1 => 1,
-        2 => 4,
-        _ => 0,
-    };
-    if rm == 4 {
-        let sib = *b.get(*at)?;
-        *at += 1;
-        let index = (sib >> 3) & 7 | (rex & 2) << 2;
-        memory.index = index != 4;
-        let base = sib & 7;
-        if mode == 0 && base == 5 {
-            disp_len = 4;
-        } else {
-            memory.base = Some(base | (rex & 1) << 3);
-        }
-    } else if mode == 0 && rm == 5 {
-        memory.rip = true;
-        disp_len = 4;
-    } else {
-        memory.base = Some(rm | (rex & 1) << 3);
-    }
-    memory.disp = match disp_len {
-        1 => i64::from(*b.get(*at)? as i8),
-        4 => i64::from(i32::from_le_bytes(b.get(*at..*at + 4)?.try_into().ok()?)),
-        _ => 0,
-    };
-    *at += disp_len;
-    Some(((mode, reg, rm | (rex & 1) << 3), Some(memory)))
-}
-
-fn imm_at(b: &[u8], at: usize, len: usize) -> Option<i64> {
-    Some(match len {
-        0 => 0,
-        1 => i64::from(*b.get(at)? as i8),
-        2 => i64::from(i16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?)),
-        4 => i64::from(i32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?)),
-        8 => i64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?),
-        3 => i64::from(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?)),
-        _ => return None,
-    })
-}
-
-/// Decodes the instruction at the start of `b` (up to 15 bytes).
-fn decode(b: &[u8]) -> Option<Insn> {
-    let mut at = 0;
-    let mut short = false;
-    let mut rex = 0u8;
-    loop {
-        match *b.get(at)? {
-            0x66 => short = true,
-            0x67 | 0xf0 | 0xf2 | 0xf3 | 0x26 | 0x2e | 0x36 | 0x3e | 0x64 | 0x65 => {}
-            _ => break,
-        }
-        at += 1;
-        if at > 14 {
-            return None;
-        }
-    }
-    if (0x40..=0x4f).contains(b.get(at)?) {
-        rex = *b.get(at)? & 0xf;
-        at += 1;
-    }
-    let mut insn = Insn {
-        rex_w: rex & 8 != 0,
-        ..Insn::default()
-    };
-    let op = *b.get(at)?;
-    at += 1;
-    if op == 0xc4 || op == 0xc5 {
-        return vex(b, at, op, insn);
-    }
-    if op == 0x0f {
-        let op2 = *b.get(at)?;
-        at += 1;
-        let (opcode, has_modrm, imm) = match op2 {
-            0x38 => (0x0f38_00 | u32::from(*b.get(at)?), true, 0),
-            0x3a => (0x0f3a_00 | u32::from(*b.get(at)?), true, 1),
-            _ => (0x0f00 | u32::from(op2), two_byte_modrm(op2), two_byte_imm(op2)),
-        };
-        if op2 == 0x38 || op2 == 0x3a {
-            at += 1;
-        }
-        insn.opcode = opcode;
-        if has_modrm {
-            let (modrm, memory) = modrm_at(b, &mut at, rex)?;
-            insn.modrm = Some(modrm);
-            insn.memory = memory;
-        }
-        insn.imm = imm_at(b, at, imm)?;
-        insn.len = at + imm;
-        return (insn.len <= 15).then_some(insn);
-    }
-    insn.opcode = u32::from(op);
-    if one_byte_modrm(op) {
-        let (modrm, memory) = modrm_at(b, &mut at, rex)?;
-        insn.modrm = Some(modrm);
-        insn.memory = memory;
-    }
-    let mut imm = one_byte_imm(op, insn.digit().unwrap_or(0), insn.rex_w, short)?;
-    if (0xa0..=0xa3).contains(&op) && b.first() == Some(&0x67) {
-        imm = 4;
-    }
-    // `rip`-relative operands are relative to the end of the instruction.
-    insn.imm = imm_at(b, at, imm)?;
-    insn.len = at + imm;
-    (insn.len <= 15).then_some(insn)
-}
-
-/// The rest of a VEX-encoded instruction after its `c4`/`c5` byte.
-fn vex(b: &[u8], mut at: usize, first: u8, mut insn: Insn) -> Option<Insn> {
-    let (map, rex) = if first == 0xc5 {
-        let p = *b.get(at)?;
-        at += 1;
-        (1, if p & 0x80 == 0 { 4 } else { 0 })
-    } else {
-        let p1 = *b.get(at)?;
-        let p2 = *b.get(at + 1)?;
-        at += 2;
-        let inverted = !p1 >> 5 & 7;
-        let rex = (inverted & 4) | (inverted & 2) | (inverted & 1) | (p2 >> 4 & 8);
-        (p1 & 0x1f, rex)
-    };
-    let op = *b.get(at)?;
-    at += 1;
-    insn.vex = true;
-    insn.opcode = match map {
-        1 => 0x0f00 | u32::from(op),
-        2 => 0x0f38_00 | u32::from(op),
-        3 => 0x0f3a_00 | u32::from(op),
-        _ => return None,
-    };
-    if !(map == 1 && op == 0x77) {
-        let (modrm, memory) = modrm_at(b, &mut at, rex)?;
-        insn.modrm = Some(modrm);
-        insn.memory = memory;
-    }
-    let imm = match map {
-        3 => 1,
-        1 => two_byte_imm(op).min(1),
-        _ => 0,
-    };
-    insn.len = at + imm;
-    (insn.len <= 15).then_some(insn)
-}
-
 /// The length of the instruction at the start of `b`, and where it calls
 /// if it is a direct or RIP-relative call (`pc`: its address). For a
 /// linear sweep over a file's code (`eintrfix check`).
@@ -366,6 +131,10 @@ struct State {
     /// Whether the path has called something since the return address:
     /// errno may then be another call's, and a compare no longer counts.
     called: bool,
+    /// On the EINTR side of a compare: whether the path has looked at
+    /// something, a call or a load from the object's data (a flag a
+    /// handler sets), before coming back to the call.
+    acted: bool,
 }
 
 impl State {
@@ -397,10 +166,7 @@ impl State {
         Self::slot(m).is_some_and(|s| self.slots.contains(&Some(s)))
     }
     fn is_errno(&self, m: &Memory) -> bool {
-        !m.index
-            && !m.rip
-            && m.disp == 0
-            && m.base.is_some_and(|b| self.address & 1 << b != 0)
+        !m.index && !m.rip && m.disp == 0 && m.base.is_some_and(|b| self.address & 1 << b != 0)
     }
     fn store_slot(&mut self, m: &Memory, holds: bool) {
         let Some(slot) = Self::slot(m) else { return };
@@ -649,7 +415,12 @@ impl Seen {
     }
     /// Whether `pc` was followed with this state; remembers it if not.
     fn check(&mut self, pc: usize, state: &State) -> bool {
-        if self.items.iter().take(self.len).any(|(p, s)| *p == pc && s == state) {
+        if self
+            .items
+            .iter()
+            .take(self.len)
+            .any(|(p, s)| *p == pc && s == state)
+        {
             return true;
         }
         if let Some(slot) = self.items.get_mut(self.len) {
@@ -666,6 +437,15 @@ enum Effect {
     Handles,
     Returns,
     Unknown,
+}
+
+/// Whether `insn` reads memory addressed from the instruction pointer: the
+/// object's own data or a GOT entry (a flag a handler sets, or the
+/// address of one). Stores and `lea` do not count.
+fn reads_data(insn: &Insn) -> bool {
+    !insn.vex
+        && insn.memory.is_some_and(|m| m.rip)
+        && !matches!(insn.opcode, 0x88 | 0x89 | 0x8d | 0xc6 | 0xc7)
 }
 
 /// Follows the EINTR side of a compare from `pc`: see the module
@@ -697,8 +477,14 @@ fn effect(code: &impl Code, pc: usize, state: State, ret: usize, budget: &mut us
                 }
             };
             let next = pc + insn.len;
+            state.acted |= reads_data(&insn);
             match step(code, &insn, next, &mut state) {
-                Step::Call if next == ret => return Effect::Handles,
+                Step::Call if next == ret && state.acted => return Effect::Handles,
+                Step::Call if next == ret => break,
+                Step::Call => {
+                    state.acted = true;
+                    pc = next;
+                }
                 Step::Jump(to) => pc = to,
                 Step::Branch(_, to) => {
                     unknown |= !pending.push(to, state);
@@ -709,7 +495,7 @@ fn effect(code: &impl Code, pc: usize, state: State, ret: usize, budget: &mut us
                     unknown = true;
                     break;
                 }
-                Step::Next | Step::Compare | Step::Call => pc = next,
+                Step::Next | Step::Compare => pc = next,
             }
         }
     }
@@ -847,18 +633,18 @@ mod tests {
     #[test]
     fn decodes_lengths_of_common_instructions() {
         for (code, len) in [
-            (&[0x48, 0x83, 0xf8, 0xff][..], 4),            // cmp $-1,%rax
-            (&[0x83, 0x38, 0x04], 3),                      // cmpl $4,(%rax)
-            (&[0x8b, 0x00], 2),                            // mov (%rax),%eax
-            (&[0x48, 0x8b, 0x45, 0xf8], 4),                // mov -8(%rbp),%rax
-            (&[0x0f, 0x85, 0, 0, 0, 0], 6),                // jne rel32
-            (&[0xf3, 0x0f, 0x1e, 0xfa], 4),                // endbr64
-            (&[0x66, 0x0f, 0x1f, 0x44, 0, 0], 6),          // nopw 0(%rax,%rax)
-            (&[0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8], 10),   // movabs
-            (&[0xc5, 0xf9, 0xef, 0xc0], 4),                // vpxor
-            (&[0x48, 0x8d, 0x05, 0, 0, 0, 0], 7),          // lea rip
+            (&[0x48, 0x83, 0xf8, 0xff][..], 4),               // cmp $-1,%rax
+            (&[0x83, 0x38, 0x04], 3),                         // cmpl $4,(%rax)
+            (&[0x8b, 0x00], 2),                               // mov (%rax),%eax
+            (&[0x48, 0x8b, 0x45, 0xf8], 4),                   // mov -8(%rbp),%rax
+            (&[0x0f, 0x85, 0, 0, 0, 0], 6),                   // jne rel32
+            (&[0xf3, 0x0f, 0x1e, 0xfa], 4),                   // endbr64
+            (&[0x66, 0x0f, 0x1f, 0x44, 0, 0], 6),             // nopw 0(%rax,%rax)
+            (&[0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8], 10),      // movabs
+            (&[0xc5, 0xf9, 0xef, 0xc0], 4),                   // vpxor
+            (&[0x48, 0x8d, 0x05, 0, 0, 0, 0], 7),             // lea rip
             (&[0x41, 0xc7, 0x44, 0x24, 0x08, 1, 0, 0, 0], 9), // movl $1,8(%r12)
-            (&[0x66, 0x81, 0x7d, 0xf0, 0x34, 0x12], 6),    // cmpw $0x1234,-16(%rbp)
+            (&[0x66, 0x81, 0x7d, 0xf0, 0x34, 0x12], 6),       // cmpw $0x1234,-16(%rbp)
         ] {
             assert_eq!(decode(code).map(|i| i.len), Some(len), "{code:02x?}");
         }
@@ -877,14 +663,22 @@ mod tests {
 
     #[test]
     fn an_eintr_loop_back_to_the_call_handles_it() {
-        // 5: cmpq $-1,%rax; 9: jne +12 (to 23); 11: call __errno_location;
-        // 16: mov (%rax),%eax; 18: cmp $4,%eax; 21: jne +4 (to 27);
-        // 23: jmp back to BASE (the call); 25: nop; nop; 27: ret
-        let mut tail = vec![0x48, 0x83, 0xf8, 0xff, 0x75, 0x0c];
+        // 5: cmpq $-1,%rax; 9: jne 32; 11: call __errno_location;
+        // 16: mov (%rax),%eax; 18: cmp $4,%eax; 21: jne 32;
+        // 23: cmpl $0,0x100(%rip) (a flag); 30: jmp back to BASE (the call);
+        // 32: ret
+        let mut tail = vec![0x48, 0x83, 0xf8, 0xff, 0x75, 0x15];
         tail.extend(call_errno(11));
-        tail.extend([0x8b, 0x00, 0x83, 0xf8, 0x04, 0x75, 0x04]);
-        tail.extend([0xeb, (-25i8) as u8, 0x90, 0x90, 0xc3]);
+        tail.extend([0x8b, 0x00, 0x83, 0xf8, 0x04, 0x75, 0x09]);
+        tail.extend([0x83, 0x3d, 0x00, 0x01, 0x00, 0x00, 0x00]);
+        tail.extend([0xeb, (-32i8) as u8, 0xc3]);
         assert_eq!(classify(&Bytes(&after_call(&tail)), BASE + 5), Verdict::Handles);
+        // Without the flag's load: a bare retry loop, the usual rules.
+        let mut tail = vec![0x48, 0x83, 0xf8, 0xff, 0x75, 0x0e];
+        tail.extend(call_errno(11));
+        tail.extend([0x8b, 0x00, 0x83, 0xf8, 0x04, 0x75, 0x02]);
+        tail.extend([0xeb, (-25i8) as u8, 0xc3]);
+        assert_eq!(classify(&Bytes(&after_call(&tail)), BASE + 5), Verdict::Ignores);
     }
 
     #[test]
@@ -895,14 +689,20 @@ mod tests {
         tail.extend(call_errno(11));
         tail.extend([0x83, 0x38, 0x04, 0x75, 0x05, 0xb8, 0xff, 0xff, 0xff, 0xff]);
         tail.extend([0xc3]);
-        assert_eq!(classify(&Bytes(&after_call(&tail)), BASE + 5), Verdict::Ignores);
+        assert_eq!(
+            classify(&Bytes(&after_call(&tail)), BASE + 5),
+            Verdict::Ignores
+        );
         // The same with a call on the EINTR side, then a return (a stop
         // flag's loop exit, an exit status chosen): still no retry.
         let mut tail = vec![0x48, 0x83, 0xf8, 0xff, 0x75, 0x0d];
         tail.extend(call_errno(11));
         tail.extend([0x83, 0x38, 0x04, 0x75, 0x05, 0xe8, 0x00, 0x01, 0x00, 0x00]);
         tail.extend([0xc3]);
-        assert_eq!(classify(&Bytes(&after_call(&tail)), BASE + 5), Verdict::Ignores);
+        assert_eq!(
+            classify(&Bytes(&after_call(&tail)), BASE + 5),
+            Verdict::Ignores
+        );
     }
 
     #[test]

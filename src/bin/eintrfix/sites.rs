@@ -38,11 +38,13 @@ pub struct Site {
 
 /// Counts of a file's sites by verdict: (handles, ignores, unknown).
 pub fn counts(sites: &[Site]) -> (usize, usize, usize) {
-    sites.iter().fold((0, 0, 0), |(h, i, u), s| match s.verdict {
-        Verdict::Handles => (h + 1, i, u),
-        Verdict::Ignores => (h, i + 1, u),
-        Verdict::Unknown => (h, i, u + 1),
-    })
+    sites
+        .iter()
+        .fold((0, 0, 0), |(h, i, u), s| match s.verdict {
+            Verdict::Handles => (h + 1, i, u),
+            Verdict::Ignores => (h, i + 1, u),
+            Verdict::Unknown => (h, i, u + 1),
+        })
 }
 
 struct Section {
@@ -243,10 +245,15 @@ pub fn sites(data: &[u8], hooked: &[&str]) -> Vec<Site> {
         return Vec::new();
     };
     let mut found = Vec::new();
-    for s in file.sections.iter().filter(|s| {
-        s.flags & SHF_EXECINSTR != 0 && s.kind != 8 && !s.name.starts_with(".plt")
-    }) {
-        let Some(code) = file.data.get(s.offset as usize..(s.offset + s.size) as usize) else {
+    for s in file
+        .sections
+        .iter()
+        .filter(|s| s.flags & SHF_EXECINSTR != 0 && s.kind != 8 && !s.name.starts_with(".plt"))
+    {
+        let Some(code) = file
+            .data
+            .get(s.offset as usize..(s.offset + s.size) as usize)
+        else {
             continue;
         };
         let mut at = 0usize;
@@ -345,7 +352,7 @@ mod tests {
         assert!(status.success());
         let data = std::fs::read(&bin).unwrap();
         std::fs::remove_dir_all(&dir).ok();
-        sites(&data, &["read", "recv", "poll", "sleep"])
+        sites(&data, &["read", "recv", "poll", "sleep", "nanosleep"])
             .into_iter()
             .map(|s| (s.function, s.verdict))
             .collect()
@@ -353,7 +360,7 @@ mod tests {
 
     const HEADER: &str = "#include <errno.h>\n#include <poll.h>\n#include <signal.h>\n\
         #include <stdio.h>\n#include <stdlib.h>\n#include <unistd.h>\n\
-        #include <sys/socket.h>\nvolatile sig_atomic_t hup;\n\
+        #include <sys/socket.h>\n#include <time.h>\nvolatile sig_atomic_t hup;\n\
         void reload(void) { puts(\"reload\"); }\n";
 
     /// Each sample: C code, and whether its one call site handles EINTR.
@@ -366,16 +373,30 @@ mod tests {
             Verdict::Handles,
         ),
         (
-            "while_eintr",
+            "while_eintr_flag",
             "ssize_t f(int fd, char *b) { ssize_t n;\n\
-             while ((n = read(fd, b, 64)) < 0 && errno == EINTR) ;\nreturn n; }",
+             while ((n = read(fd, b, 64)) < 0 && errno == EINTR) if (hup) reload();\n\
+             return n; }",
             Verdict::Handles,
         ),
         (
-            "poll_loop",
+            "poll_loop_flag",
             "int f(struct pollfd *p) { int r;\n\
-             while ((r = poll(p, 1, 1000)) < 0 && errno == EINTR) ;\nreturn r; }",
+             while ((r = poll(p, 1, 1000)) < 0 && errno == EINTR) if (hup) break;\n\
+             return r; }",
             Verdict::Handles,
+        ),
+        (
+            "bare_retry_loop",
+            "ssize_t f(int fd, char *b) { ssize_t n;\n\
+             while ((n = read(fd, b, 64)) < 0 && errno == EINTR) ;\nreturn n; }",
+            Verdict::Ignores,
+        ),
+        (
+            "notes_the_eintr",
+            "int noted; void f(struct timespec *t) { for (;;) \n\
+             if (nanosleep(t, 0) != 0 && errno == EINTR) noted = 1; }",
+            Verdict::Ignores,
         ),
         (
             "eagain_then_eintr",
