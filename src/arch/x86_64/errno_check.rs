@@ -20,7 +20,7 @@
 //! The side taken when errno is EINTR then decides: it **handles** EINTR
 //! when one of its paths first looks at the program's signal state (calls
 //! something: dd's `process_signals`, bash's `check_signals_and_traps`;
-//! or reads its data: a reload flag a handler set, Perl's
+//! or tests its data: a reload flag a handler set, Perl's
 //! `PL_sig_pending`) and then comes back to the same call, a retry. A bare
 //! retry loop (`while (read(...) < 0 && errno == EINTR);`) gains nothing
 //! from the EINTR, so it keeps the usual rules, and with them the shim's
@@ -132,9 +132,12 @@ struct State {
     /// errno may then be another call's, and a compare no longer counts.
     called: bool,
     /// On the EINTR side of a compare: whether the path has looked at
-    /// something, a call or a load from the object's data (a flag a
-    /// handler sets), before coming back to the call.
+    /// something, a call or a test of the object's data (a flag a handler
+    /// sets), before coming back to the call.
     acted: bool,
+    /// Registers holding a value loaded from the object's data, or through
+    /// such a value (a flag, or a GOT entry's address of one).
+    loaded: u16,
 }
 
 impl State {
@@ -142,6 +145,7 @@ impl State {
         let bit = !(1u16 << (reg & 15));
         self.address &= bit;
         self.value &= bit;
+        self.loaded &= bit;
     }
     fn copy(&mut self, to: u8, from: u8) {
         let (to_bit, from_bit) = (1u16 << (to & 15), 1u16 << (from & 15));
@@ -184,6 +188,7 @@ impl State {
     fn after_call(&mut self) {
         self.address &= !CLOBBERED;
         self.value &= !CLOBBERED;
+        self.loaded &= !CLOBBERED;
     }
     /// After a call that is not `__errno_location`'s.
     fn after_other_call(&mut self) {
@@ -439,13 +444,45 @@ enum Effect {
     Unknown,
 }
 
-/// Whether `insn` reads memory addressed from the instruction pointer: the
-/// object's own data or a GOT entry (a flag a handler sets, or the
-/// address of one). Stores and `lea` do not count.
-fn reads_data(insn: &Insn) -> bool {
-    !insn.vex
-        && insn.memory.is_some_and(|m| m.rip)
-        && !matches!(insn.opcode, 0x88 | 0x89 | 0x8d | 0xc6 | 0xc7)
+/// Notes what `insn` does with the object's data, before [`step`] applies
+/// it: a load from it (or through a register loaded from it) marks the
+/// destination; a compare or test of such a value, or of the data itself,
+/// is the path looking at its state.
+fn look(insn: &Insn, state: &mut State) {
+    let data = |m: &Memory| m.rip || m.base.is_some_and(|b| state.loaded & 1 << b != 0);
+    let tested = match insn.opcode {
+        0x38..=0x3b | 0x84 | 0x85 => true,
+        0x80 | 0x81 | 0x83 => insn.digit() == Some(7),
+        0xf6 | 0xf7 => insn.digit().is_some_and(|d| d < 2),
+        _ => false,
+    };
+    if insn.vex {
+        return;
+    }
+    if tested {
+        let regs = insn.reg().map_or(0, |r| 1u16 << r) | insn.rm_reg().map_or(0, |r| 1u16 << r);
+        let memory = insn.memory.is_some_and(|m| data(&m));
+        let register_operands = match insn.opcode {
+            0x80 | 0x81 | 0x83 | 0xf6 | 0xf7 => insn.rm_reg().map_or(0, |r| 1u16 << r),
+            _ => regs,
+        };
+        if memory || state.loaded & register_operands != 0 {
+            state.acted = true;
+        }
+    }
+}
+
+/// Marks the destination of a load from the object's data, after [`step`]
+/// applied `insn` (which forgot the destination).
+fn mark_loaded(insn: &Insn, state: &mut State) {
+    let from_data = insn
+        .memory
+        .is_some_and(|m| m.rip || m.base.is_some_and(|b| state.loaded & 1 << b != 0));
+    if !insn.vex && from_data && matches!(insn.opcode, 0x8b | 0x0fb6 | 0x0fb7 | 0x63) {
+        if let Some(to) = insn.reg() {
+            state.loaded |= 1 << to;
+        }
+    }
 }
 
 /// Follows the EINTR side of a compare from `pc`: see the module
@@ -477,8 +514,10 @@ fn effect(code: &impl Code, pc: usize, state: State, ret: usize, budget: &mut us
                 }
             };
             let next = pc + insn.len;
-            state.acted |= reads_data(&insn);
-            match step(code, &insn, next, &mut state) {
+            look(&insn, &mut state);
+            let stepped = step(code, &insn, next, &mut state);
+            mark_loaded(&insn, &mut state);
+            match stepped {
                 Step::Call if next == ret && state.acted => return Effect::Handles,
                 Step::Call if next == ret => break,
                 Step::Call => {
