@@ -102,6 +102,8 @@ pub mod errno_check {
         fn read(&self, addr: usize, buf: &mut [u8]) -> usize;
         /// Whether a call goes to `__errno_location`.
         fn is_errno_location(&self, target: Target) -> bool;
+        /// Whether a call goes to a hooked function.
+        fn is_hooked(&self, target: Target) -> bool;
     }
 
     /// Never known here.

@@ -221,6 +221,14 @@ impl Code for Loaded {
             Target::Slot(slot) => self.is_slot(slot),
         }
     }
+
+    fn is_hooked(&self, target: Target) -> bool {
+        let call = match target {
+            Target::Direct(to) => arch::Call::Direct(to),
+            Target::Slot(slot) => arch::Call::Slot(slot),
+        };
+        destination(call, &|owner| owner == Owner::Shim) == Destination::Skipped
+    }
 }
 
 #[cfg(test)]

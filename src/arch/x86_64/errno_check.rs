@@ -79,6 +79,10 @@ pub trait Code {
     fn read(&self, addr: usize, buf: &mut [u8]) -> usize;
     /// Whether a call goes to `__errno_location`.
     fn is_errno_location(&self, target: Target) -> bool;
+    /// Whether a call goes to a function the shim hooks (`read`, `write`,
+    /// ...): making such a call is no look at the signal state (the other
+    /// branch of a loop that reads or writes).
+    fn is_hooked(&self, target: Target) -> bool;
 }
 
 /// Instructions decoded at most, over all paths.
@@ -210,8 +214,8 @@ enum Step {
     Return,
     /// The path ends: nothing more can be known (indirect jump, trap).
     Stop,
-    /// A call, not to `__errno_location`.
-    Call,
+    /// A call, not to `__errno_location`: where, when known.
+    Call(Option<Target>),
     /// A jump through a pointer in the object's data: a tail call (the
     /// path ends, having called something).
     TailCall,
@@ -237,20 +241,22 @@ fn step(code: &impl Code, insn: &Insn, next: usize, state: &mut State) -> Step {
                 return Step::Next;
             }
             state.after_other_call();
-            Step::Call
+            Step::Call(Some(Target::Direct(rel(insn.imm))))
         }
         0xff => match insn.digit() {
             Some(2 | 3) => {
                 state.after_call();
+                let mut target = None;
                 if let Some(m) = insn.memory.filter(|m| m.rip) {
-                    let slot = next.wrapping_add_signed(m.disp as isize);
-                    if code.is_errno_location(Target::Slot(slot)) {
+                    let slot = Target::Slot(next.wrapping_add_signed(m.disp as isize));
+                    if code.is_errno_location(slot) {
                         state.address |= 1 << RAX;
                         return Step::Next;
                     }
+                    target = Some(slot);
                 }
                 state.after_other_call();
-                Step::Call
+                Step::Call(target)
             }
             // `jmp *disp32(%rip)`: a tail call through the GOT, or a PLT
             // stub the path jumped into.
@@ -518,10 +524,10 @@ fn effect(code: &impl Code, pc: usize, state: State, ret: usize, budget: &mut us
             let stepped = step(code, &insn, next, &mut state);
             mark_loaded(&insn, &mut state);
             match stepped {
-                Step::Call if next == ret && state.acted => return Effect::Handles,
-                Step::Call if next == ret => break,
-                Step::Call => {
-                    state.acted = true;
+                Step::Call(_) if next == ret && state.acted => return Effect::Handles,
+                Step::Call(_) if next == ret => break,
+                Step::Call(target) => {
+                    state.acted |= !target.is_some_and(|t| code.is_hooked(t));
                     pc = next;
                 }
                 Step::Jump(to) => pc = to,
@@ -592,7 +598,7 @@ pub fn classify(code: &impl Code, ret: usize) -> Verdict {
                     }
                     pc = next;
                 }
-                Step::Next | Step::Call => pc = next,
+                Step::Next | Step::Call(_) => pc = next,
                 Step::Jump(to) => pc = to,
                 Step::Branch(_, to) => {
                     let _ = pending.push(to, state);
@@ -659,6 +665,9 @@ mod tests {
         }
         fn is_errno_location(&self, target: Target) -> bool {
             target == Target::Direct(ERRNO)
+        }
+        fn is_hooked(&self, target: Target) -> bool {
+            target == Target::Direct(0x8000)
         }
     }
 

@@ -65,6 +65,8 @@ struct File<'a> {
     slots: HashMap<u64, String>,
     /// PLT stub address -> the symbol it jumps to.
     stubs: HashMap<u64, String>,
+    /// The hooked functions' names.
+    hooked: Vec<String>,
 }
 
 fn u16_at(d: &[u8], at: u64) -> Option<u16> {
@@ -123,6 +125,7 @@ impl<'a> File<'a> {
             sections,
             slots: HashMap::new(),
             stubs: HashMap::new(),
+            hooked: Vec::new(),
         };
         file.read_relocations();
         file.find_stubs();
@@ -236,14 +239,23 @@ impl Code for File<'_> {
     fn is_errno_location(&self, target: Target) -> bool {
         self.callee(target) == Some("__errno_location")
     }
+
+    fn is_hooked(&self, target: Target) -> bool {
+        self.callee(target)
+            .is_some_and(|name| self.hooked.iter().any(|h| h == name))
+    }
 }
 
 /// The call sites of `hooked` functions in the ELF file `data`, each
 /// classified; empty for anything but an x86-64 ELF file.
 pub fn sites(data: &[u8], hooked: &[&str]) -> Vec<Site> {
-    let Some(file) = File::parse(data) else {
+    let Some(mut file) = File::parse(data) else {
         return Vec::new();
     };
+    file.hooked = crate::functions::Function::ALL
+        .iter()
+        .map(|f| f.name().to_string())
+        .collect();
     let mut found = Vec::new();
     for s in file
         .sections
