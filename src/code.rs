@@ -546,15 +546,12 @@ struct LinkMap {
 
 type FindObject = unsafe extern "C" fn(*mut c_void, *mut FoundObject) -> c_int;
 
-/// An address outside the table: in an object loaded later, if
-/// `_dl_find_object` knows one there.
-fn loaded_later(addr: usize) -> Place {
-    let Some(rules) = rules() else {
-        return Place::Nowhere;
-    };
+/// What `_dl_find_object` knows of the object that holds `addr`, if it
+/// is there (glibc 2.35 and later).
+fn find_object(addr: usize) -> Option<FoundObject> {
     let find = FIND_OBJECT.load(Ordering::Relaxed);
     if find == 0 {
-        return Place::Nowhere;
+        return None;
     }
     // SAFETY: a non-zero FIND_OBJECT is glibc's `_dl_find_object`.
     let find: FindObject = unsafe { core::mem::transmute::<usize, FindObject>(find) };
@@ -567,9 +564,18 @@ fn loaded_later(addr: usize) -> Place {
     };
     // SAFETY: `_dl_find_object` is lock-free and async-signal-safe, and
     // writes at most the struct, which has room to spare.
-    if unsafe { find(addr as *mut c_void, &mut found) } != 0 {
+    (unsafe { find(addr as *mut c_void, &mut found) } == 0).then_some(found)
+}
+
+/// An address outside the table: in an object loaded later, if
+/// `_dl_find_object` knows one there.
+fn loaded_later(addr: usize) -> Place {
+    let Some(rules) = rules() else {
         return Place::Nowhere;
-    }
+    };
+    let Some(found) = find_object(addr) else {
+        return Place::Nowhere;
+    };
     if known_object_at(found.map_start) {
         // A gap between the segments of an object the table has.
         return Place::Nowhere;

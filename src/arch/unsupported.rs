@@ -76,35 +76,7 @@ pub fn under_valgrind() -> bool {
 /// No decoder here: every call site is [`errno_check::Verdict::Unknown`],
 /// so every call follows the usual rules.
 pub mod errno_check {
-    /// Where a call goes (see the x86-64 decoder).
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub enum Target {
-        /// A call to a fixed address.
-        Direct(usize),
-        /// A call through a pointer at a fixed address.
-        Slot(usize),
-    }
-
-    /// What the code after a call does with an EINTR.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub enum Verdict {
-        /// It handles it.
-        Handles,
-        /// It does not.
-        Ignores,
-        /// Not known.
-        Unknown,
-    }
-
-    /// The code the decoder would read.
-    pub trait Code {
-        /// Copies readable bytes at `addr`; returns how many.
-        fn read(&self, addr: usize, buf: &mut [u8]) -> usize;
-        /// Whether a call goes to `__errno_location`.
-        fn is_errno_location(&self, target: Target) -> bool;
-        /// Whether a call goes to a hooked function.
-        fn is_hooked(&self, target: Target) -> bool;
-    }
+    pub use super::super::call_site::{Code, Target, Verdict};
 
     /// Never known here.
     pub fn classify(_code: &impl Code, _ret: usize) -> Verdict {

@@ -23,6 +23,8 @@ mod functions;
 #[path = "../trace/open_rules.rs"]
 mod open_rules;
 
+#[path = "../arch/call_site.rs"]
+mod call_site;
 #[path = "eintrfix/check.rs"]
 mod check;
 #[path = "eintrfix/elf.rs"]

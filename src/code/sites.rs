@@ -10,10 +10,7 @@
 //! signal handler. A full neighbourhood of the table just means the site
 //! is decoded again next time.
 
-use super::{
-    destination, locate, read_word, scan, Destination, FindObject, FoundObject, Image, Owner,
-    Place, FIND_OBJECT,
-};
+use super::{destination, find_object, locate, read_word, scan, Destination, Image, Owner, Place};
 use crate::arch::errno_check::{self, Code, Target, Verdict};
 use crate::arch::{self};
 use core::ptr::read_volatile;
@@ -124,14 +121,14 @@ pub fn hook_site(name: &[u8]) -> Option<usize> {
             return None;
         }
         let slot = match call {
-            arch::Call::Direct(stub) => {
-                // SAFETY: a stub in a known text segment; reads stop at
-                // the end of the segment that holds it.
-                match locate(stub) {
-                    Place::Known { segment, .. } => unsafe { arch::plt_slot(stub, segment.end) },
-                    _ => None,
-                }?
-            }
+            arch::Call::Direct(stub) => match locate(stub) {
+                Place::Known { segment, .. } => {
+                    // SAFETY: a stub in a known readable segment; reads
+                    // stop at the end of the segment that holds it.
+                    unsafe { arch::plt_slot(stub, segment.end) }
+                }
+                _ => None,
+            }?,
             arch::Call::Slot(slot) => slot,
             arch::Call::Indirect => return None,
         };
@@ -143,25 +140,7 @@ pub fn hook_site(name: &[u8]) -> Option<usize> {
 
 /// The image of the loaded object that holds `addr` (`_dl_find_object`).
 fn object_of(addr: usize) -> Option<Image<'static>> {
-    let find = FIND_OBJECT.load(Ordering::Relaxed);
-    if find == 0 {
-        return None;
-    }
-    // SAFETY: a non-zero FIND_OBJECT is glibc's `_dl_find_object`.
-    let find: FindObject = unsafe { core::mem::transmute::<usize, FindObject>(find) };
-    let mut found = FoundObject {
-        flags: 0,
-        map_start: 0,
-        map_end: 0,
-        link_map: core::ptr::null(),
-        rest: [0; 16],
-    };
-    // SAFETY: lock-free and async-signal-safe; writes at most the struct,
-    // which has room to spare.
-    if unsafe { find(addr as *mut core::ffi::c_void, &mut found) } != 0 || found.link_map.is_null()
-    {
-        return None;
-    }
+    let found = find_object(addr).filter(|f| !f.link_map.is_null())?;
     // SAFETY: the loader's record of a loaded object.
     let base = unsafe { (*found.link_map).addr };
     // SAFETY: the object is loaded (its code is on the stack) and its

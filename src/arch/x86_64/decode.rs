@@ -196,8 +196,8 @@ pub fn decode(b: &[u8]) -> Option<Insn> {
         let op2 = *b.get(at)?;
         at += 1;
         let (opcode, has_modrm, imm) = match op2 {
-            0x38 => (0x0f38_00 | u32::from(*b.get(at)?), true, 0),
-            0x3a => (0x0f3a_00 | u32::from(*b.get(at)?), true, 1),
+            0x38 => (0x000f_3800 | u32::from(*b.get(at)?), true, 0),
+            0x3a => (0x000f_3a00 | u32::from(*b.get(at)?), true, 1),
             _ => (
                 0x0f00 | u32::from(op2),
                 two_byte_modrm(op2),
@@ -252,8 +252,8 @@ fn vex(b: &[u8], mut at: usize, first: u8, mut insn: Insn) -> Option<Insn> {
     insn.vex = true;
     insn.opcode = match map {
         1 => 0x0f00 | u32::from(op),
-        2 => 0x0f38_00 | u32::from(op),
-        3 => 0x0f3a_00 | u32::from(op),
+        2 => 0x000f_3800 | u32::from(op),
+        3 => 0x000f_3a00 | u32::from(op),
         _ => return None,
     };
     if !(map == 1 && op == 0x77) {

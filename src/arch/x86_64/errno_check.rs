@@ -48,42 +48,8 @@
 #[path = "decode.rs"]
 mod decode;
 
+pub use super::super::call_site::{Code, Target, Verdict};
 use decode::{decode, Insn, Memory};
-
-/// Where a call goes, as the decoder sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Target {
-    /// `call rel32`: the address called (perhaps a PLT stub).
-    Direct(usize),
-    /// `call *disp32(%rip)`: the address of the pointer called through.
-    Slot(usize),
-}
-
-/// What the code after a call does with an EINTR.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// It compares errno with EINTR and then handles it: retries, or runs
-    /// its own signal processing.
-    Handles,
-    /// It never compares errno with EINTR within the budget, or only to
-    /// return the failure to its own caller.
-    Ignores,
-    /// The code could not be followed far enough to tell.
-    Unknown,
-}
-
-/// The code the decoder reads, and what it needs to know about calls.
-pub trait Code {
-    /// Copies the bytes at `addr` into `buf`, as many as are readable code
-    /// of the same object; returns how many.
-    fn read(&self, addr: usize, buf: &mut [u8]) -> usize;
-    /// Whether a call goes to `__errno_location`.
-    fn is_errno_location(&self, target: Target) -> bool;
-    /// Whether a call goes to a function the shim hooks (`read`, `write`,
-    /// ...): making such a call is no look at the signal state (the other
-    /// branch of a loop that reads or writes).
-    fn is_hooked(&self, target: Target) -> bool;
-}
 
 /// Instructions decoded at most, over all paths.
 pub const MAX_INSTRUCTIONS: usize = 320;
@@ -491,31 +457,60 @@ fn mark_loaded(insn: &Insn, state: &mut State) {
     }
 }
 
-/// Follows the EINTR side of a compare from `pc`: see the module
-/// documentation. `ret` is the return address the walk started from; the
-/// side handles the EINTR when a path reaches the call that ends there
-/// again (a retry, after whatever it calls first).
-fn effect(code: &impl Code, pc: usize, state: State, ret: usize, budget: &mut usize) -> Effect {
+/// What a walk's visitor makes of one instruction, once applied.
+enum Flow {
+    /// Go on at this address.
+    Go(usize),
+    /// This path ends here.
+    End,
+    /// This path could not be followed (an indirect jump, a trap).
+    Lost,
+    /// The walk has found what it looked for.
+    Found,
+}
+
+/// How a walk ended.
+#[derive(Default)]
+struct Walked {
+    /// The visitor found what it looked for.
+    found: bool,
+    /// Some path met code that could not be decoded or followed.
+    lost: bool,
+    /// Some path ran out of budget, or of room among the pending paths.
+    truncated: bool,
+}
+
+/// Follows the code from `start` in `state`, every path at most
+/// `max_path` instructions and all of them `budget`, forking at
+/// conditional branches; `visit` sees each instruction after [`step`]
+/// applied it, with the address after it.
+fn walk(
+    code: &impl Code,
+    start: usize,
+    state: State,
+    max_path: usize,
+    budget: &mut usize,
+    mut visit: impl FnMut(Step, usize, &mut State, &mut usize) -> Flow,
+) -> Walked {
     let mut pending = Pending::new();
     let mut seen = Seen::new();
-    let mut unknown = !pending.push(pc, state);
+    let mut walked = Walked::default();
+    pending.push(start, state);
     while let Some((start, mut state)) = pending.pop() {
         if seen.check(start, &state) {
             continue;
         }
         let mut pc = start;
-        let mut steps = 0;
-        loop {
-            if steps == MAX_EFFECT || *budget == 0 {
-                unknown = true;
+        for steps in 0.. {
+            if steps == max_path || *budget == 0 {
+                walked.truncated = true;
                 break;
             }
-            steps += 1;
             *budget -= 1;
             let insn = match fetch(code, pc) {
                 Ok(insn) => insn,
                 Err(ended) => {
-                    unknown |= !ended;
+                    walked.lost |= !ended;
                     break;
                 }
             };
@@ -523,28 +518,61 @@ fn effect(code: &impl Code, pc: usize, state: State, ret: usize, budget: &mut us
             look(&insn, &mut state);
             let stepped = step(code, &insn, next, &mut state);
             mark_loaded(&insn, &mut state);
-            match stepped {
-                Step::Call(_) if next == ret && state.acted => return Effect::Handles,
-                Step::Call(_) if next == ret => break,
-                Step::Call(target) => {
-                    state.acted |= !target.is_some_and(|t| code.is_hooked(t));
-                    pc = next;
-                }
-                Step::Jump(to) => pc = to,
-                Step::Branch(_, to) => {
-                    unknown |= !pending.push(to, state);
-                    pc = next;
-                }
-                Step::Return | Step::TailCall => break,
-                Step::Stop => {
-                    unknown = true;
+            if let Step::Branch(_, to) = stepped {
+                walked.truncated |= !pending.push(to, state);
+            }
+            match visit(stepped, next, &mut state, budget) {
+                Flow::Go(to) => pc = to,
+                Flow::End => break,
+                Flow::Lost => {
+                    walked.lost = true;
                     break;
                 }
-                Step::Next | Step::Compare => pc = next,
+                Flow::Found => {
+                    walked.found = true;
+                    return walked;
+                }
             }
         }
     }
-    if unknown {
+    walked
+}
+
+/// Where a path goes on after a step that the visitor does not treat
+/// itself.
+fn onward(stepped: Step, next: usize) -> Flow {
+    match stepped {
+        Step::Jump(to) => Flow::Go(to),
+        Step::Return | Step::TailCall => Flow::End,
+        Step::Stop => Flow::Lost,
+        Step::Next | Step::Compare | Step::Call(_) | Step::Branch(..) => Flow::Go(next),
+    }
+}
+
+/// Follows the EINTR side of a compare from `pc`: see the module
+/// documentation. `ret` is the return address the walk started from; the
+/// side handles the EINTR when a path reaches the call that ends there
+/// again (a retry), having looked at the signal state first.
+fn effect(code: &impl Code, pc: usize, state: State, ret: usize, budget: &mut usize) -> Effect {
+    let walked = walk(
+        code,
+        pc,
+        state,
+        MAX_EFFECT,
+        budget,
+        |stepped, next, state, _| match stepped {
+            Step::Call(_) if next == ret && state.acted => Flow::Found,
+            Step::Call(_) if next == ret => Flow::End,
+            Step::Call(target) => {
+                state.acted |= !target.is_some_and(|t| code.is_hooked(t));
+                Flow::Go(next)
+            }
+            other => onward(other, next),
+        },
+    );
+    if walked.found {
+        Effect::Handles
+    } else if walked.lost || walked.truncated {
         Effect::Unknown
     } else {
         Effect::Returns
@@ -557,62 +585,34 @@ fn effect(code: &impl Code, pc: usize, state: State, ret: usize, budget: &mut us
 /// followed (undecodable, an indirect jump); running out of budget, or of
 /// room for more paths, only means no compare lies within it.
 pub fn classify(code: &impl Code, ret: usize) -> Verdict {
-    let mut budget = MAX_INSTRUCTIONS;
-    let mut pending = Pending::new();
-    let mut seen = Seen::new();
-    let mut unknown = false;
-    let mut compared = false;
     if fetch(code, ret).is_err() {
         return Verdict::Unknown;
     }
-    pending.push(ret, State::default());
-    // `unknown`: some path met code it could not decode, or an indirect
-    // jump; a path that only ran out of budget found no compare within it.
-    while let Some((start, mut state)) = pending.pop() {
-        if seen.check(start, &state) {
-            continue;
-        }
-        let mut pc = start;
-        let mut steps = 0;
-        loop {
-            if steps == MAX_PATH || budget == 0 {
-                break;
-            }
-            steps += 1;
-            budget -= 1;
-            let insn = match fetch(code, pc) {
-                Ok(insn) => insn,
-                Err(ended) => {
-                    unknown |= !ended;
-                    break;
-                }
-            };
-            let next = pc + insn.len;
-            match step(code, &insn, next, &mut state) {
-                Step::Compare => {
-                    compared = true;
-                    match eintr_side(code, next, state, ret, &mut budget) {
-                        Some(Effect::Handles) => return Verdict::Handles,
-                        Some(Effect::Unknown) | None => unknown = true,
-                        Some(Effect::Returns) => {}
-                    }
-                    pc = next;
-                }
-                Step::Next | Step::Call(_) => pc = next,
-                Step::Jump(to) => pc = to,
-                Step::Branch(_, to) => {
-                    let _ = pending.push(to, state);
-                    pc = next;
-                }
-                Step::Return | Step::TailCall => break,
-                Step::Stop => {
-                    unknown = true;
-                    break;
+    let mut budget = MAX_INSTRUCTIONS;
+    let mut compared = false;
+    let mut unclear = false;
+    let walked = walk(
+        code,
+        ret,
+        State::default(),
+        MAX_PATH,
+        &mut budget,
+        |stepped, next, state, budget| {
+            if let Step::Compare = stepped {
+                compared = true;
+                match eintr_side(code, next, *state, ret, budget) {
+                    Some(Effect::Handles) => return Flow::Found,
+                    Some(Effect::Unknown) | None => unclear = true,
+                    Some(Effect::Returns) => {}
                 }
             }
-        }
+            onward(stepped, next)
+        },
+    );
+    if walked.found {
+        return Verdict::Handles;
     }
-    match (compared, unknown) {
+    match (compared, walked.lost || unclear) {
         (_, false) | (true, true) => Verdict::Ignores,
         (false, true) => Verdict::Unknown,
     }
@@ -720,13 +720,19 @@ mod tests {
         tail.extend([0x8b, 0x00, 0x83, 0xf8, 0x04, 0x75, 0x09]);
         tail.extend([0x83, 0x3d, 0x00, 0x01, 0x00, 0x00, 0x00]);
         tail.extend([0xeb, (-32i8) as u8, 0xc3]);
-        assert_eq!(classify(&Bytes(&after_call(&tail)), BASE + 5), Verdict::Handles);
+        assert_eq!(
+            classify(&Bytes(&after_call(&tail)), BASE + 5),
+            Verdict::Handles
+        );
         // Without the flag's load: a bare retry loop, the usual rules.
         let mut tail = vec![0x48, 0x83, 0xf8, 0xff, 0x75, 0x0e];
         tail.extend(call_errno(11));
         tail.extend([0x8b, 0x00, 0x83, 0xf8, 0x04, 0x75, 0x02]);
         tail.extend([0xeb, (-25i8) as u8, 0xc3]);
-        assert_eq!(classify(&Bytes(&after_call(&tail)), BASE + 5), Verdict::Ignores);
+        assert_eq!(
+            classify(&Bytes(&after_call(&tail)), BASE + 5),
+            Verdict::Ignores
+        );
     }
 
     #[test]
