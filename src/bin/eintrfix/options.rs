@@ -1,7 +1,8 @@
 //! The command line: each option sets one `EINTRFIX_*` variable, checked
 //! with the library's own parser before anything is started.
 
-use crate::{config, open_rules};
+use crate::config::Escaped;
+use crate::{config, open_rules, shown};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -15,6 +16,8 @@ pub enum Invocation {
     Version,
     /// `check PROGRAM`.
     Check(OsString),
+    /// `check --system`.
+    CheckSystem,
     /// Run a program under the shim.
     Run(Command),
 }
@@ -105,6 +108,7 @@ const OPTIONS: &[Opt] = &[
 pub const HELP: &str = "\
 Usage: eintrfix [OPTIONS] [--] PROGRAM [ARGS...]
        eintrfix check PROGRAM
+       eintrfix check --system
 
 Runs PROGRAM with libeintrfix.so preloaded, so that its blocking calls are
 retried instead of failing with EINTR (\"Interrupted system call\") when a
@@ -147,7 +151,11 @@ PATH): not a static or Go binary, not setuid/setgid or with file
 capabilities, a script's interpreter followed; which hooked functions it
 and its libraries import, and how many of their call sites handle EINTR
 themselves (EINTRFIX_CHECK_SITES=list lists each). Exit status 0 when the
-shim can act, 1 when not.
+shim can act, 1 when not, 126 or 127 when 'eintrfix -- PROGRAM' would fail
+to start it with that status, 125 when PROGRAM cannot be read or passes
+check's limits.
+eintrfix check --system tells whether /etc/ld.so.preload would reach every
+program running now (not a static, musl or other-architecture one).
 
 The library is EINTRFIX_LIB if set, else libeintrfix.so beside this command,
 else, relative to it, ../lib/TUPLE/eintrfix/ (the Debian package; TUPLE is
@@ -173,8 +181,11 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation, String> {
             if let Some(extra) = args.next() {
                 return Err(format!(
                     "check: one program only; unexpected '{}'",
-                    extra.to_string_lossy()
+                    shown(&extra)
                 ));
+            }
+            if program == "--system" {
+                return Ok(Invocation::CheckSystem);
             }
             return Ok(Invocation::Check(program));
         }
@@ -194,7 +205,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation, String> {
                 let option = OPTIONS
                     .iter()
                     .find(|o| o.long.as_bytes() == name)
-                    .ok_or_else(|| format!("unknown option '{}'", arg.to_string_lossy()))?;
+                    .ok_or_else(|| format!("unknown option '{}'", shown(&arg)))?;
                 let value = match (option.flag, inline) {
                     (Some(_), Some(_)) => {
                         return Err(format!("{} takes no value", option.long));
@@ -266,7 +277,7 @@ pub fn validate(set: &[(&'static str, OsString)]) -> Result<(), String> {
             "{}: {} '{}'; accepted: {}",
             source(e.variable),
             e.problem,
-            String::from_utf8_lossy(e.bad),
+            Escaped(e.bad),
             e.accepted
         ));
     }
@@ -283,14 +294,14 @@ pub fn validate(set: &[(&'static str, OsString)]) -> Result<(), String> {
             return Err(format!(
                 "{}: the directory '{}' does not exist",
                 source(config::LOG_FILE),
-                dir.display()
+                shown(dir)
             ));
         }
         if let Err(refusal) = log_file_rules(file) {
             return Err(format!(
                 "{}: refusing '{}': {refusal}",
                 source(config::LOG_FILE),
-                path.display()
+                shown(path)
             ));
         }
     }
@@ -375,6 +386,10 @@ mod tests {
             (OsStr::new("-weird-name"), 1)
         );
         assert!(matches!(parse_strs(&["check", "ls"]), Ok(Invocation::Check(p)) if p == "ls"));
+        assert!(matches!(
+            parse_strs(&["check", "--system"]),
+            Ok(Invocation::CheckSystem)
+        ));
         assert_eq!(command(&["--", "check"]).program, "check");
         assert_eq!(command(&["--summary", "check"]).program, "check");
     }

@@ -116,7 +116,8 @@ impl<'a> File<'a> {
         let sections: Vec<Section> = raw
             .into_iter()
             .map(|(name, mut s)| {
-                s.name = string_at(data, names_at + u64::from(name)).unwrap_or_default();
+                s.name =
+                    string_at(data, names_at.saturating_add(u64::from(name))).unwrap_or_default();
                 s
             })
             .collect();
@@ -137,7 +138,7 @@ impl<'a> File<'a> {
         let table = self.sections.get(symtab)?;
         let strings = self.sections.get(usize::try_from(table.link).ok()?)?;
         let name = u32_at(self.data, table.offset.checked_add(index.checked_mul(24)?)?)?;
-        string_at(self.data, strings.offset + u64::from(name))
+        string_at(self.data, strings.offset.saturating_add(u64::from(name)))
     }
 
     fn read_relocations(&mut self) {
@@ -148,7 +149,7 @@ impl<'a> File<'a> {
                 continue;
             }
             for i in 0..s.size / 24 {
-                let at = s.offset + i * 24;
+                let at = s.offset.saturating_add(i * 24);
                 let (Some(offset), Some(info)) = (u64_at(self.data, at), u64_at(self.data, at + 8))
                 else {
                     break;
@@ -170,7 +171,7 @@ impl<'a> File<'a> {
         let mut stubs = HashMap::new();
         for s in self.sections.iter().filter(|s| s.name.starts_with(".plt")) {
             for entry in (0..s.size).step_by(16) {
-                let Some(code) = self.bytes(s.addr + entry, 16) else {
+                let Some(code) = self.bytes(s.addr.saturating_add(entry), 16) else {
                     break;
                 };
                 let mut at = 0;
@@ -202,15 +203,20 @@ impl<'a> File<'a> {
     /// The code section holding `addr`.
     fn code_section(&self, addr: u64) -> Option<&Section> {
         self.sections.iter().find(|s| {
-            s.flags & SHF_EXECINSTR != 0 && s.kind != 8 && s.addr <= addr && addr < s.addr + s.size
+            s.flags & SHF_EXECINSTR != 0
+                && s.kind != 8
+                && s.addr <= addr
+                && addr < s.addr.saturating_add(s.size)
         })
     }
 
     /// Up to `len` bytes of code at `addr`, within its section.
     fn bytes(&self, addr: u64, len: u64) -> Option<&'a [u8]> {
         let s = self.code_section(addr)?;
-        let start = s.offset + (addr - s.addr);
-        let end = (start + len).min(s.offset + s.size);
+        let start = s.offset.saturating_add(addr - s.addr);
+        let end = start
+            .saturating_add(len)
+            .min(s.offset.saturating_add(s.size));
         self.data
             .get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
     }
@@ -270,7 +276,7 @@ pub fn sites(data: &[u8], hooked: &[&str]) -> Vec<Site> {
         };
         let mut at = 0usize;
         while at < code.len() {
-            let pc = s.addr as usize + at;
+            let pc = (s.addr as usize).wrapping_add(at);
             let window = &code[at..code.len().min(at + 15)];
             let Some((len, target)) = errno_check::call_in(window, pc) else {
                 at += 1;
@@ -293,6 +299,29 @@ pub fn sites(data: &[u8], hooked: &[&str]) -> Vec<Site> {
     found
 }
 
+/// The largest object swept for call sites: larger ones (none a program
+/// or library on a normal system) are passed over.
+const MAX_SWEPT: u64 = 512 << 20;
+
+/// The whole of the file at `path`, read through the command's bounded
+/// reader (a regular file, opened without blocking), if it is at most
+/// [`MAX_SWEPT`] bytes.
+fn read_bounded(path: &std::path::Path) -> Option<Vec<u8>> {
+    let opened = crate::elf::open(path).ok()?;
+    if opened.size > MAX_SWEPT {
+        return None;
+    }
+    let mut data = Vec::new();
+    let chunk = crate::elf::MAX_TABLE;
+    let mut at = 0;
+    while at < opened.size {
+        let len = chunk.min(opened.size - at);
+        data.extend(opened.read(at, len).ok()?);
+        at += len;
+    }
+    Some(data)
+}
+
 /// The variable that makes `eintrfix check` list every call site (read by
 /// the command only).
 pub const LIST_VARIABLE: &str = "EINTRFIX_CHECK_SITES";
@@ -301,7 +330,7 @@ pub const LIST_VARIABLE: &str = "EINTRFIX_CHECK_SITES";
 /// functions: how many handle EINTR themselves; with
 /// `EINTRFIX_CHECK_SITES=list` in the environment, each site too.
 pub fn report(object: &std::path::Path, hooked: &[&str]) -> Vec<String> {
-    let Ok(data) = std::fs::read(object) else {
+    let Some(data) = read_bounded(object) else {
         return Vec::new();
     };
     let found = sites(&data, hooked);
@@ -312,7 +341,7 @@ pub fn report(object: &std::path::Path, hooked: &[&str]) -> Vec<String> {
     let mut lines = vec![format!(
         "{}: {} call sites of hooked functions: {handles} handle EINTR themselves (their \
          EINTR passes, as bare), {ignores} do not (the usual rules){}",
-        object.display(),
+        crate::shown(object),
         found.len(),
         if unknown > 0 {
             format!(", {unknown} could not be decoded (the usual rules)")
