@@ -191,9 +191,12 @@ impl<'a> File<'a> {
                 else {
                     continue;
                 };
-                let slot = (s.addr + entry + at as u64 + 6).wrapping_add_signed(i64::from(disp));
+                let slot = s
+                    .addr
+                    .wrapping_add(entry + at as u64 + 6)
+                    .wrapping_add_signed(i64::from(disp));
                 if let Some(name) = self.slots.get(&slot) {
-                    stubs.insert(s.addr + entry, name.clone());
+                    stubs.insert(s.addr.wrapping_add(entry), name.clone());
                 }
             }
         }
