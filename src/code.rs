@@ -546,8 +546,8 @@ struct LinkMap {
 
 type FindObject = unsafe extern "C" fn(*mut c_void, *mut FoundObject) -> c_int;
 
-/// What `_dl_find_object` knows of the object that holds `addr`, if it
-/// is there (glibc 2.35 and later).
+/// What `_dl_find_object` knows of the object at `addr`: `None` without
+/// it, or where it knows none.
 fn find_object(addr: usize) -> Option<FoundObject> {
     let find = FIND_OBJECT.load(Ordering::Relaxed);
     if find == 0 {
@@ -604,6 +604,22 @@ fn loaded_later(addr: usize) -> Place {
             segment,
         },
         None => Place::Nowhere,
+    }
+}
+
+/// The object `addr` is in, as the loader knows it: its load bias (what
+/// to subtract for the address in its file) and its name (empty for the
+/// main program). `None` without `_dl_find_object` (before glibc 2.35, or
+/// before [`init`]). Lock-free and async-signal-safe.
+pub fn object_of(addr: usize) -> Option<(usize, &'static [u8])> {
+    let found = find_object(addr)?;
+    if found.link_map.is_null() {
+        return None;
+    }
+    // SAFETY: the loader's record of a loaded object and its name.
+    unsafe {
+        let map = &*found.link_map;
+        Some((map.addr, bounded_name(map.name)))
     }
 }
 

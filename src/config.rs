@@ -338,6 +338,8 @@ pub const VARIABLES: &[&str] = &[
     SUMMARY,
     RUNTIMES,
     PER_SITE,
+    AUDIT,
+    INJECT,
 ];
 /// Default policy and per-function overrides.
 pub const POLICY: &str = "EINTRFIX_POLICY";
@@ -361,6 +363,10 @@ pub const SUMMARY: &str = "EINTRFIX_SUMMARY";
 pub const RUNTIMES: &str = "EINTRFIX_RUNTIMES";
 /// Whether call sites that handle EINTR themselves keep it.
 pub const PER_SITE: &str = "EINTRFIX_PER_SITE";
+/// The audit mode's record of call sites (`eintrfix audit`).
+pub const AUDIT: &str = "EINTRFIX_AUDIT";
+/// The audit mode's one call site to interrupt (see [`inject`]).
+pub const INJECT: &str = "EINTRFIX_INJECT";
 /// The library the `eintrfix` command preloads: read by the command only,
 /// so not in [`VARIABLES`].
 pub const LIB: &str = "EINTRFIX_LIB";
@@ -977,6 +983,9 @@ mod tests {
         }
     }
 }
+
+#[path = "config/inject.rs"]
+pub mod inject;
 
 #[cfg(test)]
 #[path = "config/proptests.rs"]

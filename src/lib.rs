@@ -42,6 +42,7 @@ pub mod per_thread;
 pub mod hooks;
 
 pub mod arch;
+pub mod audit;
 pub mod chain;
 pub mod code;
 pub mod config;
@@ -68,6 +69,7 @@ extern "C" fn init() {
     let config = policy::config();
     hooks::signals::init();
     trace::init(config);
+    audit::init(config);
 }
 
 /// Registers [`init`] as an ELF constructor.
@@ -79,6 +81,7 @@ static INIT: extern "C" fn() = init;
 /// interruptions count): prints the summary when it is on.
 extern "C" fn fini() {
     trace::exiting(policy::config());
+    audit::exiting();
 }
 
 /// Registers [`fini`] as an ELF destructor.

@@ -92,6 +92,8 @@ pub enum Reason {
     Timeout,
     /// The configuration was bad, so the shim changes nothing.
     Disabled,
+    /// The audit mode made this EINTR to see what the program does with it.
+    Injected,
 }
 
 impl Reason {
@@ -111,6 +113,7 @@ impl Reason {
             Reason::TerminalResize => "terminal_resize",
             Reason::Timeout => "timeout",
             Reason::Disabled => "disabled",
+            Reason::Injected => "injected",
         }
     }
 
@@ -375,14 +378,18 @@ impl Interruption {
         self.attempts = self.attempts.saturating_add(1);
         let by = signals::take_interrupting();
         let terminal = by.signals.contains(libc::SIGWINCH) && self.waits.on_terminal();
-        let (decision, reason) = judge(
-            config,
-            self.function,
-            by,
-            self.origin,
-            terminal,
-            self.attempts,
-        );
+        let (decision, reason) = if crate::audit::take_injected() {
+            (Decision::Pass, Reason::Injected)
+        } else {
+            judge(
+                config,
+                self.function,
+                by,
+                self.origin,
+                terminal,
+                self.attempts,
+            )
+        };
         self.reason = reason;
         let call = Call {
             function: self.function,
@@ -392,6 +399,7 @@ impl Interruption {
             waited_us: now.saturating_sub(self.first_ns) / 1000,
         };
         report(config, call, by, decision, reason);
+        crate::audit::retrying(decision == Decision::Retry);
         errno::set(libc::EINTR);
         decision
     }
@@ -403,6 +411,7 @@ impl Drop for Interruption {
     fn drop(&mut self) {
         if self.attempts > 0 {
             trace::finished(config(), self.function, self.first_ns);
+            crate::audit::retrying(false);
         }
     }
 }

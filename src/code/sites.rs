@@ -133,13 +133,13 @@ pub fn hook_site(name: &[u8]) -> Option<usize> {
             arch::Call::Indirect => return None,
         };
         let mut slots = [0usize; MAX_SLOTS];
-        let found = object_of(word)?.import_slots(name, &mut slots);
+        let found = loaded_image(word)?.import_slots(name, &mut slots);
         slots.iter().take(found).any(|&s| s == slot).then_some(word)
     })
 }
 
 /// The image of the loaded object that holds `addr` (`_dl_find_object`).
-fn object_of(addr: usize) -> Option<Image<'static>> {
+fn loaded_image(addr: usize) -> Option<Image<'static>> {
     let found = find_object(addr).filter(|f| !f.link_map.is_null())?;
     // SAFETY: the loader's record of a loaded object.
     let base = unsafe { (*found.link_map).addr };
@@ -164,7 +164,7 @@ impl Loaded {
     /// relocations (its mapping found with `_dl_find_object`), so that a
     /// call through a slot the loader has not bound yet is recognised.
     fn find_slots(&mut self, ret: usize) {
-        if let Some(image) = object_of(ret) {
+        if let Some(image) = loaded_image(ret) {
             self.slot_count = image.import_slots(b"__errno_location", &mut self.slots);
         }
     }
