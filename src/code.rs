@@ -46,6 +46,7 @@
 
 mod image;
 pub mod sites;
+mod words;
 
 use crate::arch::{self, Call};
 use crate::config;
@@ -189,6 +190,7 @@ pub fn init(config: &config::Config) {
         return;
     }
     if config.enabled && arch::SUPPORTED {
+        words::init();
         // SAFETY: dlsym with valid NUL-terminated names; the loader lock
         // it takes is free in a handler install (an ordinary call, with
         // every signal blocked).
@@ -704,26 +706,32 @@ fn scan<R>(sp: usize, mut each: impl FnMut(usize) -> Option<R>) -> Option<R> {
         return None;
     }
     let limit = stack_limit(sp);
+    let in_place = words::in_place_end(sp, arch::stack_pointer());
     // Words that point into this stack, or below the lowest address the
     // kernel maps (64 KiB by default), are no code address: most words on
     // a stack are such, and they are skipped without a lookup.
     let stack = (sp & !(PAGE - 1)).saturating_sub(PAGE)..limit;
     let mut at = sp.checked_add(7)? & !7;
-    // The words are copied a chunk at a time, never read in place: a stack
-    // may end within a page above its pointer (a coroutine's, whose top the
-    // bounds above do not know), and the copy fails there rather than
-    // faults. The copy is marked defined for Valgrind (stale words are
-    // uninitialised memory to it).
-    let mut chunk = [0usize; CHUNK_WORDS];
+    // The words are copied a block at a time, in place only where the
+    // stack is provably mapped (see `words`), else by the kernel, which
+    // stops at the first unmapped page: a stack may end within a page
+    // above its pointer (a coroutine's, whose top the bounds above do not
+    // know), and the copy ends there rather than faults. The copy is
+    // marked defined for Valgrind (stale words are uninitialised memory
+    // to it).
+    let mut block = [0usize; BLOCK_WORDS];
     while at < limit {
-        // Up to the end of this chunk-aligned block: within one page.
-        let block_end = (at | (CHUNK_WORDS * 8 - 1)) + 1;
-        let words = ((limit.min(block_end) - at) / 8).min(chunk.len());
-        if words == 0 || !copy_words(at, &mut chunk[..words]) {
-            break;
+        let mut end = limit.min(at + BLOCK_WORDS * 8);
+        if at < in_place {
+            end = end.min(in_place);
         }
-        arch::mark_defined(chunk.as_ptr().cast(), words * 8);
-        for &word in chunk.iter().take(words) {
+        let asked = (end - at) / 8;
+        let copied = match block.get_mut(..asked) {
+            Some(into) if asked > 0 => words::copy_words(at, into, in_place),
+            _ => 0,
+        };
+        arch::mark_defined(block.as_ptr().cast(), copied * 8);
+        for &word in block.iter().take(copied) {
             if word < LOWEST_MAPPING || stack.contains(&word) {
                 continue;
             }
@@ -731,45 +739,17 @@ fn scan<R>(sp: usize, mut each: impl FnMut(usize) -> Option<R>) -> Option<R> {
                 return Some(found);
             }
         }
-        at += words * 8;
+        if copied < asked || copied == 0 {
+            break;
+        }
+        at += copied * 8;
     }
     None
 }
 
-/// The stack is copied at most this many words at a time, each copy within
-/// one page (a page holds a whole number of such blocks).
-const CHUNK_WORDS: usize = 32;
-
-/// Copies the words at `at` into `into` with `process_vm_readv`, which
-/// fails rather than faults where nothing is mapped. Returns whether it
-/// could. `at` and the copy's end lie in one page.
-fn copy_words(at: usize, into: &mut [usize]) -> bool {
-    let saved = crate::errno::get();
-    let bytes = core::mem::size_of_val(into);
-    let local = libc::iovec {
-        iov_base: into.as_mut_ptr().cast(),
-        iov_len: bytes,
-    };
-    let remote = libc::iovec {
-        iov_base: at as *mut libc::c_void,
-        iov_len: bytes,
-    };
-    // SAFETY: the local iovec covers `into`, which the call may write; the
-    // remote one is only read, by the kernel, which checks it.
-    let copied = unsafe {
-        libc::syscall(
-            libc::SYS_process_vm_readv,
-            libc::syscall(libc::SYS_getpid),
-            &local as *const libc::iovec,
-            1usize,
-            &remote as *const libc::iovec,
-            1usize,
-            0usize,
-        )
-    };
-    crate::errno::set(saved);
-    usize::try_from(copied) == Ok(bytes)
-}
+/// The stack is copied at most this many words at a time: one system call
+/// where it cannot be read in place.
+const BLOCK_WORDS: usize = 128;
 
 /// Whether the table is filled (a handler has been installed): before, a
 /// hook's call cannot be told from libc's.

@@ -55,6 +55,7 @@ pub mod policy;
 pub mod process;
 pub mod real;
 pub mod restart;
+pub mod signal_stack;
 pub mod signals;
 pub mod trace;
 pub mod waits;
