@@ -441,29 +441,27 @@ pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config<'a>, C
     }
     config.log_file = get(LOG_FILE);
     if let Some(value) = get(SUMMARY) {
-        config.summary = parse_bool(trim(value)).ok_or_else(|| {
-            error(
-                SUMMARY,
-                value,
-                "not a yes or no",
-                "1, 0, true, false, yes, no, on or off",
-            )
-        })?;
+        config.summary = yes_or_no(SUMMARY, value)?;
     }
     if let Some(value) = get(RUNTIMES) {
         config.runtimes = parse_runtimes(value)?;
     }
     if let Some(value) = get(PER_SITE) {
-        config.per_site = parse_bool(trim(value)).ok_or_else(|| {
-            error(
-                PER_SITE,
-                value,
-                "not a yes or no",
-                "1, 0, true, false, yes, no, on or off",
-            )
-        })?;
+        config.per_site = yes_or_no(PER_SITE, value)?;
     }
     Ok(config)
+}
+
+/// A yes-or-no variable.
+fn yes_or_no<'a>(variable: &'static str, value: &'a [u8]) -> Result<bool, ConfigError<'a>> {
+    parse_bool(trim(value)).ok_or_else(|| {
+        error(
+            variable,
+            value,
+            "not a yes or no",
+            "1, 0, true, false, yes, no, on or off",
+        )
+    })
 }
 
 /// Parses the variables of this process's environment.
