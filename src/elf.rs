@@ -25,12 +25,16 @@ pub const PF_R: u32 = 4;
 /// Dynamic section tags.
 pub const DT_NULL: u64 = 0;
 pub const DT_NEEDED: u64 = 1;
+pub const DT_PLTRELSZ: u64 = 2;
 pub const DT_HASH: u64 = 4;
 pub const DT_STRTAB: u64 = 5;
 pub const DT_SYMTAB: u64 = 6;
+pub const DT_RELA: u64 = 7;
+pub const DT_RELASZ: u64 = 8;
 pub const DT_STRSZ: u64 = 10;
 pub const DT_SYMENT: u64 = 11;
 pub const DT_RPATH: u64 = 15;
+pub const DT_JMPREL: u64 = 23;
 pub const DT_RUNPATH: u64 = 29;
 pub const DT_GNU_HASH: u64 = 0x6fff_fef5;
 pub const DT_VERSYM: u64 = 0x6fff_fff0;
@@ -43,6 +47,12 @@ pub const STB_LOCAL: u8 = 0;
 pub const SHN_UNDEF: u16 = 0;
 /// In a version index: the symbol is not the default version.
 pub const VERSYM_HIDDEN: u16 = 0x8000;
+/// `R_X86_64_GLOB_DAT` and `R_X86_64_JUMP_SLOT`: a GOT slot that holds a
+/// symbol's address.
+pub const R_GLOB_DAT: u32 = 6;
+pub const R_JUMP_SLOT: u32 = 7;
+/// Relocations read at most from one table.
+const MAX_RELOCATIONS: usize = 1 << 17;
 /// The note type of a build ID.
 pub const NT_GNU_BUILD_ID: u32 = 3;
 /// No page is smaller.
@@ -109,6 +119,9 @@ struct Dynamic {
     gnu_hash: Option<usize>,
     hash: Option<usize>,
     versym: Option<usize>,
+    /// `DT_JMPREL`/`DT_PLTRELSZ` and `DT_RELA`/`DT_RELASZ`.
+    plt_relocations: Option<(usize, usize)>,
+    relocations: Option<(usize, usize)>,
 }
 
 /// A loaded object: where it is and its program headers.
@@ -229,6 +242,7 @@ impl<'a> Image<'a> {
         };
         let start = self.base.wrapping_add(vaddr);
         let count = (size / size_of::<Dyn>()).min(MAX_DYNAMIC);
+        let mut sizes = [0usize; 2];
         if self.segment_of(start, count * size_of::<Dyn>()).is_none() {
             return found;
         }
@@ -244,8 +258,22 @@ impl<'a> Image<'a> {
                 DT_GNU_HASH => found.gnu_hash = address(),
                 DT_HASH => found.hash = address(),
                 DT_VERSYM => found.versym = address(),
+                DT_JMPREL => found.plt_relocations = address().map(|a| (a, 0)),
+                DT_RELA => found.relocations = address().map(|a| (a, 0)),
+                DT_PLTRELSZ | DT_RELASZ => {
+                    if let Some(size) = sizes.get_mut(usize::from(entry.tag == DT_RELASZ)) {
+                        *size = usize::try_from(entry.value).unwrap_or(0);
+                    }
+                }
                 _ => {}
             }
+        }
+        let [plt_size, size] = sizes;
+        if let Some((_, s)) = found.plt_relocations.as_mut() {
+            *s = plt_size;
+        }
+        if let Some((_, s)) = found.relocations.as_mut() {
+            *s = size;
         }
         found
     }
@@ -309,6 +337,46 @@ impl<'a> Image<'a> {
         } else {
             symbols.sysv_chain(sysv_hash(name), is).is_some()
         }
+    }
+
+    /// The GOT slots whose relocation (`JUMP_SLOT` or `GLOB_DAT`) names the
+    /// dynamic symbol `name`, written into `out`; returns how many. A slot
+    /// is found whether the loader has bound it yet or not (lazy binding
+    /// leaves an unbound slot pointing back into the object's PLT).
+    pub fn import_slots(&self, name: &[u8], out: &mut [usize]) -> usize {
+        let dynamic = self.dynamic();
+        let Some(symbols) = self.symbols() else {
+            return 0;
+        };
+        let mut found = 0;
+        for (table, size) in [dynamic.plt_relocations, dynamic.relocations]
+            .into_iter()
+            .flatten()
+        {
+            for i in 0..(size / 24).min(MAX_RELOCATIONS) {
+                let at = table + i * 24;
+                let (Some(offset), Some(info)) = (self.read::<u64>(at), self.read::<u64>(at + 8))
+                else {
+                    break;
+                };
+                let (kind, symbol) = (info as u32, (info >> 32) as u32);
+                if (kind != R_JUMP_SLOT && kind != R_GLOB_DAT) || symbol == 0 {
+                    continue;
+                }
+                let named = symbols
+                    .symbol(symbol)
+                    .is_some_and(|sym| symbols.name_is(&sym, name));
+                if !named {
+                    continue;
+                }
+                let Some(slot) = out.get_mut(found) else {
+                    return found;
+                };
+                *slot = self.base.wrapping_add(offset as usize);
+                found += 1;
+            }
+        }
+        found
     }
 
     /// Copies the object's GNU build ID into `out` and returns its length

@@ -40,6 +40,8 @@ mod signum;
 
 #[path = "eintrfix/audit.rs"]
 mod audit;
+#[path = "../arch/call_site.rs"]
+mod call_site;
 #[path = "eintrfix/check.rs"]
 mod check;
 #[path = "eintrfix/dynamic.rs"]
@@ -54,6 +56,8 @@ mod options;
 mod script;
 #[path = "eintrfix/search.rs"]
 mod search;
+#[path = "eintrfix/sites.rs"]
+mod sites;
 #[path = "eintrfix/system.rs"]
 mod system;
 
