@@ -182,22 +182,11 @@ pub fn init(config: &config::Config) {
         return;
     }
     if config.enabled && arch::SUPPORTED {
-        // SAFETY: dlsym with valid NUL-terminated names; the loader lock
-        // it takes is free in a handler install (an ordinary call, with
-        // every signal blocked).
-        let (find, stack_end) = unsafe {
-            (
-                libc::dlsym(libc::RTLD_DEFAULT, c"_dl_find_object".as_ptr()),
-                libc::dlsym(libc::RTLD_DEFAULT, c"__libc_stack_end".as_ptr()),
-            )
-        };
+        // The loader lock dlsym takes is free in a handler install (an
+        // ordinary call, with every signal blocked).
+        let find = crate::real::default_symbol(c"_dl_find_object");
         FIND_OBJECT.store(find as usize, Ordering::Relaxed);
-        if !stack_end.is_null() {
-            // SAFETY: `__libc_stack_end` is a pointer-sized variable of the
-            // loader, set before any constructor runs.
-            let end = unsafe { *stack_end.cast::<usize>() };
-            STACK_END.store(end, Ordering::Relaxed);
-        }
+        STACK_END.store(crate::real::libc_stack_end(), Ordering::Relaxed);
         // Runtimes are told apart only where later objects can be too.
         let runtimes = if find.is_null() {
             config::Runtimes::NONE

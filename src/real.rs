@@ -15,7 +15,7 @@
 
 use core::ffi::{c_char, c_int, c_long, c_uint, c_ulong, c_void};
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use libc::{
     epoll_event, fd_set, iovec, mmsghdr, mqd_t, msghdr, nfds_t, off64_t, off_t, pid_t, pollfd,
     sem_t, sembuf, siginfo_t, sigset_t, size_t, sockaddr, socklen_t, ssize_t, timespec, timeval,
@@ -45,14 +45,70 @@ mod lookup {
     }
 }
 
-/// Looks `name` (NUL-terminated) up in the objects after this one with
-/// dlsym and stores it; a missing symbol stays null.
+/// dlsym's address: 0 until searched, [`NO_DLSYM`] if no loaded object
+/// defines it.
+static DLSYM: AtomicUsize = AtomicUsize::new(0);
+const NO_DLSYM: usize = 1;
+
+/// dlsym, if the process has it: libc's since glibc 2.34, before that
+/// `libdl.so.2`'s, which a program may not have loaded. Found by reading
+/// the loaded objects' symbol tables, as `dlsym(RTLD_DEFAULT, "dlsym")`
+/// would, not imported: an import names a version, and a versioned
+/// reference fails to load wherever the file that version came from
+/// lacks the symbol, weak or not (`dlsym@GLIBC_2.34` is not in glibc 2.33's
+/// libc, `dlsym@GLIBC_2.2.5` not in glibc 2.33's libc.so.6 either, and a
+/// `DT_NEEDED` on `libdl.so.2` costs about 13 000 instructions of every
+/// start-up). Takes the loader's lock the first time.
+fn dlsym_function() -> Option<lookup::Dlsym> {
+    let mut address = DLSYM.load(Ordering::Relaxed);
+    if address == 0 {
+        address = lookup::first_definition(b"dlsym", lookup::gnu_hash(b"dlsym"))
+            .map_or(NO_DLSYM, |f| f as usize);
+        DLSYM.store(address, Ordering::Relaxed);
+    }
+    // SAFETY: a non-NO_DLSYM address is the loaded objects' first
+    // definition of dlsym, the function of this type.
+    (address != NO_DLSYM).then(|| unsafe { core::mem::transmute::<usize, lookup::Dlsym>(address) })
+}
+
+/// `dlsym(RTLD_DEFAULT, name)`; null without dlsym. For what only newer
+/// glibc has (and so a glibc whose libc defines dlsym).
+pub fn default_symbol(name: &core::ffi::CStr) -> *mut c_void {
+    match dlsym_function() {
+        // SAFETY: a NUL-terminated name and a valid pseudo-handle.
+        Some(dlsym) => unsafe { dlsym(libc::RTLD_DEFAULT, name.as_ptr()) },
+        None => null_mut(),
+    }
+}
+
+extern "C" {
+    /// The top of the main thread's stack: the loader's, under the same
+    /// version (GLIBC_2.2.5 on x86-64) in every glibc.
+    static __libc_stack_end: usize;
+}
+
+/// The top of the main thread's stack (`__libc_stack_end`).
+pub fn libc_stack_end() -> usize {
+    // SAFETY: a pointer-sized variable of the loader, set before any
+    // constructor runs and never written again.
+    unsafe { core::ptr::addr_of!(__libc_stack_end).read() }
+}
+
+/// Looks `name` (NUL-terminated) up in the objects after this one as
+/// `dlsym(RTLD_NEXT, name)` does and stores it; a missing symbol stays
+/// null.
 #[cold]
 #[inline(never)]
 fn resolve(slot: &AtomicPtr<c_void>, name: &'static [u8]) -> *mut c_void {
-    // SAFETY: `name` is NUL-terminated (built with concat! below) and
-    // RTLD_NEXT is a valid pseudo-handle for dlsym.
-    let found = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr().cast::<c_char>()) };
+    let found = match dlsym_function() {
+        // SAFETY: `name` is NUL-terminated (built with concat! below) and
+        // RTLD_NEXT is a valid pseudo-handle for dlsym.
+        Some(dlsym) => unsafe { dlsym(libc::RTLD_NEXT, name.as_ptr().cast::<c_char>()) },
+        None => {
+            let bare = name.split_last().map_or(name, |(_, bare)| bare);
+            lookup::next_definition(bare, lookup::gnu_hash(bare)).unwrap_or(null_mut())
+        }
+    };
     slot.store(found, Ordering::Relaxed);
     found
 }
@@ -126,9 +182,9 @@ macro_rules! real_functions {
 
         /// Resolves every real function now (from the constructor): from
         /// the loaded objects' symbol tables where `lookup` can, else
-        /// with dlsym.
+        /// with dlsym (or, without it, one name at a time).
         pub fn resolve_all() {
-            let scope = lookup::Scope::find();
+            let scope = lookup::Scope::find(dlsym_function());
             $(
                 if slot::$name.load(Ordering::Relaxed).is_null() {
                     const HASH: u32 = lookup::gnu_hash(stringify!($name).as_bytes());
@@ -260,7 +316,7 @@ mod tests {
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn every_name_is_found_where_dlsym_finds_it() {
-        let scope = lookup::Scope::find().expect("the scope after the test binary");
+        let scope = lookup::Scope::find(dlsym_function()).expect("the scope after the test binary");
         for &name in NAMES {
             // SAFETY: a NUL-terminated name.
             let expected = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr().cast()) };
