@@ -12,16 +12,19 @@ pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Builds the release library (what users run) once, and returns its path.
+/// Builds the release library and command (what users run: `make lib`,
+/// which links the command statically) once, and returns the library's
+/// path.
 pub fn library() -> &'static Path {
     static LIB: OnceLock<PathBuf> = OnceLock::new();
     LIB.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--release", "--quiet"])
+        let status = Command::new("make")
+            .args(["-s", "lib", "CARGO_FLAGS=--quiet"])
+            .env("CARGO", env!("CARGO"))
             .current_dir(root())
             .status()
-            .expect("cargo runs");
-        assert!(status.success(), "cargo build --release failed");
+            .expect("make runs");
+        assert!(status.success(), "make lib failed");
         let lib = root().join("target/release/libeintrfix.so");
         assert!(lib.exists(), "{} missing", lib.display());
         lib

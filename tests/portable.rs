@@ -1,0 +1,337 @@
+//! One build for every glibc from 2.17 on (docs/portability.md).
+//!
+//! - The library and the command that `make lib` builds need no glibc
+//!   symbol version above GLIBC_2.17, weak or not: read from their ELF
+//!   version-needs sections, checked against a file known to need more.
+//! - The legacy C programs and the stdio programs, built for glibc 2.17
+//!   and 2.28 with `../shared/oldglibc/VERSION/cc`, fail bare and work with
+//!   the library preloaded, and under the command. Where `../shared` is
+//!   absent these say so in one line and pass.
+
+mod common;
+use common::{output, run, Mode, Run};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The newest glibc version the built files may need.
+const OLDEST_GLIBC: (u32, u32) = (2, 17);
+
+/// One version need of an ELF file: the file it names, the version, and
+/// whether it is weak (`VER_FLG_WEAK`).
+#[derive(Debug)]
+struct Need {
+    file: String,
+    version: String,
+    weak: bool,
+}
+
+fn u16_at(data: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(data.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn u32_at(data: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(data.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn u64_at(data: &[u8], at: usize) -> Option<usize> {
+    usize::try_from(u64::from_le_bytes(data.get(at..at + 8)?.try_into().ok()?)).ok()
+}
+
+fn string_at(data: &[u8], at: usize) -> Option<String> {
+    let bytes = data.get(at..)?;
+    let end = bytes.iter().position(|&b| b == 0)?;
+    Some(String::from_utf8_lossy(&bytes[..end]).into_owned())
+}
+
+/// The version needs of a 64-bit little-endian ELF file (its
+/// `SHT_GNU_verneed` section), and whether it has an interpreter (is
+/// dynamically linked).
+fn version_needs(path: &Path) -> (Vec<Need>, bool) {
+    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(
+        data.starts_with(b"\x7fELF\x02\x01"),
+        "{}: not a 64-bit little-endian ELF file",
+        path.display()
+    );
+    let parse = || -> Option<(Vec<Need>, bool)> {
+        const PT_INTERP: u32 = 3;
+        const SHT_GNU_VERNEED: u32 = 0x6fff_fffe;
+        let (phoff, shoff) = (u64_at(&data, 0x20)?, u64_at(&data, 0x28)?);
+        let (phentsize, phnum) = (u16_at(&data, 0x36)? as usize, u16_at(&data, 0x38)? as usize);
+        let (shentsize, shnum) = (u16_at(&data, 0x3a)? as usize, u16_at(&data, 0x3c)? as usize);
+        let interp = (0..phnum).any(|i| u32_at(&data, phoff + i * phentsize) == Some(PT_INTERP));
+        let section = |i: usize| shoff + i * shentsize;
+        let mut needs = Vec::new();
+        for i in 0..shnum {
+            if u32_at(&data, section(i) + 4)? != SHT_GNU_VERNEED {
+                continue;
+            }
+            let offset = u64_at(&data, section(i) + 0x18)?;
+            let strings = u64_at(
+                &data,
+                section(u32_at(&data, section(i) + 0x28)? as usize) + 0x18,
+            )?;
+            let mut entry = offset;
+            loop {
+                // Elf64_Verneed: version, count, file, aux, next.
+                let count = u16_at(&data, entry + 2)?;
+                let file = string_at(&data, strings + u32_at(&data, entry + 4)? as usize)?;
+                let mut aux = entry + u32_at(&data, entry + 8)? as usize;
+                for _ in 0..count {
+                    // Elf64_Vernaux: hash, flags, other, name, next.
+                    let flags = u16_at(&data, aux + 4)?;
+                    let version = string_at(&data, strings + u32_at(&data, aux + 8)? as usize)?;
+                    needs.push(Need {
+                        file: file.clone(),
+                        version,
+                        weak: flags & 2 != 0,
+                    });
+                    aux += u32_at(&data, aux + 12)? as usize;
+                }
+                match u32_at(&data, entry + 12)? {
+                    0 => break,
+                    next => entry += next as usize,
+                }
+            }
+        }
+        Some((needs, interp))
+    };
+    parse().unwrap_or_else(|| panic!("{}: malformed ELF file", path.display()))
+}
+
+/// `GLIBC_2.34` as (2, 34); `None` for anything else.
+fn glibc_version(name: &str) -> Option<(u32, u32)> {
+    let mut parts = name.strip_prefix("GLIBC_")?.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// The needs of `path` above [`OLDEST_GLIBC`], weak ones included: a weak
+/// need does not stop a program from loading, but it names a glibc the
+/// file was not built for, and the symbols behind it are missing there.
+fn too_new(path: &Path) -> Vec<Need> {
+    version_needs(path)
+        .0
+        .into_iter()
+        .filter(|n| glibc_version(&n.version).is_some_and(|v| v > OLDEST_GLIBC))
+        .collect()
+}
+
+fn command() -> PathBuf {
+    common::library();
+    common::root().join("target/release/eintrfix")
+}
+
+#[test]
+fn the_library_and_the_command_need_nothing_above_glibc_2_17() {
+    for path in [common::library().to_path_buf(), command()] {
+        let newer: Vec<String> = too_new(&path)
+            .iter()
+            .map(|n| {
+                format!(
+                    "{} from {}{}",
+                    n.version,
+                    n.file,
+                    if n.weak { " (weak)" } else { "" }
+                )
+            })
+            .collect();
+        assert!(
+            newer.is_empty(),
+            "{} needs glibc versions above 2.17: {}",
+            path.display(),
+            newer.join(", ")
+        );
+    }
+    let (needs, dynamic) = version_needs(common::library());
+    assert!(
+        dynamic || needs.iter().any(|n| n.version == "GLIBC_2.2.5"),
+        "the library's needs were not read: {needs:?}"
+    );
+}
+
+/// The check sees what a plain build needs: Debian 12's own programs need
+/// glibc 2.34 (`__libc_start_main`).
+#[test]
+fn the_check_sees_a_newer_need() {
+    let true_ = Path::new("/bin/true");
+    let needs = version_needs(true_).0;
+    let newest = needs.iter().filter_map(|n| glibc_version(&n.version)).max();
+    if newest <= Some(OLDEST_GLIBC) {
+        eprintln!("/bin/true needs no glibc above 2.17 here: the check is not exercised");
+        return;
+    }
+    assert!(!too_new(true_).is_empty());
+    assert!(needs.iter().all(|n| !n.file.is_empty()));
+}
+
+/// Where the old glibc runtimes are, if `../shared` is beside the project.
+fn runtime(version: &str) -> Option<PathBuf> {
+    let dir = common::root().join("../shared/oldglibc").join(version);
+    if dir.join("cc").is_file() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipped: no {} (the glibc {version} runtime beside the project)",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// The legacy programs run on old glibc: each exits 1 when its call fails
+/// with EINTR (bare), 0 when it completes. Those left out use what glibc
+/// 2.17 or 2.28 lacks (`pwritev2`, `F_OFD_SETLK`, `sem_clockwait`,
+/// `epoll_pwait2`) or need arguments (the stdio programs, below).
+const LEGACY: &[&str] = &[
+    "read_pipe",
+    "write_pipe",
+    "recv_socket",
+    "send_socket",
+    "recvfrom_socket",
+    "recv_fortified",
+    "read_fortified",
+    "accept_late",
+    "accept4_late",
+    "connect_unix_backlog",
+    "connect_timeout",
+    "sock_msgs",
+    "nanosleep_storm",
+    "time_sleeps",
+    "proc_wait",
+    "waitpid_late",
+    "mux_fortified",
+    "sig_alarm_rearm",
+    "sig_longjmp",
+    "sig_siginfo",
+    "sig_thread_wakeup",
+    "sig_stop_cont",
+    "rt_tail_call",
+    "stdio_stop_flag",
+    "trace_fork",
+];
+
+/// (family, transport) runs of the stdio programs.
+const STDIO: &[(&str, &str, &str)] = &[
+    ("stdio_read", "fgets", "pipe"),
+    ("stdio_read", "fread", "socket"),
+    ("stdio_read", "fscanf", "pipe"),
+    ("stdio_read", "getc_unlocked", "socket"),
+    ("stdio_write", "fprintf", "pipe"),
+    ("stdio_write", "fwrite", "socket"),
+    ("stdio_write", "fflush", "pipe"),
+    ("stdio_write", "fclose", "socket"),
+];
+
+/// Builds `c-tests/NAME.c` for the runtime in `dir` into
+/// `target/oldglibc/VERSION/`. The runtime's `*.so` development links
+/// may be stored as files holding the link's target, which the linker
+/// cannot read: the libraries are named by their sonames, and libgcc is
+/// linked statically (gcc would otherwise ask for `libgcc_s.so`).
+fn build(dir: &Path, version: &str, name: &str) -> PathBuf {
+    let out_dir = common::root().join("target/oldglibc").join(version);
+    std::fs::create_dir_all(&out_dir).expect("target/oldglibc");
+    let out = out_dir.join(name);
+    let source = common::root().join("c-tests").join(format!("{name}.c"));
+    let mut cc = Command::new(dir.join("cc"));
+    cc.args(["-O2", "-g", "-Wall", "-Wextra", "-Werror", "-static-libgcc"]);
+    if name.ends_with("_fortified") {
+        cc.arg("-D_FORTIFY_SOURCE=2");
+    }
+    cc.arg("-I")
+        .arg(common::root().join("c-tests"))
+        .arg("-o")
+        .arg(&out)
+        .arg(&source)
+        .args(["-l:libpthread.so.0", "-l:librt.so.1"]);
+    let built = output(&mut cc);
+    assert!(
+        built.status.success(),
+        "{} for glibc {version}: {}",
+        source.display(),
+        String::from_utf8_lossy(&built.stderr)
+    );
+    out
+}
+
+fn failed_bare(run: &Run) -> bool {
+    run.code == Some(1)
+}
+
+/// The stdio programs' bare failure: EINTR (exit 1), or bytes lost (2).
+fn stdio_failed_bare(run: &Run) -> bool {
+    run.code == Some(1)
+        || (run.code == Some(2)
+            && (run.stderr.contains(" is '") || run.stderr.contains(" lines of ")))
+}
+
+fn on_old_glibc(version: &str) {
+    let Some(dir) = runtime(version) else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for name in LEGACY {
+        let program = build(&dir, version, name);
+        let bare = run(&program, &[], Mode::Bare);
+        if !failed_bare(&bare) {
+            failures.push(format!("{name} bare: expected exit 1: {bare:?}"));
+        }
+        let shim = run(&program, &[], Mode::Shim(&[]));
+        if shim.code != Some(0) || shim.stderr.contains("eintrfix") {
+            failures.push(format!("{name} under the shim: {shim:?}"));
+        }
+    }
+    for &(name, family, transport) in STDIO {
+        let program = common::root()
+            .join("target/oldglibc")
+            .join(version)
+            .join(name);
+        let program = if program.exists() {
+            program
+        } else {
+            build(&dir, version, name)
+        };
+        let bare = run(&program, &[family, transport], Mode::Bare);
+        if !stdio_failed_bare(&bare) {
+            failures.push(format!("{name} {family} {transport} bare: {bare:?}"));
+        }
+        let shim = run(&program, &[family, transport], Mode::Shim(&[]));
+        if shim.code != Some(0) || shim.stderr.contains("eintrfix") {
+            failures.push(format!(
+                "{name} {family} {transport} under the shim: {shim:?}"
+            ));
+        }
+    }
+    // The command needs no glibc at all (it is static) and runs a program
+    // built for this one.
+    let program = build(&dir, version, "read_pipe");
+    let through = output(
+        Command::new(command())
+            .arg("--")
+            .arg(&program)
+            .env_remove("LD_PRELOAD"),
+    );
+    if through.status.code() != Some(0) {
+        failures.push(format!("eintrfix -- read_pipe: {through:?}"));
+    }
+    let check = output(Command::new(command()).arg("check").arg(&program));
+    if !String::from_utf8_lossy(&check.stdout).contains("reachable") {
+        failures.push(format!("eintrfix check read_pipe: {check:?}"));
+    }
+    assert!(
+        failures.is_empty(),
+        "glibc {version}:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn legacy_programs_on_glibc_2_17_fail_bare_and_work_under_the_shim() {
+    on_old_glibc("2.17");
+}
+
+#[test]
+fn legacy_programs_on_glibc_2_28_fail_bare_and_work_under_the_shim() {
+    on_old_glibc("2.28");
+}
