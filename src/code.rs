@@ -51,7 +51,7 @@ use crate::config;
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::ptr::read_unaligned;
-use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use image::{Image, Segment, PF_X};
 
 /// Whose code an address is in.
@@ -695,11 +695,33 @@ fn scan<R>(sp: usize, mut each: impl FnMut(usize) -> Option<R>) -> Option<R> {
 /// one page (a page holds a whole number of such blocks).
 const CHUNK_WORDS: usize = 32;
 
+/// Set once `process_vm_readv` answered ENOSYS (a kernel before 3.2) or
+/// EPERM (a container's policy: Docker's default before Linux 4.8).
+static NO_VM_READ: AtomicBool = AtomicBool::new(false);
+
 /// Copies the words at `at` into `into` with `process_vm_readv`, which
 /// fails rather than faults where nothing is mapped. Returns whether it
 /// could. `at` and the copy's end lie in one page.
 fn copy_words(at: usize, into: &mut [usize]) -> bool {
     let saved = crate::errno::get();
+    let copied = if NO_VM_READ.load(Ordering::Relaxed) {
+        copy_checked(at, into)
+    } else {
+        match vm_read(at, into) {
+            Err(libc::ENOSYS | libc::EPERM) => {
+                NO_VM_READ.store(true, Ordering::Relaxed);
+                copy_checked(at, into)
+            }
+            result => result == Ok(()),
+        }
+    };
+    crate::errno::set(saved);
+    copied
+}
+
+/// `process_vm_readv` of this process: the error number if it fails or
+/// copies less.
+fn vm_read(at: usize, into: &mut [usize]) -> Result<(), c_int> {
     let bytes = core::mem::size_of_val(into);
     let local = libc::iovec {
         iov_base: into.as_mut_ptr().cast(),
@@ -722,8 +744,46 @@ fn copy_words(at: usize, into: &mut [usize]) -> bool {
             0usize,
         )
     };
-    crate::errno::set(saved);
-    usize::try_from(copied) == Ok(bytes)
+    match usize::try_from(copied) {
+        Ok(n) if n == bytes => Ok(()),
+        Ok(_) => Err(libc::EFAULT),
+        Err(_) => Err(crate::errno::get()),
+    }
+}
+
+/// The copy without `process_vm_readv`: the kernel is asked whether the
+/// first word can be read, then the words are read in place (they lie in
+/// one page, so all are readable if the first is). The question is
+/// `rt_sigprocmask` with an invalid `how`: it reads the new mask from the
+/// address first, failing with EFAULT where nothing readable is mapped,
+/// then rejects `how` with EINVAL, changing nothing.
+fn copy_checked(at: usize, into: &mut [usize]) -> bool {
+    /// No `how` of rt_sigprocmask (SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK are
+    /// 0 to 2).
+    const NO_HOW: c_int = 99;
+    /// The kernel's sigset_t (64 signals; 128 on MIPS).
+    const KERNEL_SIGSET: usize = 8;
+    // SAFETY: the kernel only reads KERNEL_SIGSET bytes at `at`, checking
+    // the address, and writes nothing (no old set).
+    let answer = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            NO_HOW,
+            at,
+            core::ptr::null_mut::<libc::c_void>(),
+            KERNEL_SIGSET,
+        )
+    };
+    if answer != -1 || crate::errno::get() != libc::EINVAL {
+        return false;
+    }
+    for (i, word) in into.iter_mut().enumerate() {
+        // SAFETY: the words lie in one page (the caller's contract), whose
+        // first word the kernel could read: the page is mapped readable.
+        // It is this thread's stack, which nothing unmaps while it runs.
+        *word = unsafe { core::ptr::read_volatile((at as *const usize).add(i)) };
+    }
+    true
 }
 
 /// Whether the table is filled (a handler has been installed): before, a
@@ -1033,5 +1093,29 @@ mod tests {
         // Skipping everything finds nothing, within the bound.
         assert_eq!(first_caller(arch::stack_pointer(), |_| true), None);
         assert_eq!(first_caller(0, |_| false), None);
+    }
+
+    #[test]
+    fn the_copy_without_process_vm_readv_reads_what_is_readable_only() {
+        let words = [1usize, 2, 3, 4];
+        let mut copy = [0usize; 4];
+        assert!(copy_checked(words.as_ptr() as usize, &mut copy));
+        assert_eq!(copy, words);
+        // SAFETY: a fresh private mapping, unmapped below.
+        let page = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                PAGE,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(page, libc::MAP_FAILED);
+        assert!(!copy_checked(page as usize, &mut copy));
+        // SAFETY: the mapping made above.
+        unsafe { libc::munmap(page, PAGE) };
+        assert!(!copy_checked(page as usize, &mut copy));
     }
 }

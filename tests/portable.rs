@@ -335,3 +335,146 @@ fn legacy_programs_on_glibc_2_17_fail_bare_and_work_under_the_shim() {
 fn legacy_programs_on_glibc_2_28_fail_bare_and_work_under_the_shim() {
     on_old_glibc("2.28");
 }
+
+/// The last x86-64 system call of Linux 3.10, the oldest kernel supported
+/// (`finit_module`, 3.8; `sched_setattr`, 314, came with 3.14).
+const LAST_SYSCALL_OF_3_10: u32 = 313;
+
+/// A seccomp filter that answers every x86-64 system call newer than
+/// Linux 3.10 with ENOSYS, as that kernel would, and `denied` with EPERM
+/// (what a container's policy answers).
+#[cfg(target_arch = "x86_64")]
+fn old_kernel_filter(denied: &[i64]) -> Vec<libc::sock_filter> {
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+    let stmt = |code: u32, k: u32| libc::sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let jump = |code: u32, k: u32, jt: u8, jf: u8| libc::sock_filter {
+        code: code as u16,
+        jt,
+        jf,
+        k,
+    };
+    let ret_errno = |errno: i32| {
+        stmt(
+            libc::BPF_RET | libc::BPF_K,
+            libc::SECCOMP_RET_ERRNO | errno as u32,
+        )
+    };
+    let allow = stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW);
+    let mut filter = vec![
+        // seccomp_data: nr at 0, arch at 4.
+        stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 4),
+        jump(
+            libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K,
+            AUDIT_ARCH_X86_64,
+            1,
+            0,
+        ),
+        allow,
+        stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0),
+        jump(
+            libc::BPF_JMP | libc::BPF_JGT | libc::BPF_K,
+            LAST_SYSCALL_OF_3_10,
+            0,
+            1,
+        ),
+        ret_errno(libc::ENOSYS),
+    ];
+    for &number in denied {
+        filter.push(jump(
+            libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K,
+            number as u32,
+            0,
+            1,
+        ));
+        filter.push(ret_errno(libc::EPERM));
+    }
+    filter.push(allow);
+    filter
+}
+
+/// Makes `cmd` run under `filter` (installed between fork and exec).
+#[cfg(target_arch = "x86_64")]
+fn under_filter(cmd: &mut Command, filter: &[libc::sock_filter]) {
+    use std::os::unix::process::CommandExt;
+    // The filter outlives the child's exec: it is leaked.
+    let filter: &'static [libc::sock_filter] = Box::leak(filter.to_vec().into_boxed_slice());
+    // SAFETY: only prctl between fork and exec, with a filter that lives
+    // as long as the process.
+    unsafe {
+        cmd.pre_exec(move || {
+            let program = libc::sock_fprog {
+                len: filter.len() as u16,
+                filter: filter.as_ptr().cast_mut(),
+            };
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                || libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &program) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// On a kernel without the system calls newer than Linux 3.10 (ENOSYS),
+/// and where `process_vm_readv` is refused (EPERM, as Docker's default
+/// policy does before Linux 4.8), the legacy and stdio programs still work
+/// under the shim, and the command still runs them.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn on_an_old_kernel_nothing_fails_that_worked() {
+    let mut failures = Vec::new();
+    for denied in [&[][..], &[libc::SYS_process_vm_readv][..]] {
+        let filter = old_kernel_filter(denied);
+        let label = if denied.is_empty() {
+            "3.10"
+        } else {
+            "3.10, process_vm_readv refused"
+        };
+        for name in LEGACY {
+            let program = common::c_program(name);
+            let shim = common::run_with(&program, &[], Mode::Shim(&[]), |cmd| {
+                under_filter(cmd, &filter)
+            });
+            if shim.code != Some(0) || shim.stderr.contains("eintrfix") {
+                failures.push(format!("{label}: {name} under the shim: {shim:?}"));
+            }
+        }
+        for &(name, family, transport) in STDIO {
+            let program = common::c_program(name);
+            let args = [family, transport];
+            let bare = common::run_with(&program, &args, Mode::Bare, |cmd| {
+                under_filter(cmd, &filter)
+            });
+            if !stdio_failed_bare(&bare) {
+                failures.push(format!(
+                    "{label}: {name} {family} {transport} bare: {bare:?}"
+                ));
+            }
+            let shim = common::run_with(&program, &args, Mode::Shim(&[]), |cmd| {
+                under_filter(cmd, &filter)
+            });
+            if shim.code != Some(0) || shim.stderr.contains("eintrfix") {
+                failures.push(format!(
+                    "{label}: {name} {family} {transport} under the shim: {shim:?}"
+                ));
+            }
+        }
+        let program = common::c_program("read_pipe");
+        let through = common::run_with(
+            &command(),
+            &["--", program.to_str().unwrap_or_default()],
+            Mode::Bare,
+            |cmd| under_filter(cmd, &filter),
+        );
+        if through.code != Some(0) {
+            failures.push(format!("{label}: eintrfix -- read_pipe: {through:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}

@@ -127,8 +127,19 @@ impl Run {
 /// Runs `program` with `args` in `mode`, with no EINTRFIX_* variables but
 /// those given, and a 30 s limit.
 pub fn run(program: &Path, args: &[&str], mode: Mode) -> Run {
+    run_with(program, args, mode, |_| {})
+}
+
+/// [`run`], with the command changed by `prepare` first.
+pub fn run_with(
+    program: &Path,
+    args: &[&str],
+    mode: Mode,
+    prepare: impl FnOnce(&mut Command),
+) -> Run {
     let mut cmd = Command::new(program);
     cmd.args(args).stdin(Stdio::null());
+    prepare(&mut cmd);
     for (key, _) in std::env::vars() {
         if key.starts_with("EINTRFIX_") || key == "LD_PRELOAD" {
             cmd.env_remove(key);
