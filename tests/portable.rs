@@ -245,6 +245,11 @@ fn build(dir: &Path, version: &str, name: &str) -> PathBuf {
         .arg(&out)
         .arg(&source)
         .args(["-l:libpthread.so.0", "-l:librt.so.1"]);
+    // dlopen is in libdl before glibc 2.34; the other programs do without
+    // it, so that the library finds no dlsym in them.
+    if name == "rt_late_load" {
+        cc.arg("-l:libdl.so.2");
+    }
     let built = output(&mut cc);
     assert!(
         built.status.success(),
@@ -319,11 +324,104 @@ fn on_old_glibc(version: &str) {
     if !String::from_utf8_lossy(&check.stdout).contains("reachable") {
         failures.push(format!("eintrfix check read_pipe: {check:?}"));
     }
+    // A runtime loaded after the first handler install: known from the
+    // next install on (this glibc has no `_dl_find_object`).
+    let library = build_library(&dir, version);
+    let late = build(&dir, version, "rt_late_load");
+    for (again, code) in [(false, 0), (true, 1)] {
+        if let Err(e) = late_runtime(&late, &library, again, code) {
+            failures.push(e);
+        }
+    }
     assert!(
         failures.is_empty(),
         "glibc {version}:\n{}",
         failures.join("\n")
     );
+}
+
+/// `c-tests/lib/late_read.c` as `liblate_read.so` for the runtime in `dir`,
+/// in `target/oldglibc/VERSION/`.
+fn build_library(dir: &Path, version: &str) -> PathBuf {
+    let out = common::root()
+        .join("target/oldglibc")
+        .join(version)
+        .join("liblate_read.so");
+    let mut cc = Command::new(dir.join("cc"));
+    cc.args([
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-shared",
+        "-fPIC",
+        "-static-libgcc",
+        "-Wl,-z,now",
+    ])
+    .arg("-o")
+    .arg(&out)
+    .arg(common::root().join("c-tests/lib/late_read.c"));
+    let built = output(&mut cc);
+    assert!(built.status.success(), "liblate_read.so: {built:?}");
+    out
+}
+
+/// Runs `rt_late_load LIBRARY [again]` with the library named as a
+/// runtime: exit 1 when its read kept its EINTR, 0 when it was retried.
+fn late_runtime(program: &Path, library: &Path, again: bool, code: i32) -> Result<(), String> {
+    let library = library.to_str().unwrap_or_default();
+    let mut args = vec![library];
+    if again {
+        args.push("again");
+    }
+    let bare = run(program, &args, Mode::Bare);
+    if bare.code != Some(1) {
+        return Err(format!("rt_late_load bare: {bare:?}"));
+    }
+    let shim = run(
+        program,
+        &args,
+        Mode::Shim(&[("EINTRFIX_RUNTIMES", "liblate_read.so")]),
+    );
+    if shim.code != Some(code) {
+        return Err(format!(
+            "rt_late_load {args:?}: expected exit {code}: {shim:?}"
+        ));
+    }
+    Ok(())
+}
+
+/// Where glibc has `_dl_find_object` (2.35 and later: the build machine's),
+/// a runtime loaded later is known at once.
+#[test]
+fn a_runtime_loaded_later_is_known_at_once_with_dl_find_object() {
+    // SAFETY: a NUL-terminated name; RTLD_DEFAULT is a valid handle.
+    let find = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"_dl_find_object".as_ptr()) };
+    if find.is_null() {
+        eprintln!("skipped: this glibc has no _dl_find_object");
+        return;
+    }
+    let program = common::c_program("rt_late_load");
+    let library = common::root().join("target/c-tests/liblate_read.so");
+    let built = output(
+        Command::new("gcc")
+            .args([
+                "-O2",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-shared",
+                "-fPIC",
+                "-Wl,-z,now",
+                "-o",
+            ])
+            .arg(&library)
+            .arg(common::root().join("c-tests/lib/late_read.c")),
+    );
+    assert!(built.status.success(), "liblate_read.so: {built:?}");
+    for again in [false, true] {
+        late_runtime(&program, &library, again, 1).unwrap_or_else(|e| panic!("{e}"));
+    }
 }
 
 #[test]
