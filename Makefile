@@ -12,7 +12,7 @@ CBIN    := target/c-tests
 C_SOURCES  := $(wildcard c-tests/*.c)
 C_PROGRAMS := $(patsubst c-tests/%.c,$(CBIN)/%,$(C_SOURCES))
 
-.PHONY: all lib c-tests test deps demo clean help bench stress stress-short install uninstall deb cpython-suites
+.PHONY: all lib c-tests test deps demo clean help bench stress stress-short install uninstall deb dist rpm userlands cpython-suites
 
 all: lib c-tests ## Build the library, the CLI and the C test programs
 
@@ -156,14 +156,30 @@ uninstall: ## Remove what install installed
 	rmdir $(PKGLIBDIR) 2>/dev/null || true
 # --- end install ---
 
-# --- deb (issue 15) ---
-# Plain dpkg-deb from a tree that `make install` stages (scripts/build-deb;
-# the package's files are in packaging/deb/, the reasons in docs/packaging.md).
-deb: ## Build target/deb/eintrfix_*.deb and eintrfix-dbgsym_*.deb, then run lintian on them
+# --- packages ---
+# The tarball, the .deb and the .rpm hold the same files: what `make lib`
+# builds, staged by scripts/stage (`make install`, stripped). Each is built
+# by its own script; docs/packaging.md says how and why, .ci/*-check test
+# them.
+deb: lib ## Build target/deb/eintrfix_*.deb and eintrfix-dbgsym_*.deb, then run lintian on them
 	@$(DEPS) deb
-	$(MAKE) lib CARGO_FLAGS=--locked
 	scripts/build-deb
-# --- end deb ---
+
+dist: lib ## Build the release tarball target/dist/eintrfix-VERSION-ARCH-linux-gnu.tar.gz (with install.sh)
+	scripts/build-dist
+
+rpm: lib ## Build target/rpm/eintrfix-VERSION-1.ARCH.rpm with rpmbuild
+	@$(DEPS) rpm
+	scripts/build-rpm
+
+# Debian 11 and 13 userlands (debootstrap, cached in $(USERLANDS_CACHE)):
+# the tarball, and the .deb where `make deb` built it, installed there;
+# legacy programs built there fixed by them.
+USERLANDS_CACHE ?= /var/cache/eintrfix-userlands
+userlands: dist ## Test the tarball in Debian 11 (glibc 2.31) and 13 (2.41) userlands (root; cached)
+	@$(DEPS) userlands
+	scripts/userlands $(USERLANDS_CACHE)
+# --- end packages ---
 
 # --- cpython-suites (issue 13) ---
 # CPython's test_eintr, test_signal, test_threading, test_subprocess and
