@@ -173,7 +173,7 @@ fn rules() -> Option<&'static Rules> {
 pub fn init(config: &config::Config) {
     if let Err(state) = STATE.compare_exchange(UNSET, BUSY, Ordering::Acquire, Ordering::Relaxed) {
         if state == READY && FIND_OBJECT.load(Ordering::Relaxed) == 0 {
-            refresh();
+            refresh(config);
         }
         return;
     }
@@ -205,11 +205,11 @@ pub fn init(config: &config::Config) {
 /// loaded or unloaded since it was built (at a handler install, an
 /// ordinary call, with every signal blocked). One thread at a time; a
 /// thread that finds another building leaves it to that one.
-fn refresh() {
+fn refresh(config: &config::Config) {
     let Some(rules) = rules() else {
         return;
     };
-    if !arch::SUPPORTED || !crate::policy::config().enabled {
+    if !arch::SUPPORTED || !config.enabled {
         return;
     }
     if REBUILDING.swap(true, Ordering::Acquire) {
