@@ -326,7 +326,11 @@ fn on_old_glibc(version: &str) {
     }
     // A runtime loaded after the first handler install: known from the
     // next install on (this glibc has no `_dl_find_object`).
-    let library = build_library(&dir, version);
+    let library = common::root()
+        .join("target/oldglibc")
+        .join(version)
+        .join("liblate_read.so");
+    build_library(Command::new(dir.join("cc")), &library);
     let late = build(&dir, version, "rt_late_load");
     for (again, code) in [(false, 0), (true, 1)] {
         if let Err(e) = late_runtime(&late, &library, again, code) {
@@ -340,30 +344,15 @@ fn on_old_glibc(version: &str) {
     );
 }
 
-/// `c-tests/lib/late_read.c` as `liblate_read.so` for the runtime in `dir`,
-/// in `target/oldglibc/VERSION/`.
-fn build_library(dir: &Path, version: &str) -> PathBuf {
-    let out = common::root()
-        .join("target/oldglibc")
-        .join(version)
-        .join("liblate_read.so");
-    let mut cc = Command::new(dir.join("cc"));
-    cc.args([
-        "-O2",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        "-shared",
-        "-fPIC",
-        "-static-libgcc",
-        "-Wl,-z,now",
-    ])
-    .arg("-o")
-    .arg(&out)
-    .arg(common::root().join("c-tests/lib/late_read.c"));
+/// `c-tests/lib/late_read.c` built by `cc` (gcc, or a runtime's `cc`
+/// wrapper) into `out`.
+fn build_library(mut cc: Command, out: &Path) {
+    cc.args(["-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC"])
+        .args(["-static-libgcc", "-Wl,-z,now", "-o"])
+        .arg(out)
+        .arg(common::root().join("c-tests/lib/late_read.c"));
     let built = output(&mut cc);
     assert!(built.status.success(), "liblate_read.so: {built:?}");
-    out
 }
 
 /// Runs `rt_late_load LIBRARY [again]` with the library named as a
@@ -403,22 +392,7 @@ fn a_runtime_loaded_later_is_known_at_once_with_dl_find_object() {
     }
     let program = common::c_program("rt_late_load");
     let library = common::root().join("target/c-tests/liblate_read.so");
-    let built = output(
-        Command::new("gcc")
-            .args([
-                "-O2",
-                "-Wall",
-                "-Wextra",
-                "-Werror",
-                "-shared",
-                "-fPIC",
-                "-Wl,-z,now",
-                "-o",
-            ])
-            .arg(&library)
-            .arg(common::root().join("c-tests/lib/late_read.c")),
-    );
-    assert!(built.status.success(), "liblate_read.so: {built:?}");
+    build_library(Command::new("gcc"), &library);
     for again in [false, true] {
         late_runtime(&program, &library, again, 1).unwrap_or_else(|e| panic!("{e}"));
     }

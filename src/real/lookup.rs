@@ -474,6 +474,23 @@ mod tests {
         assert_eq!(gnu_hash(b"exit"), 0x7c96_7e3f);
     }
 
+    const NAMES: [&[u8]; 6] = [
+        b"read",
+        b"write",
+        b"recvfrom",
+        b"nanosleep",
+        b"sigaction",
+        b"clock_nanosleep",
+    ];
+
+    /// `dlsym(RTLD_NEXT, name)`.
+    fn next(name: &[u8]) -> *mut c_void {
+        let mut cname = name.to_vec();
+        cname.push(0);
+        // SAFETY: a NUL-terminated name.
+        unsafe { libc::dlsym(libc::RTLD_NEXT, cname.as_ptr().cast()) }
+    }
+
     #[test]
     fn finds_what_dlsym_finds() {
         // In the test binary the scope after it is its own libraries: the
@@ -483,20 +500,9 @@ mod tests {
         let Some(scope) = Scope::find(Some(dlsym)) else {
             panic!("no scope");
         };
-        for name in [
-            &b"read"[..],
-            b"write",
-            b"recvfrom",
-            b"nanosleep",
-            b"sigaction",
-            b"clock_nanosleep",
-        ] {
-            let mut cname = name.to_vec();
-            cname.push(0);
-            // SAFETY: a NUL-terminated name.
-            let expected = unsafe { libc::dlsym(libc::RTLD_NEXT, cname.as_ptr().cast()) };
+        for name in NAMES {
             let found = scope.lookup(name, gnu_hash(name));
-            assert_eq!(found, Some(expected), "{}", String::from_utf8_lossy(name));
+            assert_eq!(found, Some(next(name)), "{}", String::from_utf8_lossy(name));
         }
         let missing = b"no_such_function_anywhere";
         assert_eq!(scope.lookup(missing, gnu_hash(missing)), None);
@@ -505,17 +511,8 @@ mod tests {
     #[test]
     fn without_dlsym_finds_what_dlsym_finds() {
         let scope = Scope::find(None).expect("the objects after the test binary");
-        for name in [
-            &b"read"[..],
-            b"write",
-            b"recvfrom",
-            b"sigaction",
-            b"clock_nanosleep",
-        ] {
-            let mut cname = name.to_vec();
-            cname.push(0);
-            // SAFETY: a NUL-terminated name.
-            let expected = unsafe { libc::dlsym(libc::RTLD_NEXT, cname.as_ptr().cast()) };
+        for name in NAMES {
+            let expected = next(name);
             let hash = gnu_hash(name);
             let name_ = String::from_utf8_lossy(name);
             assert_eq!(scope.lookup(name, hash), Some(expected), "{name_}");
