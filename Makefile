@@ -114,7 +114,7 @@ $(SBIN)/%: stress/%.c stress/stress.h c-tests/legacy.h | $(SBIN)
 $(SBIN):
 	mkdir -p $@
 
-stress: ## The long stress suite (about 14 minutes; see README, Reliability)
+stress: ## The long stress suite (about 14 minutes; see docs/reliability.md)
 	@$(DEPS) stress
 	@$(MAKE) -s lib c-tests stress-programs
 	stress/run.sh long

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """How late an interpreter's SIGHUP handler runs while the script blocks,
-bare and under the shim: the README's table of interpreters (issue 16).
+bare and under the shim: the table of docs/runtimes.md.
 
 Each script installs a SIGHUP handler that prints "reload", prints "ready"
 and blocks: in a read of stdin, or in a 3 s sleep. This driver sends

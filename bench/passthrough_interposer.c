@@ -3,7 +3,7 @@
  * (a jump, no frame of its own) and so cannot look at the result: it could
  * never retry anything. Comparing it with retry_interposer.c isolates what
  * a frame around the system call costs: on this machine, the return after
- * the system call is mispredicted (see README, Performance).
+ * the system call is mispredicted (see docs/performance.md).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>

@@ -31,7 +31,7 @@
 
 // Without std: std would bring its panic and backtrace machinery (and
 // libgcc_s) into every process the library is loaded into, for nothing the
-// library uses (README, Performance). Unit tests run with std.
+// library uses (docs/performance.md). Unit tests run with std.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]

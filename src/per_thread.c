@@ -2,7 +2,7 @@
  *
  * Stable Rust has thread-locals only through std, and the library is
  * built without std (it would add its panic and backtrace machinery to
- * every process's start-up: see README, Performance). C has them in the
+ * every process's start-up: see docs/performance.md). C has them in the
  * language: this is one zero-initialised block of words per thread, with
  * no constructor and no destructor, so reading it is safe in a signal
  * handler, in a forked child, in atexit handlers and in thread-key

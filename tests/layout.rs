@@ -1,5 +1,5 @@
 //! The library's modules import one another without cycles: each module
-//! depends only on modules below it (README, Layout). Read from the
+//! depends only on modules below it (docs/design.md, Layout). Read from the
 //! sources: every `crate::...` and `super::...` path and every use of a
 //! child module's name, outside comments and test modules, is an edge to
 //! the module it names.

@@ -1,6 +1,6 @@
 //! Programs nobody here wrote, from Debian packages, bare and under the
 //! shim (run through the `eintrfix` command, as a user would). Each one
-//! fails bare with EINTR and works under the shim; the README's "Real
+//! fails bare with EINTR and works under the shim; docs/runtimes.md's "Real
 //! programs" section records these and what the shim cannot fix.
 
 mod common;
@@ -290,7 +290,7 @@ fn lua_posix_daemon_survives_a_sighup_reload_under_the_shim() {
     assert_eq!(fixed.stdout, "got=work reloads=1\ndone reloads=1\n");
 }
 
-/// A known limit, tested so that the README stays true: Perl dies when one
+/// A known limit, tested so that docs/runtimes.md stays true: Perl dies when one
 /// signal is pending more than 120 times before its handler can run, and a
 /// retried call does not let it run. `--max-retries` under 120 hands the
 /// EINTR back to Perl often enough (Perl's own waitpid then retries).

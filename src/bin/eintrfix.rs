@@ -31,6 +31,8 @@ mod elf;
 mod library;
 #[path = "eintrfix/options.rs"]
 mod options;
+#[path = "eintrfix/system.rs"]
+mod system;
 
 use options::{Command, Invocation};
 use std::ffi::{CString, OsStr, OsString};
@@ -64,6 +66,7 @@ fn main() {
             }
         }
         Invocation::Check(program) => exit(check::run(&program)),
+        Invocation::CheckSystem => exit(system::run()),
         Invocation::Run(command) => exit(run(command)),
     }
 }

@@ -153,7 +153,7 @@ fn executable(path: &Path) -> bool {
 }
 
 /// Whether the file carries capabilities (`security.capability`).
-fn has_capabilities(path: &Path) -> bool {
+pub fn has_capabilities(path: &Path) -> bool {
     let (Ok(c), name) = (
         CString::new(path.as_os_str().as_bytes()),
         c"security.capability",
@@ -330,11 +330,11 @@ fn examine(path: &Path, depth: usize, details: &mut Vec<String>) -> Result<Verdi
     })
 }
 
-fn count(n: usize, what: &str) -> String {
+pub fn count(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
-fn bits(elf: &Elf) -> u32 {
+pub fn bits(elf: &Elf) -> u32 {
     if elf.class64 {
         64
     } else {

@@ -15,6 +15,8 @@ pub enum Invocation {
     Version,
     /// `check PROGRAM`.
     Check(OsString),
+    /// `check --system`.
+    CheckSystem,
     /// Run a program under the shim.
     Run(Command),
 }
@@ -100,6 +102,7 @@ const OPTIONS: &[Opt] = &[
 pub const HELP: &str = "\
 Usage: eintrfix [OPTIONS] [--] PROGRAM [ARGS...]
        eintrfix check PROGRAM
+       eintrfix check --system
 
 Runs PROGRAM with libeintrfix.so preloaded, so that its blocking calls are
 retried instead of failing with EINTR (\"Interrupted system call\") when a
@@ -137,6 +140,8 @@ eintrfix check PROGRAM tells whether preloading reaches PROGRAM (found in
 PATH): not a static or Go binary, not setuid/setgid or with file
 capabilities, a script's interpreter followed; and which hooked functions it
 and its libraries import. Exit status 0 when the shim can act, 1 when not.
+eintrfix check --system tells whether /etc/ld.so.preload would reach every
+program running now (not a static, musl or other-architecture one).
 
 The library is EINTRFIX_LIB if set, else libeintrfix.so beside this command,
 else, relative to it, ../lib/TUPLE/eintrfix/ (the Debian package; TUPLE is
@@ -164,6 +169,9 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation, String> {
                     "check: one program only; unexpected '{}'",
                     extra.to_string_lossy()
                 ));
+            }
+            if program == "--system" {
+                return Ok(Invocation::CheckSystem);
             }
             return Ok(Invocation::Check(program));
         }
@@ -364,6 +372,10 @@ mod tests {
             (OsStr::new("-weird-name"), 1)
         );
         assert!(matches!(parse_strs(&["check", "ls"]), Ok(Invocation::Check(p)) if p == "ls"));
+        assert!(matches!(
+            parse_strs(&["check", "--system"]),
+            Ok(Invocation::CheckSystem)
+        ));
         assert_eq!(command(&["--", "check"]).program, "check");
         assert_eq!(command(&["--summary", "check"]).program, "check");
     }
