@@ -52,17 +52,20 @@ const NO_DLSYM: usize = 1;
 
 /// dlsym, if the process has it: libc's since glibc 2.34, before that
 /// `libdl.so.2`'s, which a program may not have loaded. Found by reading
-/// the loaded objects' symbol tables, as `dlsym(RTLD_DEFAULT, "dlsym")`
-/// would, not imported: an import names a version, and a versioned
-/// reference fails to load wherever the file that version came from
-/// lacks the symbol, weak or not (`dlsym@GLIBC_2.34` is not in glibc 2.33's
-/// libc, `dlsym@GLIBC_2.2.5` not in glibc 2.33's libc.so.6 either, and a
-/// `DT_NEEDED` on `libdl.so.2` costs about 13 000 instructions of every
-/// start-up). Takes the loader's lock the first time.
+/// the symbol tables of the objects after this library (as
+/// `dlsym(RTLD_NEXT, "dlsym")` would: the real one, not an interposer in
+/// the program, which would make our `RTLD_NEXT` its own), not imported:
+/// an import names a version, and a versioned reference fails to load
+/// wherever the file that version came from lacks the symbol, weak or not
+/// (`dlsym@GLIBC_2.34` is not in glibc 2.33, and glibc 2.33's `libc.so.6`
+/// has no `dlsym@GLIBC_2.2.5`), while a `DT_NEEDED` on `libdl.so.2` costs
+/// about 13 000 instructions of every start-up. Reading the tables costs
+/// less than the loader's binding of the import did. Takes the loader's
+/// lock the first time.
 fn dlsym_function() -> Option<lookup::Dlsym> {
     let mut address = DLSYM.load(Ordering::Relaxed);
     if address == 0 {
-        address = lookup::first_definition(b"dlsym", lookup::gnu_hash(b"dlsym"))
+        address = lookup::next_definition(b"dlsym", lookup::gnu_hash(b"dlsym"))
             .map_or(NO_DLSYM, |f| f as usize);
         DLSYM.store(address, Ordering::Relaxed);
     }

@@ -22,8 +22,7 @@
 //! defined before it in the list). The lookup of `read` itself must give
 //! dlsym's answer, or nothing of this is used.
 //!
-//! dlsym itself is found here ([`first_definition`]): see
-//! `crate::real`. Without dlsym (glibc before 2.34, where it lives in
+//! dlsym itself is found here ([`next_definition`]): see `crate::real`. Without dlsym (glibc before 2.34, where it lives in
 //! `libdl.so.2`, in a program that has not loaded that), there is no anchor and nothing to go
 //! back to: [`Scope::find`] then takes every object after this library,
 //! in load order (what `RTLD_NEXT` searches for a library loaded with the
@@ -275,19 +274,13 @@ fn resolved(found: Found) -> Option<*mut c_void> {
 /// definition in the objects after this library, in load order (`name`
 /// without its NUL, `hash` its [`gnu_hash`]). Takes the loader's lock.
 pub fn next_definition(name: &[u8], hash: u32) -> Option<*mut c_void> {
-    definition(name, hash, false)
+    definition(name, hash)
 }
 
-/// `dlsym(RTLD_DEFAULT, name)` without dlsym: the first definition in all
-/// loaded objects, in load order. Takes the loader's lock.
-pub fn first_definition(name: &[u8], hash: u32) -> Option<*mut c_void> {
-    definition(name, hash, true)
-}
-
-fn definition(name: &[u8], hash: u32, from_first: bool) -> Option<*mut c_void> {
+fn definition(name: &[u8], hash: u32) -> Option<*mut c_void> {
     let mut search = Search {
         ours: next_definition as fn(&[u8], u32) -> Option<*mut c_void> as usize,
-        after_ours: from_first,
+        after_ours: false,
         name,
         hash,
         found: None,
