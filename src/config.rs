@@ -275,16 +275,44 @@ pub struct ConfigError<'a> {
     pub accepted: &'static str,
 }
 
-impl fmt::Display for ConfigError<'_> {
+/// A value from outside (a variable's, a path, a link's target) as the
+/// shim's lines show it: printable ASCII as it is, every other byte as
+/// `\xNN` (a newline cannot forge a line, nor an escape sequence drive a
+/// terminal), and cut after [`Escaped::SHOWN`] bytes with how long it was,
+/// so that what the line says after the value (the verdict) always fits.
+#[derive(Clone, Copy, Debug)]
+pub struct Escaped<'a>(pub &'a [u8]);
+
+impl Escaped<'_> {
+    /// The most bytes of a value shown (each up to 4 characters escaped).
+    pub const SHOWN: usize = 256;
+}
+
+impl fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "eintrfix: {}: {} '", self.variable, self.problem)?;
-        for &b in self.bad {
+        for &b in self.0.iter().take(Self::SHOWN) {
             if b.is_ascii_graphic() || b == b' ' {
                 write!(f, "{}", b as char)?;
             } else {
                 write!(f, "\\x{b:02x}")?;
             }
         }
+        if self.0.len() > Self::SHOWN {
+            write!(f, "...({} bytes in all)", self.0.len())?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ConfigError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "eintrfix: {}: {} '{}",
+            self.variable,
+            self.problem,
+            Escaped(self.bad)
+        )?;
         write!(
             f,
             "'; accepted: {}. eintrfix is disabled: every call passes through unchanged",

@@ -720,14 +720,18 @@ fn check_a_script_follows_its_interpreter() {
     assert!(out.contains("env runs perl"), "{out}");
     let (_, verdict, out) = check(no_shebang.to_str().unwrap());
     assert!(verdict.contains("/bin/sh"), "{out}");
+    // What `eintrfix --` would exit with: 127 (execve fails with ENOENT).
     let (code, verdict, _) = check(to_static.to_str().unwrap());
-    assert_eq!(code, Some(1));
-    assert!(verdict.contains("does not exist"), "{verdict}");
-    // Not ELF and not executable.
+    assert_eq!(code, Some(127));
+    assert!(
+        verdict.starts_with("cannot run: ") && verdict.contains("does not exist"),
+        "{verdict}"
+    );
+    // Not ELF and not executable: 126.
     let text_file = dir.join("data.txt");
     std::fs::write(&text_file, "data").unwrap();
     let (code, verdict, _) = check(text_file.to_str().unwrap());
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(126));
     assert!(verdict.contains("not executable"), "{verdict}");
 }
 

@@ -10,6 +10,13 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+/// One line to stdout through [`say`]: a reader that left ends nothing.
+macro_rules! sayln {
+    ($($arg:tt)*) => {
+        $crate::say(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 #[allow(dead_code)]
 #[path = "../config.rs"]
 mod config;
@@ -25,12 +32,18 @@ mod open_rules;
 
 #[path = "eintrfix/check.rs"]
 mod check;
+#[path = "eintrfix/dynamic.rs"]
+mod dynamic;
 #[path = "eintrfix/elf.rs"]
 mod elf;
 #[path = "eintrfix/library.rs"]
 mod library;
 #[path = "eintrfix/options.rs"]
 mod options;
+#[path = "eintrfix/script.rs"]
+mod script;
+#[path = "eintrfix/search.rs"]
+mod search;
 #[path = "eintrfix/system.rs"]
 mod system;
 
@@ -57,13 +70,16 @@ fn main() {
         }
     };
     match invocation {
-        Invocation::Help => print!("{}", options::HELP),
+        Invocation::Help => say(options::HELP),
         Invocation::Version => {
-            println!("eintrfix {}", env!("CARGO_PKG_VERSION"));
-            match library::find() {
-                Ok(found) => println!("library: {} ({})", found.path.display(), found.how),
-                Err(message) => println!("library: {message}"),
-            }
+            let library = match library::find() {
+                Ok(found) => format!("{} ({})", shown(&found.path), found.how),
+                Err(message) => message,
+            };
+            say(&format!(
+                "eintrfix {}\nlibrary: {library}\n",
+                env!("CARGO_PKG_VERSION")
+            ));
         }
         Invocation::Check(program) => exit(check::run(&program)),
         Invocation::CheckSystem => exit(system::run()),
@@ -118,12 +134,26 @@ fn run(command: Command) -> i32 {
     let reason = reason.split(" (os error").next().unwrap_or_default();
     eprintln!(
         "eintrfix: cannot run '{}': {reason}",
-        command.program.to_string_lossy()
+        shown(&command.program)
     );
     match error.raw_os_error() {
         Some(libc::ENOENT) | Some(libc::ENOTDIR) => EXIT_NOT_FOUND,
         _ => EXIT_CANNOT_EXECUTE,
     }
+}
+
+/// Writes `text` to stdout in one go; a reader that went away (`| head`)
+/// is not an error worth a panic.
+pub fn say(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// A value (a path, an argument, a name read from a file) as the
+/// command's messages show it: escaped, so that it can forge no line.
+pub fn shown(value: &(impl AsRef<OsStr> + ?Sized)) -> config::Escaped<'_> {
+    config::Escaped(value.as_ref().as_bytes())
 }
 
 fn cstring(s: &OsStr) -> Option<CString> {

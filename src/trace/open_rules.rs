@@ -39,6 +39,7 @@
 //! allocation, no hooked libc function (the file may be opened from a signal handler or a
 //! forked child of a threaded parent).
 
+use crate::config::Escaped;
 use core::ffi::{c_char, c_int, c_long};
 use core::fmt;
 
@@ -376,7 +377,7 @@ impl fmt::Display for Refusal<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.target {
             None => f.write_str("it is")?,
-            Some(target) => write!(f, "its link target '{}' is", Lossy(target))?,
+            Some(target) => write!(f, "its link target '{}' is", Escaped(target))?,
         }
         let what = match self.kind {
             Kind::Symlink => "a symbolic link",
@@ -415,21 +416,6 @@ impl fmt::Display for Refusal<'_> {
                 self.links
             ),
         }
-    }
-}
-
-/// Bytes shown as text, invalid UTF-8 replaced.
-struct Lossy<'a>(&'a [u8]);
-
-impl fmt::Display for Lossy<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for chunk in self.0.utf8_chunks() {
-            f.write_str(chunk.valid())?;
-            if !chunk.invalid().is_empty() {
-                f.write_str("\u{fffd}")?;
-            }
-        }
-        Ok(())
     }
 }
 

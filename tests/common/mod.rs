@@ -2,6 +2,8 @@
 //! programs, and running a program bare or under the shim.
 #![allow(dead_code)]
 
+pub mod check;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::OnceLock;

@@ -9,10 +9,13 @@
 //! are what it calls through the PLT and so what a preloaded hook sees.
 
 use crate::elf::{self, Elf};
-use crate::functions::Function;
+
+use crate::config::Escaped;
 use crate::library;
-use crate::{EXIT_NOT_FOUND, EXIT_OWN_ERROR};
-use std::collections::HashSet;
+use crate::script::{self, Shebang};
+use crate::search;
+use crate::shown;
+use crate::{EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, EXIT_OWN_ERROR};
 use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -29,12 +32,15 @@ enum Verdict {
     Unreachable(String),
     /// The library would load but no hooked function is imported.
     NothingToHook(String),
+    /// `eintrfix -- PROGRAM` would fail to start it, with this exit status
+    /// (126 or 127, as `execvp` fails).
+    CannotRun(i32, String),
 }
 
 /// Stdio and other libc entry points that block inside libc, where no
 /// hook sees the system call they make: the kernel-restart path covers
 /// them, behind handlers installed through libc.
-const INSIDE_LIBC: &[&str] = &[
+pub const INSIDE_LIBC: &[&str] = &[
     "fgets",
     "fgetc",
     "getc",
@@ -75,7 +81,7 @@ const INSIDE_LIBC: &[&str] = &[
 
 /// The functions that install a signal handler through libc, and so
 /// behind the shim's trampoline.
-const HANDLER_INSTALLERS: &[&str] = &[
+pub const HANDLER_INSTALLERS: &[&str] = &[
     "sigaction",
     "__sigaction",
     "signal",
@@ -87,25 +93,30 @@ const HANDLER_INSTALLERS: &[&str] = &[
 ];
 
 /// Runs the check and returns the exit status: 0 when the shim can act, 1
-/// when it cannot or would change nothing, 127 when the program is not
-/// found, 125 when it cannot be read.
+/// when it cannot or would change nothing, 126 or 127 when the program
+/// cannot be started (what `eintrfix -- PROGRAM` would exit with), 125 when
+/// it cannot be read.
 pub fn run(program: &OsStr) -> i32 {
-    let Some(path) = resolve(program) else {
-        println!(
-            "not found: '{}' is not a file and not in PATH",
-            program.to_string_lossy()
-        );
-        return EXIT_NOT_FOUND;
+    let path = match resolve(program) {
+        Ok(path) => path,
+        Err((EXIT_NOT_FOUND, reason)) => {
+            crate::say(&format!("not found: '{}' {reason}\n", shown(program)));
+            return EXIT_NOT_FOUND;
+        }
+        Err((status, reason)) => {
+            crate::say(&format!("cannot run: '{}': {reason}\n", shown(program)));
+            return status;
+        }
     };
     let mut details = Vec::new();
     match library::find() {
-        Ok(found) => details.push(format!("library: {} ({})", found.path.display(), found.how)),
+        Ok(found) => details.push(format!("library: {} ({})", shown(&found.path), found.how)),
         Err(message) => details.push(format!("library: {message}")),
     }
     let verdict = match examine(&path, 0, &mut details) {
         Ok(verdict) => verdict,
         Err(message) => {
-            println!("error: {}: {message}", path.display());
+            crate::say(&format!("error: {}: {message}\n", shown(&path)));
             return EXIT_OWN_ERROR;
         }
     };
@@ -113,35 +124,90 @@ pub fn run(program: &OsStr) -> i32 {
         Verdict::Reachable(reason) => ("reachable", reason, 0),
         Verdict::Unreachable(reason) => ("unreachable", reason, 1),
         Verdict::NothingToHook(reason) => ("nothing to hook", reason, 1),
+        Verdict::CannotRun(status, reason) => ("cannot run", reason, status),
     };
-    println!("{word}: {}: {reason}", path.display());
+    let mut text = format!("{word}: {}: {reason}\n", shown(&path));
     for line in details {
-        println!("  {line}");
+        text.push_str(&format!("  {line}\n"));
     }
+    crate::say(&text);
     status
 }
 
+/// The exit status of `eintrfix --` when `execve` fails with `errno`.
+fn exit_status(errno: Option<i32>) -> i32 {
+    match errno {
+        Some(libc::ENOENT) | Some(libc::ENOTDIR) => EXIT_NOT_FOUND,
+        _ => EXIT_CANNOT_EXECUTE,
+    }
+}
+
 /// Finds a program as `execvp` does: as given if it holds a slash, else
-/// the first executable file of that name in `PATH`.
-fn resolve(program: &OsStr) -> Option<PathBuf> {
+/// the first executable file of that name in `PATH` (a file there that is
+/// not executable is passed over, and is the error if nothing else is
+/// found; an error other than a missing file stops the search). The error
+/// is the exit status `eintrfix --` would give, and why.
+fn resolve(program: &OsStr) -> Result<PathBuf, (i32, String)> {
     if program.is_empty() {
-        return None;
+        return Err((EXIT_NOT_FOUND, "is empty".into()));
     }
     if program.as_bytes().contains(&b'/') {
         let path = PathBuf::from(program);
-        return path.exists().then_some(path);
+        return match std::fs::metadata(&path) {
+            Ok(_) => Ok(path),
+            Err(e) => Err(match exit_status(e.raw_os_error()) {
+                EXIT_NOT_FOUND => (EXIT_NOT_FOUND, "does not exist".into()),
+                status => (status, io_reason(&e)),
+            }),
+        };
     }
     let search = std::env::var_os("PATH").unwrap_or_else(|| "/bin:/usr/bin".into());
-    std::env::split_paths(&search)
-        .map(|dir| {
-            if dir.as_os_str().is_empty() {
-                PathBuf::from(".")
-            } else {
-                dir
+    let mut denied = None;
+    for dir in std::env::split_paths(&search) {
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        let candidate = dir.join(program);
+        match std::fs::metadata(&candidate) {
+            Ok(meta) if meta.is_file() && executable(&candidate) => return Ok(candidate),
+            Ok(_) => {
+                denied.get_or_insert(candidate);
             }
-            .join(program)
-        })
-        .find(|candidate| candidate.is_file() && executable(candidate))
+            Err(e) => match e.raw_os_error() {
+                Some(libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ENODEV) => {}
+                Some(libc::EACCES) => {
+                    denied.get_or_insert(candidate);
+                }
+                _ => {
+                    return Err((
+                        EXIT_CANNOT_EXECUTE,
+                        format!("in PATH is {}: {}", shown(&candidate), io_reason(&e)),
+                    ))
+                }
+            },
+        }
+    }
+    Err(match denied {
+        Some(candidate) => (
+            EXIT_CANNOT_EXECUTE,
+            format!(
+                "in PATH is {}, which is not an executable file",
+                shown(&candidate)
+            ),
+        ),
+        None => (EXIT_NOT_FOUND, "is not a file and not in PATH".into()),
+    })
+}
+
+/// An I/O error's text without Rust's "(os error N)".
+fn io_reason(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    text.split(" (os error")
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn executable(path: &Path) -> bool {
@@ -165,28 +231,37 @@ pub fn has_capabilities(path: &Path) -> bool {
     unsafe { libc::getxattr(c.as_ptr(), name.as_ptr(), std::ptr::null_mut(), 0) >= 0 }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))
-}
-
 /// Looks at one file (a program, or a script's interpreter).
 fn examine(path: &Path, depth: usize, details: &mut Vec<String>) -> Result<Verdict, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot inspect it: {e}"))?;
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) => {
+            return Ok(Verdict::CannotRun(
+                exit_status(e.raw_os_error()),
+                io_reason(&e),
+            ))
+        }
+    };
     if !meta.is_file() {
-        return Ok(Verdict::Unreachable("not a regular file".into()));
+        return Ok(Verdict::CannotRun(
+            EXIT_CANNOT_EXECUTE,
+            "not a regular file: execve refuses it (EACCES)".into(),
+        ));
     }
     if !executable(path) {
-        return Ok(Verdict::Unreachable(
+        return Ok(Verdict::CannotRun(
+            EXIT_CANNOT_EXECUTE,
             "not executable (no execute permission for you)".into(),
         ));
     }
-    let data = read(path)?;
-    if !elf::is_elf(&data) {
-        return script(path, &data, depth, details);
+    let file = elf::open(path)?;
+    let head = file.head(script::HEAD as u64)?;
+    if !elf::is_elf(&head) {
+        return from_script(path, &head, depth, details);
     }
-    let program = elf::parse(&data)?;
+    let program = elf::parse(&file, &search::wanted)?;
     let reference = reference_elf();
-    details.push(format!("file: {}: {}", path.display(), describe(&program)));
+    details.push(format!("file: {}: {}", shown(path), describe(&program)));
 
     if let Some(reference) = &reference {
         if (reference.class64, reference.machine) != (program.class64, program.machine) {
@@ -221,6 +296,16 @@ fn examine(path: &Path, depth: usize, details: &mut Vec<String>) -> Result<Verdi
         }));
     };
 
+    if let Err(e) = std::fs::metadata(loader) {
+        return Ok(Verdict::CannotRun(
+            exit_status(e.raw_os_error()),
+            format!(
+                "the loader it asks for, {}: {}",
+                shown(loader),
+                io_reason(&e)
+            ),
+        ));
+    }
     let mut barriers = Vec::new();
     if meta.mode() & 0o4000 != 0 {
         barriers.push(format!("setuid (owner uid {})", meta.uid()));
@@ -245,16 +330,23 @@ fn examine(path: &Path, depth: usize, details: &mut Vec<String>) -> Result<Verdi
     }
     if loader.contains("musl") {
         barriers.push(format!(
-            "it asks for musl's loader ({loader}); the library is built for glibc"
+            "it asks for musl's loader ({}); the library is built for glibc",
+            shown(loader)
         ));
     }
 
-    let (imports, libraries, missing, inside) = walk(path, &program);
+    let search::Walked {
+        imports,
+        libraries,
+        missing,
+        refused,
+        inside,
+    } = search::walk(path, &program)?;
     let mut total: Vec<&'static str> = Vec::new();
     for (object, hooked) in &imports {
         details.push(format!(
             "{} imports {}: {}",
-            object.display(),
+            shown(object),
             count(hooked.len(), "hooked function"),
             hooked.join(" ")
         ));
@@ -276,10 +368,14 @@ fn examine(path: &Path, depth: usize, details: &mut Vec<String>) -> Result<Verdi
         ));
     }
     if !libraries.is_empty() {
-        details.push(format!("needed libraries read: {}", libraries.join(" ")));
+        let names: Vec<String> = libraries.iter().map(|n| shown(n).to_string()).collect();
+        details.push(format!("needed libraries read: {}", names.join(" ")));
     }
     for name in &missing {
-        details.push(format!("needed library not found: {name}"));
+        details.push(format!("needed library not found: {}", shown(name)));
+    }
+    for refusal in &refused {
+        details.push(format!("passed over as a library: {refusal}"));
     }
     let (installers, inside): (Vec<String>, Vec<String>) = inside
         .into_iter()
@@ -351,7 +447,7 @@ fn describe(elf: &Elf) -> String {
         _ => "other",
     };
     let linking = match &elf.interpreter {
-        Some(loader) => format!("dynamically linked, loader {loader}"),
+        Some(loader) => format!("dynamically linked, loader {}", shown(loader)),
         None => "statically linked".into(),
     };
     format!(
@@ -368,68 +464,108 @@ fn reference_elf() -> Option<Elf> {
         .map(|f| f.path)
         .or_else(|_| std::env::current_exe())
         .ok()?;
-    elf::parse(&std::fs::read(path).ok()?).ok()
+    elf::parse(&elf::open(&path).ok()?, &|_| false).ok()
 }
 
 /// A file that is not ELF: a `#!` script (its interpreter is checked), or a
-/// file `execvp` hands to /bin/sh.
-fn script(
+/// file the kernel refuses (ENOEXEC), which `execvp` hands to /bin/sh.
+fn from_script(
     path: &Path,
-    data: &[u8],
+    head: &[u8],
     depth: usize,
     details: &mut Vec<String>,
 ) -> Result<Verdict, String> {
     if depth >= MAX_INTERPRETERS {
-        return Ok(Verdict::Unreachable(
-            "too many nested #! interpreters".into(),
+        return Ok(Verdict::CannotRun(
+            EXIT_CANNOT_EXECUTE,
+            "too many nested #! interpreters: execve fails with ELOOP".into(),
         ));
     }
-    let Some(line) = data.strip_prefix(b"#!") else {
-        details.push(format!(
-            "{}: not ELF and no #! line: execvp runs it with /bin/sh",
-            path.display()
-        ));
-        return wrap(
-            Path::new("/bin/sh"),
-            "a file run by /bin/sh",
-            depth,
-            details,
-        );
+    let (name, arg) = match script::shebang(head) {
+        None => {
+            details.push(format!(
+                "{}: not ELF and no #! line: execve refuses it (ENOEXEC) and execvp runs it \
+                 with /bin/sh",
+                shown(path)
+            ));
+            return wrap(
+                Path::new("/bin/sh"),
+                "a file run by /bin/sh",
+                depth,
+                details,
+            );
+        }
+        Some(Shebang::Refused(why)) => {
+            details.push(format!(
+                "{}: its #! line is {why}: execve refuses it (ENOEXEC) and execvp runs it \
+                 with /bin/sh",
+                shown(path)
+            ));
+            return wrap(
+                Path::new("/bin/sh"),
+                &format!("a file run by /bin/sh ({why})"),
+                depth,
+                details,
+            );
+        }
+        Some(Shebang::Interpreter { name, arg }) => (name, arg),
     };
-    let line = line.split(|&b| b == b'\n').next().unwrap_or_default();
-    let line = String::from_utf8_lossy(line).trim().to_string();
-    let mut words = line.split_whitespace();
-    let Some(interpreter) = words.next() else {
-        return Ok(Verdict::Unreachable(
-            "a script with an empty #! line".into(),
+    details.push(format!(
+        "{}: a script: #!{}{}",
+        shown(path),
+        Escaped(&name),
+        arg.as_ref()
+            .map(|a| format!(" {}", Escaped(a)))
+            .unwrap_or_default()
+    ));
+    if name.is_empty() {
+        return Ok(Verdict::CannotRun(
+            EXIT_CANNOT_EXECUTE,
+            "a script whose #! interpreter path is empty: execve fails with EACCES".into(),
         ));
-    };
-    details.push(format!("{}: a script: #!{line}", path.display()));
-    if Path::new(interpreter).file_name() == Some(OsStr::new("env")) {
+    }
+    let interpreter = Path::new(OsStr::from_bytes(&name));
+    if interpreter.file_name() == Some(OsStr::new("env")) {
         // `#!/usr/bin/env [-S] [VAR=VALUE...] NAME`: env finds NAME in PATH
-        // and the preloaded shim goes along with its environment.
-        let target = words.find(|w| !w.starts_with('-') && !w.contains('='));
-        if let Some(target) = target {
-            let Some(found) = resolve(OsStr::new(target)) else {
-                return Ok(Verdict::Unreachable(format!(
-                    "a script run by '{target}' through env, which is not in PATH"
-                )));
+        // and the preloaded shim goes along with its environment. The
+        // kernel passes one argument: only -S splits it.
+        let arg = String::from_utf8_lossy(arg.as_deref().unwrap_or_default()).into_owned();
+        let words: Vec<&str> = match arg.strip_prefix("-S") {
+            Some(rest) => rest.split([' ', '\t']).filter(|w| !w.is_empty()).collect(),
+            None => vec![arg.as_str()],
+        };
+        if let Some(target) = words
+            .into_iter()
+            .find(|w| !w.is_empty() && !w.starts_with('-') && !w.contains('='))
+        {
+            let found = match resolve(OsStr::new(target)) {
+                Ok(found) => found,
+                Err((status, reason)) => {
+                    return Ok(Verdict::CannotRun(
+                        status,
+                        format!(
+                            "a script run through env by '{}', which {reason}",
+                            shown(target)
+                        ),
+                    ))
+                }
             };
             details.push(format!(
-                "env runs {target}: {}; the shim stays preloaded across env's exec",
-                found.display()
+                "env runs {}: {}; the shim stays preloaded across env's exec",
+                shown(target),
+                shown(&found)
             ));
             return wrap(
                 &found,
-                &format!("a script run by {}", found.display()),
+                &format!("a script run by {}", shown(&found)),
                 depth,
                 details,
             );
         }
     }
     wrap(
-        Path::new(interpreter),
-        &format!("a script run by {interpreter}"),
+        interpreter,
+        &format!("a script run by {}", shown(interpreter)),
         depth,
         details,
     )
@@ -442,157 +578,22 @@ fn wrap(
     depth: usize,
     details: &mut Vec<String>,
 ) -> Result<Verdict, String> {
-    if !interpreter.exists() {
-        return Ok(Verdict::Unreachable(format!(
-            "{what}, which does not exist"
-        )));
+    if let Err(e) = std::fs::metadata(interpreter) {
+        let status = exit_status(e.raw_os_error());
+        let reason = if status == EXIT_NOT_FOUND {
+            "does not exist".to_string()
+        } else {
+            io_reason(&e)
+        };
+        return Ok(Verdict::CannotRun(
+            status,
+            format!("{what}, which {reason}"),
+        ));
     }
     Ok(match examine(interpreter, depth + 1, details)? {
         Verdict::Reachable(r) => Verdict::Reachable(format!("{what}: {r}")),
         Verdict::Unreachable(r) => Verdict::Unreachable(format!("{what}: {r}")),
         Verdict::NothingToHook(r) => Verdict::NothingToHook(format!("{what}: {r}")),
+        Verdict::CannotRun(status, r) => Verdict::CannotRun(status, format!("{what}: {r}")),
     })
-}
-
-/// A library to find: its name and the search paths of the object that
-/// needs it.
-struct Need {
-    name: String,
-    origin: PathBuf,
-    rpath: Vec<String>,
-    runpath: Vec<String>,
-}
-
-/// Each object (the program, then its libraries breadth-first) with the
-/// hooked functions it imports, the libraries found, the libraries not
-/// found, and the libc-internal readers it imports.
-type Walked = (
-    Vec<(PathBuf, Vec<&'static str>)>,
-    Vec<String>,
-    Vec<String>,
-    Vec<String>,
-);
-
-fn walk(path: &Path, program: &Elf) -> Walked {
-    let cache = std::fs::read("/etc/ld.so.cache")
-        .map(|data| elf::ld_so_cache(&data))
-        .unwrap_or_default();
-    let library_path: Vec<String> = std::env::var("LD_LIBRARY_PATH")
-        .map(|v| {
-            v.split([':', ';'])
-                .filter(|d| !d.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut objects = Vec::new();
-    let mut missing = Vec::new();
-    let mut libraries = Vec::new();
-    let mut inside: Vec<String> = Vec::new();
-    let mut seen_names: HashSet<String> = HashSet::new();
-    let mut seen_paths: HashSet<PathBuf> = HashSet::new();
-    let mut queue = std::collections::VecDeque::new();
-
-    let mut visit = |object: &Path, elf: &Elf, queue: &mut std::collections::VecDeque<Need>| {
-        objects.push((object.to_path_buf(), hooked(elf)));
-        for name in &elf.imports {
-            let listed =
-                INSIDE_LIBC.contains(&name.as_str()) || HANDLER_INSTALLERS.contains(&name.as_str());
-            if listed && !inside.contains(name) {
-                inside.push(name.clone());
-            }
-        }
-        let origin = object
-            .canonicalize()
-            .ok()
-            .and_then(|p| p.parent().map(Path::to_path_buf))
-            .unwrap_or_default();
-        for name in &elf.needed {
-            queue.push_back(Need {
-                name: name.clone(),
-                origin: origin.clone(),
-                rpath: elf.rpath.clone(),
-                runpath: elf.runpath.clone(),
-            });
-        }
-    };
-    visit(path, program, &mut queue);
-    while let Some(need) = queue.pop_front() {
-        if !seen_names.insert(need.name.clone()) {
-            continue;
-        }
-        match find_library(&need, program, &library_path, &cache) {
-            Some((found, elf)) => {
-                libraries.push(need.name.clone());
-                if seen_paths.insert(found.canonicalize().unwrap_or(found.clone())) {
-                    visit(&found, &elf, &mut queue);
-                }
-            }
-            None => missing.push(need.name),
-        }
-    }
-    objects.retain(|(_, hooked)| !hooked.is_empty());
-    (objects, libraries, missing, inside)
-}
-
-/// The hooked functions an object imports, in catalogue order.
-fn hooked(elf: &Elf) -> Vec<&'static str> {
-    Function::ALL
-        .iter()
-        .map(|f| f.name())
-        .filter(|name| elf.imports.iter().any(|i| i == name))
-        .collect()
-}
-
-/// Finds a needed library the way the loader does, keeping only files of
-/// the program's class and machine.
-fn find_library(
-    need: &Need,
-    program: &Elf,
-    library_path: &[String],
-    cache: &[(String, String)],
-) -> Option<(PathBuf, Elf)> {
-    let fits = |candidate: &Path| -> Option<(PathBuf, Elf)> {
-        let elf = elf::parse(&std::fs::read(candidate).ok()?).ok()?;
-        ((elf.class64, elf.machine) == (program.class64, program.machine))
-            .then(|| (candidate.to_path_buf(), elf))
-    };
-    if need.name.contains('/') {
-        return fits(Path::new(&need.name));
-    }
-    let origin = need.origin.to_string_lossy();
-    let expand = |dir: &String| {
-        PathBuf::from(
-            dir.replace("${ORIGIN}", &origin)
-                .replace("$ORIGIN", &origin),
-        )
-    };
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    if need.runpath.is_empty() {
-        dirs.extend(need.rpath.iter().map(expand));
-    }
-    dirs.extend(library_path.iter().map(PathBuf::from));
-    dirs.extend(need.runpath.iter().map(expand));
-    let from_dirs = dirs.iter().find_map(|d| fits(&d.join(&need.name)));
-    from_dirs
-        .or_else(|| {
-            cache
-                .iter()
-                .filter(|(name, _)| *name == need.name)
-                .find_map(|(_, path)| fits(Path::new(path)))
-        })
-        .or_else(|| {
-            [
-                "/lib/x86_64-linux-gnu",
-                "/usr/lib/x86_64-linux-gnu",
-                "/lib/aarch64-linux-gnu",
-                "/usr/lib/aarch64-linux-gnu",
-                "/lib64",
-                "/usr/lib64",
-                "/lib",
-                "/usr/lib",
-            ]
-            .iter()
-            .find_map(|d| fits(&Path::new(d).join(&need.name)))
-        })
 }

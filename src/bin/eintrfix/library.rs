@@ -1,5 +1,6 @@
 //! Where the command finds libeintrfix.so, and the `LD_PRELOAD` it builds.
 
+use crate::shown;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -105,10 +106,7 @@ pub fn find() -> Result<Found, String> {
                 how: format!("from {OVERRIDE}"),
             })
         } else {
-            Err(format!(
-                "{OVERRIDE}: '{}' is not a file",
-                path.to_string_lossy()
-            ))
+            Err(format!("{OVERRIDE}: '{}' is not a file", shown(path)))
         };
     }
     let exe = std::env::current_exe()
@@ -123,10 +121,7 @@ pub fn find() -> Result<Found, String> {
             });
         }
     }
-    let looked: Vec<String> = places
-        .iter()
-        .map(|(p, _)| p.display().to_string())
-        .collect();
+    let looked: Vec<String> = places.iter().map(|(p, _)| shown(p).to_string()).collect();
     Err(format!(
         "cannot find {FILE_NAME}: looked at {}; set {OVERRIDE} to its path",
         looked.join(", ")
@@ -135,7 +130,7 @@ pub fn find() -> Result<Found, String> {
 
 fn absolute(path: &Path) -> Result<PathBuf, String> {
     path.canonicalize()
-        .map_err(|e| format!("cannot resolve '{}': {e}", path.display()))
+        .map_err(|e| format!("cannot resolve '{}': {e}", shown(path)))
 }
 
 /// The `LD_PRELOAD` value: the library first, then whatever was there.
@@ -147,7 +142,7 @@ pub fn preload_value(library: &Path, existing: Option<OsString>) -> Result<OsStr
         return Err(format!(
             "the library path '{}' holds a space or a colon, which LD_PRELOAD cannot carry; \
              install it elsewhere or copy it and set {OVERRIDE}",
-            library.display()
+            shown(library)
         ));
     }
     let mut value = library.as_os_str().to_owned();

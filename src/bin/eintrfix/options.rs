@@ -1,7 +1,8 @@
 //! The command line: each option sets one `EINTRFIX_*` variable, checked
 //! with the library's own parser before anything is started.
 
-use crate::{config, open_rules};
+use crate::config::Escaped;
+use crate::{config, open_rules, shown};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -139,7 +140,9 @@ Options (each sets the variable named after it; the last one given wins):
 eintrfix check PROGRAM tells whether preloading reaches PROGRAM (found in
 PATH): not a static or Go binary, not setuid/setgid or with file
 capabilities, a script's interpreter followed; and which hooked functions it
-and its libraries import. Exit status 0 when the shim can act, 1 when not.
+and its libraries import. Exit status 0 when the shim can act, 1 when not,
+126 or 127 when 'eintrfix -- PROGRAM' would fail to start it with that
+status, 125 when PROGRAM cannot be read or passes check's limits.
 eintrfix check --system tells whether /etc/ld.so.preload would reach every
 program running now (not a static, musl or other-architecture one).
 
@@ -167,7 +170,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation, String> {
             if let Some(extra) = args.next() {
                 return Err(format!(
                     "check: one program only; unexpected '{}'",
-                    extra.to_string_lossy()
+                    shown(&extra)
                 ));
             }
             if program == "--system" {
@@ -191,7 +194,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation, String> {
                 let option = OPTIONS
                     .iter()
                     .find(|o| o.long.as_bytes() == name)
-                    .ok_or_else(|| format!("unknown option '{}'", arg.to_string_lossy()))?;
+                    .ok_or_else(|| format!("unknown option '{}'", shown(&arg)))?;
                 let value = match (option.flag, inline) {
                     (Some(_), Some(_)) => {
                         return Err(format!("{} takes no value", option.long));
@@ -263,7 +266,7 @@ pub fn validate(set: &[(&'static str, OsString)]) -> Result<(), String> {
             "{}: {} '{}'; accepted: {}",
             source(e.variable),
             e.problem,
-            String::from_utf8_lossy(e.bad),
+            Escaped(e.bad),
             e.accepted
         ));
     }
@@ -280,14 +283,14 @@ pub fn validate(set: &[(&'static str, OsString)]) -> Result<(), String> {
             return Err(format!(
                 "{}: the directory '{}' does not exist",
                 source(config::LOG_FILE),
-                dir.display()
+                shown(dir)
             ));
         }
         if let Err(refusal) = log_file_rules(file) {
             return Err(format!(
                 "{}: refusing '{}': {refusal}",
                 source(config::LOG_FILE),
-                path.display()
+                shown(path)
             ));
         }
     }

@@ -17,8 +17,11 @@
 use crate::check::{bits, count, has_capabilities};
 use crate::elf::{self, Elf};
 use crate::library;
-use crate::EXIT_OWN_ERROR;
+use crate::script::{self, Shebang};
+use crate::{shown, EXIT_OWN_ERROR};
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -53,7 +56,7 @@ pub fn run() -> i32 {
     let entries = match std::fs::read_dir("/proc") {
         Ok(entries) => entries,
         Err(e) => {
-            println!("error: /proc: cannot read it: {e}");
+            sayln!("error: /proc: cannot read it: {e}");
             return EXIT_OWN_ERROR;
         }
     };
@@ -63,7 +66,7 @@ pub fn run() -> i32 {
         .map(|f| f.path.clone())
         .or_else(|_| std::env::current_exe())
         .ok()
-        .and_then(|path| elf::parse(&std::fs::read(path).ok()?).ok());
+        .and_then(|path| elf::parse(&elf::open(&path).ok()?, &|_| false).ok());
     let library_path = found.as_ref().ok().map(|f| f.path.clone());
 
     let mut programs: BTreeMap<PathBuf, Program> = BTreeMap::new();
@@ -108,15 +111,18 @@ pub fn run() -> i32 {
         let (kind, privileged) = match kinds.get(&key) {
             Some(known) => known.clone(),
             None => {
-                let data = match std::fs::read(&exe) {
-                    Ok(data) => data,
-                    Err(e) => {
-                        unreadable += u32::from(e.kind() == std::io::ErrorKind::PermissionDenied);
+                let file = match elf::open(&exe) {
+                    Ok(file) => file,
+                    Err(_) => {
+                        unreadable += u32::from(
+                            std::fs::File::open(&exe)
+                                .is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied),
+                        );
                         continue;
                     }
                 };
                 let privileged = meta.mode() & 0o6000 != 0 || has_capabilities(&exe);
-                let kind = classify(&data, reference.as_ref());
+                let kind = classify(&file, reference.as_ref());
                 kinds.insert(key, (kind.clone(), privileged));
                 (kind, privileged)
             }
@@ -173,16 +179,16 @@ pub fn run() -> i32 {
         None => Some("no library found to preload".to_string()),
     };
     if let (0, Some(why)) = (bad, &unloadable) {
-        println!("not ready: {why}");
+        sayln!("not ready: {why}");
     } else if bad == 0 && unreadable == 0 {
-        println!(
+        sayln!(
             "ready: all {} running ({}){enabled} are dynamically linked through glibc's \
              loader: {PRELOAD_FILE} would reach each",
             count(total, "program"),
             processes(running)
         );
     } else if bad == 0 {
-        println!(
+        sayln!(
             "incomplete: {} could not be read (run as root); the {} read{enabled} are reachable",
             processes(unreadable as usize),
             count(total, "program")
@@ -199,7 +205,7 @@ pub fn run() -> i32 {
                 count(units.len(), "enabled service")
             )
         };
-        println!(
+        sayln!(
             "not ready: {} of {} running{of_services} {} out of reach of {PRELOAD_FILE}",
             out_of_reach.len(),
             count(total, "program"),
@@ -208,55 +214,55 @@ pub fn run() -> i32 {
     }
     for (path, program) in &out_of_reach {
         if let Kind::Unreachable(why) = &program.kind {
-            println!("  {}: {why} ({})", path.display(), pids(&program.pids));
+            sayln!("  {}: {why} ({})", shown(path), pids(&program.pids));
         }
     }
     for (unit, path, why) in &services_out {
-        println!("  service {unit}: {}: {why}", path.display());
+        sayln!("  service {}: {}: {why}", shown(unit), shown(path));
     }
     if let (1.., Some(why)) = (bad, &unloadable) {
-        println!("  {why}");
+        sayln!("  {why}");
     }
     match found {
-        Ok(found) => println!("  library: {} ({})", found.path.display(), found.how),
-        Err(message) => println!("  library: {message}"),
+        Ok(found) => sayln!("  library: {} ({})", shown(&found.path), found.how),
+        Err(message) => sayln!("  library: {message}"),
     }
-    println!("  {}", preload_file());
+    sayln!("  {}", preload_file());
     if library_path.is_some() {
-        println!("  the library is loaded in {}", processes(loaded));
+        sayln!("  the library is loaded in {}", processes(loaded));
     }
     for (path, program) in programs.iter().filter(|(_, p)| p.kind == Kind::Go) {
-        println!(
+        sayln!(
             "  {}: a Go program: the library loads, but Go makes its own system calls ({})",
-            path.display(),
+            shown(path),
             pids(&program.pids)
         );
     }
     let privileged: Vec<String> = programs
         .iter()
         .filter(|(_, p)| p.privileged && !matches!(p.kind, Kind::Unreachable(_)))
-        .map(|(path, _)| path.display().to_string())
+        .map(|(path, _)| shown(path).to_string())
         .collect();
     if !privileged.is_empty() {
-        println!(
+        sayln!(
             "  setuid, setgid or with file capabilities, reached by {PRELOAD_FILE} (not by \
              LD_PRELOAD), where the library runs in secure-execution mode: {}",
             privileged.join(" ")
         );
     }
     if unreadable > 0 {
-        println!(
+        sayln!(
             "  {} could not be read (another user's without root, or one that forbids it)",
             processes(unreadable as usize)
         );
     }
     if kernel_threads > 0 {
-        println!(
+        sayln!(
             "  {} without a program (kernel threads) skipped",
             processes(kernel_threads as usize)
         );
     }
-    println!(
+    sayln!(
         "  programs not running now (timers, services started on demand) are not seen: \
          check each with 'eintrfix check PROGRAM'"
     );
@@ -369,28 +375,24 @@ fn services() -> Vec<(String, PathBuf)> {
 /// What a program file is for the loader, a script judged by its `#!`
 /// interpreter; `None` if it cannot be read.
 fn classify_file(path: &Path, reference: Option<&Elf>) -> Option<Kind> {
-    let data = std::fs::read(path).ok()?;
-    let Some(line) = data.strip_prefix(b"#!") else {
-        return Some(classify(&data, reference));
+    let file = elf::open(path).ok()?;
+    let head = file.head(script::HEAD as u64).ok()?;
+    let Some(Shebang::Interpreter { name, .. }) = script::shebang(&head) else {
+        return Some(classify(&file, reference));
     };
-    let line = line.split(|&b| b == b'\n').next().unwrap_or_default();
-    let line = String::from_utf8_lossy(line);
-    let interpreter = line.split_whitespace().next()?;
-    let data = std::fs::read(interpreter).ok()?;
-    Some(match classify(&data, reference) {
+    let interpreter = Path::new(OsStr::from_bytes(&name));
+    Some(match classify(&elf::open(interpreter).ok()?, reference) {
         Kind::Unreachable(why) => {
-            Kind::Unreachable(format!("a script run by {interpreter}: {why}"))
+            Kind::Unreachable(format!("a script run by {}: {why}", shown(interpreter)))
         }
         other => other,
     })
 }
 
 /// What a program is for the loader.
-fn classify(data: &[u8], reference: Option<&Elf>) -> Kind {
-    if !elf::is_elf(data) {
-        return Kind::Unreachable("not an ELF file".into());
-    }
-    let program = match elf::parse(data) {
+fn classify(file: &elf::Opened, reference: Option<&Elf>) -> Kind {
+    let program = match elf::parse(file, &|_| false) {
+        Err(e) if e == elf::NOT_ELF => return Kind::Unreachable(e),
         Ok(program) => program,
         Err(e) => return Kind::Unreachable(format!("unreadable ELF: {e}")),
     };
@@ -407,7 +409,8 @@ fn classify(data: &[u8], reference: Option<&Elf>) -> Kind {
     };
     if loader.contains("musl") {
         return Kind::Unreachable(format!(
-            "it asks for musl's loader ({loader}), which cannot load a glibc library"
+            "it asks for musl's loader ({}), which cannot load a glibc library",
+            shown(loader)
         ));
     }
     if let Some(reference) = reference {
