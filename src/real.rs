@@ -54,7 +54,8 @@ const NO_DLSYM: usize = 1;
 /// `libdl.so.2`'s, which a program may not have loaded. Found by reading
 /// the symbol tables of the objects after this library (as
 /// `dlsym(RTLD_NEXT, "dlsym")` would: the real one, not an interposer in
-/// the program, which would make our `RTLD_NEXT` its own), not imported:
+/// the program, which would make our `RTLD_NEXT` its own), or of the
+/// others where the library was loaded with `dlopen`, not imported:
 /// an import names a version, and a versioned reference fails to load
 /// wherever the file that version came from lacks the symbol, weak or not
 /// (`dlsym@GLIBC_2.34` is not in glibc 2.33, and glibc 2.33's `libc.so.6`

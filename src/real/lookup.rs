@@ -226,6 +226,8 @@ extern "C" fn visit(info: *mut dl_phdr_info, _size: size_t, data: *mut c_void) -
 struct Search<'a> {
     ours: usize,
     after_ours: bool,
+    /// Every object but this library, not only those after it.
+    everywhere: bool,
     name: &'a [u8],
     hash: u32,
     found: Option<*mut c_void>,
@@ -237,8 +239,12 @@ extern "C" fn search_object(info: *mut dl_phdr_info, _size: size_t, data: *mut c
     // SAFETY: `data` is the `Search` that `next_definition` passed, and
     // `info` a valid description of one loaded object.
     let (search, info) = unsafe { (&mut *data.cast::<Search>(), &*info) };
-    if !search.after_ours {
-        // SAFETY: `info` comes from dl_iterate_phdr.
+    // SAFETY: `info` comes from dl_iterate_phdr.
+    if search.everywhere && unsafe { contains(info, search.ours) } {
+        return 0;
+    }
+    if !search.everywhere && !search.after_ours {
+        // SAFETY: as above.
         search.after_ours = unsafe { contains(info, search.ours) };
         return 0;
     }
@@ -271,16 +277,19 @@ fn resolved(found: Found) -> Option<*mut c_void> {
 }
 
 /// `dlsym(RTLD_NEXT, name)` without dlsym, one name at a time: the first
-/// definition in the objects after this library, in load order (`name`
-/// without its NUL, `hash` its [`gnu_hash`]). Takes the loader's lock.
+/// definition in the objects after this library, in load order; where
+/// none defines it (the library was loaded with `dlopen`, after the
+/// objects that do), the first in any other object (`name` without its
+/// NUL, `hash` its [`gnu_hash`]). Takes the loader's lock.
 pub fn next_definition(name: &[u8], hash: u32) -> Option<*mut c_void> {
-    definition(name, hash)
+    definition(name, hash, false).or_else(|| definition(name, hash, true))
 }
 
-fn definition(name: &[u8], hash: u32) -> Option<*mut c_void> {
+fn definition(name: &[u8], hash: u32, everywhere: bool) -> Option<*mut c_void> {
     let mut search = Search {
         ours: next_definition as fn(&[u8], u32) -> Option<*mut c_void> as usize,
         after_ours: false,
+        everywhere,
         name,
         hash,
         found: None,
