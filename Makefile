@@ -67,7 +67,7 @@ demo: ## Show a legacy program failing bare and working under the shim
 # `make bench BENCH_ONLY=startup` (or fast, slow, deadline): one table only.
 BENCH_BIN      := target/bench
 BENCH_PROGRAMS := $(BENCH_BIN)/loop $(BENCH_BIN)/absorb $(BENCH_BIN)/deadline $(BENCH_BIN)/frame_cost \
-                  $(BENCH_BIN)/spawn $(BENCH_BIN)/stopper \
+                  $(BENCH_BIN)/spawn $(BENCH_BIN)/stopper $(BENCH_BIN)/thread_storm \
                   $(BENCH_BIN)/libretry.so $(BENCH_BIN)/libpassthrough.so $(BENCH_BIN)/libempty.so
 
 bench: ## Benchmarks: fast-path cost, tracing cost, slow path, deadline accuracy, start-up
@@ -82,7 +82,7 @@ $(BENCH_BIN)/libempty.so: bench/empty_preload.c | $(BENCH_BIN)
 	$(CC) $(CFLAGS) -fPIC -shared -o $@ $<
 
 $(BENCH_BIN)/%: bench/%.c c-tests/legacy.h | $(BENCH_BIN)
-	$(CC) $(CFLAGS) -o $@ $< -lpthread
+	$(CC) $(CFLAGS) -o $@ $< -lpthread -lrt
 
 $(BENCH_BIN):
 	mkdir -p $@
@@ -94,8 +94,10 @@ $(BENCH_BIN):
 STRESS_SOURCES  := $(filter-out stress/rust_host.c,$(wildcard stress/*.c))
 STRESS_NAMES    := $(patsubst stress/%.c,%,$(STRESS_SOURCES))
 SBIN            := target/stress
+# Crash tests of c-tests/ that the suite also runs under AddressSanitizer.
+STRESS_C_TESTS  := hostile_altstack hostile_select
 STRESS_PROGRAMS := $(addprefix $(SBIN)/,$(STRESS_NAMES) pump_fortified cancel_fortified) \
-                   $(addsuffix _asan,$(addprefix $(SBIN)/,$(STRESS_NAMES)))
+                   $(addsuffix _asan,$(addprefix $(SBIN)/,$(STRESS_NAMES) $(STRESS_C_TESTS)))
 STRESS_CFLAGS   := $(CFLAGS) -Ic-tests
 STRESS_LDLIBS   := -lpthread -lrt -ldl
 
@@ -106,6 +108,9 @@ $(SBIN)/%_fortified: stress/%.c stress/stress.h c-tests/legacy.h | $(SBIN)
 	$(CC) $(STRESS_CFLAGS) $(FORTIFY_CFLAGS) -o $@ $< $(STRESS_LDLIBS)
 
 $(SBIN)/%_asan: stress/%.c stress/stress.h c-tests/legacy.h | $(SBIN)
+	$(CC) $(STRESS_CFLAGS) -O1 -fsanitize=address -fno-omit-frame-pointer -o $@ $< $(STRESS_LDLIBS)
+
+$(SBIN)/%_asan: c-tests/%.c c-tests/legacy.h | $(SBIN)
 	$(CC) $(STRESS_CFLAGS) -O1 -fsanitize=address -fno-omit-frame-pointer -o $@ $< $(STRESS_LDLIBS)
 
 $(SBIN)/%: stress/%.c stress/stress.h c-tests/legacy.h | $(SBIN)

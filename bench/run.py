@@ -465,6 +465,7 @@ def report(quick, tools, only):
         fast_path_tables(quick, tools, emit)
     if only in (None, "slow"):
         slow_path_table(quick, tools, emit)
+        thread_storm_table(quick, emit)
     if only in (None, "deadline"):
         deadline_table(quick, emit)
     if only in (None, "startup"):
@@ -532,6 +533,39 @@ def fast_path_tables(quick, tools, emit):
          f" {med['frame_jmp_exit_ns']:.1f} ns, and the one return after the system call"
          f" in a bare call costs {med['first_return_ns']:.1f} ns: returns after a system call"
          f" are mispredicted (bench/frame_cost.c)")
+    emit("")
+
+
+def thread_storms(quick):
+    """{threads: (bare SA_RESTART ms, eintrfix ms)}: each thread has its
+    own 1 ms timer and waits in read(2) until its handler ran N times."""
+    signals = 100 if quick else 300
+    rounds = 1 if quick else 3
+    result = {}
+    for threads in (300, 1000):
+        times = {}
+        for name, extra, mode in (("bare", {}, "restart"), ("eintrfix", {"LD_PRELOAD": LIB}, "plain")):
+            argv = [os.path.join(BIN, "thread_storm"), str(threads), str(signals), mode]
+            runs = []
+            for _ in range(rounds):
+                code, out, err = run(argv, extra)
+                if code != 0:
+                    raise RuntimeError(f"thread_storm failed ({code}): {err[-500:]}")
+                runs.append(figures(out)["elapsed_ms"])
+            times[name] = statistics.median(runs)
+        result[threads] = (times["bare"], times["eintrfix"])
+        say(f"bench: thread storm {threads} done")
+    return result
+
+
+def thread_storm_table(quick, emit):
+    storms = thread_storms(quick)
+    emit("Thread storms: each thread has its own 1 ms timer (timer_create, SIGEV_THREAD_ID)"
+         " and waits in read(2) until its handler ran "
+         f"{100 if quick else 300} times (goal: eintrfix <= 2.5x bare with SA_RESTART)")
+    rows = [[str(n), f"{b:,.0f} ms", f"{e:,.0f} ms", f"{e / b:.2f}x {mark(e / b <= 2.5)}"]
+            for n, (b, e) in storms.items()]
+    emit(table(["threads", "bare, SA_RESTART", "eintrfix", "ratio"], rows))
     emit("")
 
 
@@ -642,7 +676,7 @@ def main():
     parser.add_argument("--only", choices=("fast", "slow", "deadline", "startup"),
                         help="run one table only")
     args = parser.parse_args()
-    programs = ("loop", "absorb", "deadline", "frame_cost", "spawn", "stopper")
+    programs = ("loop", "absorb", "deadline", "frame_cost", "spawn", "stopper", "thread_storm")
     for path in (LIB, REF, PASSTHROUGH, EMPTY, *(os.path.join(BIN, p) for p in programs)):
         if not os.path.exists(path):
             say(f"bench: {path} is missing: run `make bench`")

@@ -55,6 +55,7 @@
 
 mod image;
 mod table;
+mod words;
 
 use crate::arch::{self, Call};
 use crate::config;
@@ -178,6 +179,7 @@ pub fn init(config: &config::Config) {
         return;
     }
     if config.enabled && arch::SUPPORTED {
+        words::init();
         // The loader lock dlsym takes is free in a handler install (an
         // ordinary call, with every signal blocked).
         let find = crate::real::default_symbol(c"_dl_find_object");
@@ -502,15 +504,12 @@ struct LinkMap {
 
 type FindObject = unsafe extern "C" fn(*mut c_void, *mut FoundObject) -> c_int;
 
-/// An address outside the table: in an object loaded later, if
-/// `_dl_find_object` knows one there.
-fn loaded_later(addr: usize) -> Place {
-    let Some(rules) = rules() else {
-        return Place::Nowhere;
-    };
+/// What `_dl_find_object` knows of the object at `addr`: `None` without
+/// it, or where it knows none.
+fn find_object(addr: usize) -> Option<FoundObject> {
     let find = FIND_OBJECT.load(Ordering::Relaxed);
     if find == 0 {
-        return Place::Nowhere;
+        return None;
     }
     // SAFETY: a non-zero FIND_OBJECT is glibc's `_dl_find_object`.
     let find: FindObject = unsafe { core::mem::transmute::<usize, FindObject>(find) };
@@ -523,9 +522,18 @@ fn loaded_later(addr: usize) -> Place {
     };
     // SAFETY: `_dl_find_object` is lock-free and async-signal-safe, and
     // writes at most the struct, which has room to spare.
-    if unsafe { find(addr as *mut c_void, &mut found) } != 0 {
+    (unsafe { find(addr as *mut c_void, &mut found) } == 0).then_some(found)
+}
+
+/// An address outside the table: in an object loaded later, if
+/// `_dl_find_object` knows one there.
+fn loaded_later(addr: usize) -> Place {
+    let Some(rules) = rules() else {
         return Place::Nowhere;
-    }
+    };
+    let Some(found) = find_object(addr) else {
+        return Place::Nowhere;
+    };
     if known_object_at(found.map_start) {
         // A gap between the segments of an object the table has.
         return Place::Nowhere;
@@ -554,6 +562,22 @@ fn loaded_later(addr: usize) -> Place {
             segment,
         },
         None => Place::Nowhere,
+    }
+}
+
+/// The object `addr` is in, as the loader knows it: its load bias (what
+/// to subtract for the address in its file) and its name (empty for the
+/// main program). `None` without `_dl_find_object` (before glibc 2.35, or
+/// before [`init`]). Lock-free and async-signal-safe.
+pub fn object_of(addr: usize) -> Option<(usize, &'static [u8])> {
+    let found = find_object(addr)?;
+    if found.link_map.is_null() {
+        return None;
+    }
+    // SAFETY: the loader's record of a loaded object and its name.
+    unsafe {
+        let map = &*found.link_map;
+        Some((map.addr, bounded_name(map.name)))
     }
 }
 
@@ -638,26 +662,32 @@ fn scan<R>(sp: usize, mut each: impl FnMut(usize) -> Option<R>) -> Option<R> {
         return None;
     }
     let limit = stack_limit(sp);
+    let in_place = words::in_place_end(sp, arch::stack_pointer());
     // Words that point into this stack, or below the lowest address the
     // kernel maps (64 KiB by default), are no code address: most words on
     // a stack are such, and they are skipped without a lookup.
     let stack = (sp & !(PAGE - 1)).saturating_sub(PAGE)..limit;
     let mut at = sp.checked_add(7)? & !7;
-    // The words are copied a chunk at a time, never read in place: a stack
-    // may end within a page above its pointer (a coroutine's, whose top the
-    // bounds above do not know), and the copy fails there rather than
-    // faults. The copy is marked defined for Valgrind (stale words are
-    // uninitialised memory to it).
-    let mut chunk = [0usize; CHUNK_WORDS];
+    // The words are copied a block at a time, in place only where the
+    // stack is provably mapped (see `words`), else by the kernel, which
+    // stops at the first unmapped page: a stack may end within a page
+    // above its pointer (a coroutine's, whose top the bounds above do not
+    // know), and the copy ends there rather than faults. The copy is
+    // marked defined for Valgrind (stale words are uninitialised memory
+    // to it).
+    let mut block = [0usize; BLOCK_WORDS];
     while at < limit {
-        // Up to the end of this chunk-aligned block: within one page.
-        let block_end = (at | (CHUNK_WORDS * 8 - 1)) + 1;
-        let words = ((limit.min(block_end) - at) / 8).min(chunk.len());
-        if words == 0 || !copy_words(at, &mut chunk[..words]) {
-            break;
+        let mut end = limit.min(at + BLOCK_WORDS * 8);
+        if at < in_place {
+            end = end.min(in_place);
         }
-        arch::mark_defined(chunk.as_ptr().cast(), words * 8);
-        for &word in chunk.iter().take(words) {
+        let asked = (end - at) / 8;
+        let copied = match block.get_mut(..asked) {
+            Some(into) if asked > 0 => words::copy_words(at, into, in_place),
+            _ => 0,
+        };
+        arch::mark_defined(block.as_ptr().cast(), copied * 8);
+        for &word in block.iter().take(copied) {
             if word < LOWEST_MAPPING || stack.contains(&word) {
                 continue;
             }
@@ -665,105 +695,17 @@ fn scan<R>(sp: usize, mut each: impl FnMut(usize) -> Option<R>) -> Option<R> {
                 return Some(found);
             }
         }
-        at += words * 8;
+        if copied < asked || copied == 0 {
+            break;
+        }
+        at += copied * 8;
     }
     None
 }
 
-/// The stack is copied at most this many words at a time, each copy within
-/// one page (a page holds a whole number of such blocks).
-const CHUNK_WORDS: usize = 32;
-
-/// Set once `process_vm_readv` answered ENOSYS (a kernel before 3.2) or
-/// EPERM (a container's policy: Docker's default before Linux 4.8).
-static NO_VM_READ: AtomicBool = AtomicBool::new(false);
-
-/// Copies the words at `at` into `into` with `process_vm_readv`, which
-/// fails rather than faults where nothing is mapped. Returns whether it
-/// could. `at` and the copy's end lie in one page.
-fn copy_words(at: usize, into: &mut [usize]) -> bool {
-    let saved = crate::errno::get();
-    let copied = if NO_VM_READ.load(Ordering::Relaxed) {
-        copy_checked(at, into)
-    } else {
-        match vm_read(at, into) {
-            Err(libc::ENOSYS | libc::EPERM) => {
-                NO_VM_READ.store(true, Ordering::Relaxed);
-                copy_checked(at, into)
-            }
-            result => result == Ok(()),
-        }
-    };
-    crate::errno::set(saved);
-    copied
-}
-
-/// `process_vm_readv` of this process: the error number if it fails or
-/// copies less.
-fn vm_read(at: usize, into: &mut [usize]) -> Result<(), c_int> {
-    let bytes = core::mem::size_of_val(into);
-    let local = libc::iovec {
-        iov_base: into.as_mut_ptr().cast(),
-        iov_len: bytes,
-    };
-    let remote = libc::iovec {
-        iov_base: at as *mut libc::c_void,
-        iov_len: bytes,
-    };
-    // SAFETY: the local iovec covers `into`, which the call may write; the
-    // remote one is only read, by the kernel, which checks it.
-    let copied = unsafe {
-        libc::syscall(
-            libc::SYS_process_vm_readv,
-            libc::syscall(libc::SYS_getpid),
-            &local as *const libc::iovec,
-            1usize,
-            &remote as *const libc::iovec,
-            1usize,
-            0usize,
-        )
-    };
-    match usize::try_from(copied) {
-        Ok(n) if n == bytes => Ok(()),
-        Ok(_) => Err(libc::EFAULT),
-        Err(_) => Err(crate::errno::get()),
-    }
-}
-
-/// The copy without `process_vm_readv`: the kernel is asked whether the
-/// first word can be read, then the words are read in place (they lie in
-/// one page, so all are readable if the first is). The question is
-/// `rt_sigprocmask` with an invalid `how`: it reads the new mask from the
-/// address first, failing with EFAULT where nothing readable is mapped,
-/// then rejects `how` with EINVAL, changing nothing.
-fn copy_checked(at: usize, into: &mut [usize]) -> bool {
-    /// No `how` of rt_sigprocmask (SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK are
-    /// 0 to 2).
-    const NO_HOW: c_int = 99;
-    /// The kernel's sigset_t (64 signals; 128 on MIPS).
-    const KERNEL_SIGSET: usize = 8;
-    // SAFETY: the kernel only reads KERNEL_SIGSET bytes at `at`, checking
-    // the address, and writes nothing (no old set).
-    let answer = unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigprocmask,
-            NO_HOW,
-            at,
-            core::ptr::null_mut::<libc::c_void>(),
-            KERNEL_SIGSET,
-        )
-    };
-    if answer != -1 || crate::errno::get() != libc::EINVAL {
-        return false;
-    }
-    for (i, word) in into.iter_mut().enumerate() {
-        // SAFETY: the words lie in one page (the caller's contract), whose
-        // first word the kernel could read: the page is mapped readable.
-        // It is this thread's stack, which nothing unmaps while it runs.
-        *word = unsafe { core::ptr::read_volatile((at as *const usize).add(i)) };
-    }
-    true
-}
+/// The stack is copied at most this many words at a time: one system call
+/// where it cannot be read in place.
+const BLOCK_WORDS: usize = 128;
 
 /// Whether the table is filled (a handler has been installed): before, a
 /// hook's call cannot be told from libc's.
@@ -1072,29 +1014,5 @@ mod tests {
         // Skipping everything finds nothing, within the bound.
         assert_eq!(first_caller(arch::stack_pointer(), |_| true), None);
         assert_eq!(first_caller(0, |_| false), None);
-    }
-
-    #[test]
-    fn the_copy_without_process_vm_readv_reads_what_is_readable_only() {
-        let words = [1usize, 2, 3, 4];
-        let mut copy = [0usize; 4];
-        assert!(copy_checked(words.as_ptr() as usize, &mut copy));
-        assert_eq!(copy, words);
-        // SAFETY: a fresh private mapping, unmapped below.
-        let page = unsafe {
-            libc::mmap(
-                core::ptr::null_mut(),
-                PAGE,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert_ne!(page, libc::MAP_FAILED);
-        assert!(!copy_checked(page as usize, &mut copy));
-        // SAFETY: the mapping made above.
-        unsafe { libc::munmap(page, PAGE) };
-        assert!(!copy_checked(page as usize, &mut copy));
     }
 }

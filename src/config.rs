@@ -333,6 +333,8 @@ pub const VARIABLES: &[&str] = &[
     LOG_FILE,
     SUMMARY,
     RUNTIMES,
+    AUDIT,
+    INJECT,
 ];
 /// Default policy and per-function overrides.
 pub const POLICY: &str = "EINTRFIX_POLICY";
@@ -354,6 +356,10 @@ pub const LOG_FILE: &str = "EINTRFIX_LOG_FILE";
 pub const SUMMARY: &str = "EINTRFIX_SUMMARY";
 /// Code whose own calls keep their EINTR.
 pub const RUNTIMES: &str = "EINTRFIX_RUNTIMES";
+/// The audit mode's record of call sites (`eintrfix audit`).
+pub const AUDIT: &str = "EINTRFIX_AUDIT";
+/// The audit mode's one call site to interrupt (see [`inject`]).
+pub const INJECT: &str = "EINTRFIX_INJECT";
 /// The library the `eintrfix` command preloads: read by the command only,
 /// so not in [`VARIABLES`].
 pub const LIB: &str = "EINTRFIX_LIB";
@@ -960,6 +966,9 @@ mod tests {
         }
     }
 }
+
+#[path = "config/inject.rs"]
+pub mod inject;
 
 #[cfg(test)]
 #[path = "config/proptests.rs"]

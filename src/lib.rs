@@ -42,6 +42,7 @@ pub mod per_thread;
 pub mod hooks;
 
 pub mod arch;
+pub mod audit;
 pub mod code;
 pub mod config;
 pub mod deadline;
@@ -52,6 +53,7 @@ pub mod policy;
 pub mod process;
 pub mod real;
 pub mod restart;
+pub mod signal_stack;
 pub mod signals;
 pub mod trace;
 
@@ -65,6 +67,7 @@ extern "C" fn init() {
     let config = policy::config();
     hooks::signals::init();
     trace::init(config);
+    audit::init(config);
 }
 
 /// Registers [`init`] as an ELF constructor.
@@ -76,6 +79,7 @@ static INIT: extern "C" fn() = init;
 /// interruptions count): prints the summary when it is on.
 extern "C" fn fini() {
     trace::exiting(policy::config());
+    audit::exiting();
 }
 
 /// Registers [`fini`] as an ELF destructor.

@@ -78,6 +78,8 @@ pub enum Reason {
     Runtime,
     /// The configuration was bad, so the shim changes nothing.
     Disabled,
+    /// The audit mode made this EINTR to see what the program does with it.
+    Injected,
 }
 
 impl Reason {
@@ -94,6 +96,7 @@ impl Reason {
             Reason::MaxRetries => "max_retries",
             Reason::Runtime => "runtime",
             Reason::Disabled => "disabled",
+            Reason::Injected => "injected",
         }
     }
 
@@ -322,7 +325,11 @@ impl Interruption {
         }
         self.attempts = self.attempts.saturating_add(1);
         let by = signals::take_interrupting();
-        let (decision, reason) = judge(config, self.function, by, self.origin, self.attempts);
+        let (decision, reason) = if crate::audit::take_injected() {
+            (Decision::Pass, Reason::Injected)
+        } else {
+            judge(config, self.function, by, self.origin, self.attempts)
+        };
         let call = Call {
             function: self.function,
             site: Site::Hook,
@@ -331,6 +338,7 @@ impl Interruption {
             waited_us: now.saturating_sub(self.first_ns) / 1000,
         };
         report(config, call, by, decision, reason);
+        crate::audit::retrying(decision == Decision::Retry);
         errno::set(libc::EINTR);
         decision
     }
@@ -342,6 +350,7 @@ impl Drop for Interruption {
     fn drop(&mut self) {
         if self.attempts > 0 {
             trace::finished(config(), self.function, self.first_ns);
+            crate::audit::retrying(false);
         }
     }
 }

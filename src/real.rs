@@ -180,6 +180,20 @@ macro_rules! real_functions {
             }
         )*
 
+        /// The audit mode's wrappers (see [`divert`]): each has its real
+        /// function's prototype, asks the audit's check whether to fail
+        /// this call with EINTR, and calls the function it displaced.
+        mod audited {
+            use super::*;
+            $( real_functions!(@audited $name ($($arg: $ty),*) $ret [$($fnty)?] [$($missing)?]); )*
+
+            /// Points the slot of each function with a wrapper that
+            /// `divert` chooses (by name) at its wrapper.
+            pub(super) fn divert_all(divert: impl Fn(&'static str) -> bool) {
+                $( real_functions!(@divert $name [$($fnty)?] [$($missing)?] divert); )*
+            }
+        }
+
         /// Every name in the table, NUL-terminated.
         #[cfg(test)]
         const NAMES: &[&[u8]] = &[$(concat!(stringify!($name), "\0").as_bytes()),*];
@@ -203,6 +217,49 @@ macro_rules! real_functions {
             )*
         }
     };
+    // A wrapper only for a function whose failure is -1 with errno, and
+    // that is not variadic.
+    (@audited $name:ident ($($arg:ident: $ty:ty),*) $ret:ty [] []) => {
+        /// The function the wrapper displaced.
+        mod $name {
+            use super::*;
+            pub(super) static DISPLACED: AtomicPtr<c_void> = AtomicPtr::new(null_mut());
+        }
+
+        /// # Safety
+        /// Exactly libc's contract for this function.
+        pub(super) unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
+            let f = $name::DISPLACED.load(Ordering::Relaxed);
+            // SAFETY: `f` is the address the slot held, libc's function
+            // with this prototype, resolved before the slot was diverted.
+            let f: unsafe extern "C" fn($($ty),*) -> $ret = unsafe { core::mem::transmute(f) };
+            let check = AUDIT.load(Ordering::Relaxed);
+            if check != 0 {
+                // SAFETY: a non-zero AUDIT is a `Check` stored by `divert`.
+                let check: Check = unsafe { core::mem::transmute::<usize, Check>(check) };
+                let what = check(stringify!($name), &[$(word(&$arg)),*]);
+                if what != Audited::Call {
+                    if what == Audited::CallThenFail {
+                        // SAFETY: as below.
+                        unsafe { f($($arg),*) };
+                    }
+                    crate::errno::set(libc::EINTR);
+                    return <$ret>::from(-1i8);
+                }
+            }
+            // SAFETY: the caller upholds the function's contract.
+            unsafe { f($($arg),*) }
+        }
+    };
+    (@audited $name:ident ($($arg:ident: $ty:ty),*) $ret:ty [$($fnty:ty)?] [$($missing:expr)?]) => {};
+    (@divert $name:ident [] [] $divert:ident) => {
+        let real = slot::$name.load(Ordering::Relaxed);
+        if !real.is_null() && $divert(stringify!($name)) {
+            $name::DISPLACED.store(real, Ordering::Relaxed);
+            slot::$name.store($name as *mut c_void, Ordering::Relaxed);
+        }
+    };
+    (@divert $name:ident [$($fnty:ty)?] [$($missing:expr)?] $divert:ident) => {};
     (@type ($($ty:ty),*) $ret:ty) => { unsafe extern "C" fn($($ty),*) -> $ret };
     (@type ($($ty:ty),*) $ret:ty, $fnty:ty) => { $fnty };
     (@missing $ret:ty) => { <$ret>::from(missing() as i8) };
@@ -311,6 +368,52 @@ real_functions! {
     fn alarm(seconds: c_uint) -> c_uint, missing = 0;
     fn ualarm(value: libc::useconds_t, interval: libc::useconds_t) -> libc::useconds_t, missing = 0;
     fn setitimer(which: c_int, new: *const libc::itimerval, old: *mut libc::itimerval) -> c_int;
+}
+
+/// What the audit mode's check says of a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audited {
+    /// Make it, as always.
+    Call,
+    /// Fail it with EINTR, without making it.
+    Fail,
+    /// Make it, then report EINTR (`close`: the descriptor is released).
+    CallThenFail,
+}
+
+/// The audit mode's check of each call through a wrapper: the function's
+/// name and its arguments, each as a word.
+pub type Check = fn(&'static str, &[usize]) -> Audited;
+
+/// The [`Check`], once [`divert`] stored it (0 before).
+static AUDIT: AtomicUsize = AtomicUsize::new(0);
+
+/// An argument's bits as a word (every argument of a wrapped function is
+/// an integer or a pointer of a word at most).
+fn word<T: Copy>(argument: &T) -> usize {
+    let mut bytes = [0u8; core::mem::size_of::<usize>()];
+    let size = core::mem::size_of::<T>().min(bytes.len());
+    // SAFETY: `size` bytes are readable from `argument` and writable in
+    // `bytes`; the two do not overlap.
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            (argument as *const T).cast::<u8>(),
+            bytes.as_mut_ptr(),
+            size,
+        )
+    };
+    usize::from_ne_bytes(bytes)
+}
+
+/// Points the real-function slots that `divert` chooses (by name) at the
+/// audit mode's wrappers, which ask `check` about each call before making
+/// it. From the constructor, after [`resolve_all`], and only in the audit
+/// mode: otherwise the slots stay libc's and the hooks' fast path is
+/// unchanged. Functions whose failure is not -1 with errno, and the
+/// variadic ones, keep their slot.
+pub fn divert(divert: impl Fn(&'static str) -> bool, check: Check) {
+    AUDIT.store(check as usize, Ordering::Relaxed);
+    audited::divert_all(divert);
 }
 
 #[cfg(test)]

@@ -68,19 +68,28 @@ impl Sender {
         }
     }
 
-    /// Who sent `signal`, from its `si_code` and `si_pid`; `me` is this
-    /// process's id.
-    pub fn of(signal: i32, code: i32, pid: i32, me: i32) -> Sender {
+    /// Who sent `signal`, from its `si_code` and `si_pid`; `me` gives
+    /// this process's id (a system call: asked only for codes that carry
+    /// a sender's pid, never for a timer's or the kernel's signals).
+    pub fn of(signal: i32, code: i32, pid: i32, me: impl FnOnce() -> i32) -> Sender {
         match code {
-            SI_USER | SI_QUEUE if pid == me => Sender::SelfProcess,
-            SI_USER | SI_QUEUE => Sender::Process,
-            SI_TKILL if pid == me => Sender::Thread,
-            SI_TKILL => Sender::Process,
+            SI_USER | SI_QUEUE | SI_TKILL => Self::sent_by(code, pid == me()),
             SI_TIMER => Sender::Timer,
             SI_KERNEL => Sender::Kernel,
             c if c > 0 && signal == libc::SIGCHLD => Sender::Child,
             c if c > 0 => Sender::Kernel,
             _ => Sender::Unknown,
+        }
+    }
+
+    /// A signal sent with `kill`, `sigqueue` or `tgkill`, by this process
+    /// or another.
+    fn sent_by(code: i32, by_me: bool) -> Sender {
+        match code {
+            SI_USER | SI_QUEUE if by_me => Sender::SelfProcess,
+            SI_USER | SI_QUEUE => Sender::Process,
+            SI_TKILL if by_me => Sender::Thread,
+            _ => Sender::Process,
         }
     }
 
@@ -303,6 +312,16 @@ fn code_of(kind: TimerKind) -> u32 {
 pub struct TimerState(u32);
 
 impl TimerState {
+    /// The snapshot as a word, to keep across a handler.
+    pub fn to_bits(self) -> u32 {
+        self.0
+    }
+
+    /// A snapshot kept with [`TimerState::to_bits`].
+    pub fn from_bits(bits: u32) -> TimerState {
+        TimerState(bits)
+    }
+
     /// The kind of timer armed.
     pub fn kind(self) -> TimerKind {
         kind_of(self.0)
@@ -391,17 +410,29 @@ mod tests {
     #[test]
     fn senders_come_from_si_code_and_si_pid() {
         let me = 100;
-        assert_eq!(Sender::of(libc::SIGUSR1, SI_TKILL, me, me), Sender::Thread);
-        assert_eq!(Sender::of(libc::SIGUSR1, SI_TKILL, 7, me), Sender::Process);
-        assert_eq!(Sender::of(libc::SIGTERM, SI_USER, 7, me), Sender::Process);
         assert_eq!(
-            Sender::of(libc::SIGTERM, SI_USER, me, me),
+            Sender::of(libc::SIGUSR1, SI_TKILL, me, || me),
+            Sender::Thread
+        );
+        assert_eq!(
+            Sender::of(libc::SIGUSR1, SI_TKILL, 7, || me),
+            Sender::Process
+        );
+        assert_eq!(
+            Sender::of(libc::SIGTERM, SI_USER, 7, || me),
+            Sender::Process
+        );
+        assert_eq!(
+            Sender::of(libc::SIGTERM, SI_USER, me, || me),
             Sender::SelfProcess
         );
-        assert_eq!(Sender::of(libc::SIGALRM, SI_KERNEL, 0, me), Sender::Kernel);
-        assert_eq!(Sender::of(libc::SIGUSR1, SI_TIMER, 0, me), Sender::Timer);
-        assert_eq!(Sender::of(libc::SIGCHLD, 1, 7, me), Sender::Child);
-        assert_eq!(Sender::of(libc::SIGIO, -5, 0, me), Sender::Unknown);
+        assert_eq!(
+            Sender::of(libc::SIGALRM, SI_KERNEL, 0, || me),
+            Sender::Kernel
+        );
+        assert_eq!(Sender::of(libc::SIGUSR1, SI_TIMER, 0, || me), Sender::Timer);
+        assert_eq!(Sender::of(libc::SIGCHLD, 1, 7, || me), Sender::Child);
+        assert_eq!(Sender::of(libc::SIGIO, -5, 0, || me), Sender::Unknown);
         assert!(kills_by_default(libc::SIGALRM) && !kills_by_default(libc::SIGCHLD));
     }
 

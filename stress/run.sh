@@ -230,6 +230,19 @@ shim "ASan: cancel" 120 "${asan[@]}" -- "$S/cancel_asan" -n $((100 * x))
 shim "ASan: per_thread" 120 "${asan[@]}" -- "$S/per_thread_asan" -n $((5 * x))
 shim "ASan: fd limit" 120 "${asan[@]}" -- "$S/hostile_asan" fd-limit
 shim "ASan: stdio_pump" 120 "${asan[@]}" -- "$S/stdio_pump_asan" -t 4 -m $((stdio_mib / 4)) -p 50
+# Crash tests (they pass bare too): a bad fd_set pointer, handlers on a
+# small alternate signal stack under a 1 ms storm.
+shim "ASan: select with an unreadable fd_set: EFAULT as bare" 60 "${asan[@]}" -- "$S/hostile_select_asan"
+for ((i = 0; i < x / 4; i++)); do
+    shim "ASan: alternate stack of 8 KiB with a guard page, stdio storm" 60 "${asan[@]}" -- \
+        "$S/hostile_altstack_asan" stdio 8192
+    shim "ASan: alternate stack of 8 KiB, stdio storm, EINTRFIX_LOG=info" 60 "${asan[@]}" \
+        EINTRFIX_LOG=info EINTRFIX_LOG_FILE=/dev/null -- "$S/hostile_altstack_asan" stdio 8192
+    shim "ASan: alternate stack without a guard page: nothing below written" 60 "${asan[@]}" -- \
+        "$S/hostile_altstack_asan" noguard 8192
+    shim "ASan: alternate stack made read-only during the handler" 60 "${asan[@]}" -- \
+        "$S/hostile_altstack_asan" readonly
+done
 
 took=$(($(date +%s) - suite_start))
 if ((${#failures[@]})); then

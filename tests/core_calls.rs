@@ -160,10 +160,10 @@ fn met_eintr(run: &Run) -> Result<(), String> {
 }
 
 /// Prefixes of the programs that other test files own: the families of
-/// tests/blocking_calls.rs, tests/signals.rs, tests/tracing.rs and
-/// tests/runtimes.rs.
+/// tests/blocking_calls.rs, tests/signals.rs, tests/tracing.rs,
+/// tests/runtimes.rs and tests/reliability.rs (`hostile_`).
 const OTHER_FAMILIES: &[&str] = &[
-    "io_", "ipc_", "mux_", "proc_", "rt_", "sig_", "sock_", "stdio_", "time_", "trace_",
+    "hostile_", "io_", "ipc_", "mux_", "proc_", "rt_", "sig_", "sock_", "stdio_", "time_", "trace_",
 ];
 
 #[test]

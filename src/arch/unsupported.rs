@@ -80,3 +80,56 @@ pub unsafe fn call_ifunc_resolver(_resolver: usize) -> usize {
 pub fn under_valgrind() -> bool {
     false
 }
+
+/// What the entry step returns: the program's handler to call (0: none),
+/// and a word the exit step is given back.
+#[repr(C)]
+pub struct Entered {
+    /// The handler, called with `(signal, info, context)`.
+    pub handler: usize,
+    /// Anything the exit step needs.
+    pub state: usize,
+}
+
+/// The step before the program's handler: `(signal, info)`.
+pub type Enter = extern "C" fn(libc::c_int, *mut libc::siginfo_t) -> Entered;
+/// The step after it: `(signal, info, context, state)`.
+pub type Leave = extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut c_void, usize);
+
+static STEPS: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+static LEAVE: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// Without a port the trampoline is plain Rust: both steps and the handler
+/// on the stack the signal came on (no stack switch).
+extern "C" fn portable_trampoline(
+    signal: libc::c_int,
+    info: *mut libc::siginfo_t,
+    context: *mut c_void,
+) {
+    use core::sync::atomic::Ordering;
+    // SAFETY: set by `trampoline` before any install could deliver here.
+    let enter: Enter = unsafe { core::mem::transmute(STEPS.load(Ordering::Relaxed)) };
+    // SAFETY: as above.
+    let leave: Leave = unsafe { core::mem::transmute(LEAVE.load(Ordering::Relaxed)) };
+    let entered = enter(signal, info);
+    if entered.handler != 0 {
+        // SAFETY: the program's handler, called with the kernel's arguments.
+        let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut c_void) =
+            unsafe { core::mem::transmute(entered.handler) };
+        handler(signal, info, context);
+    }
+    leave(signal, info, context, entered.state);
+}
+
+/// The trampoline's address, for `sigaction`, after setting its steps.
+pub fn trampoline(enter: Enter, leave: Leave) -> usize {
+    use core::sync::atomic::Ordering;
+    STEPS.store(enter as usize, Ordering::Relaxed);
+    LEAVE.store(leave as usize, Ordering::Relaxed);
+    trampoline_address()
+}
+
+/// The trampoline's address, without setting anything.
+pub fn trampoline_address() -> usize {
+    portable_trampoline as *const () as usize
+}

@@ -34,6 +34,10 @@
 //! (`__stack_chk_fail`) passes too. The callers of [`call_before`] know:
 //! they also check where the call goes.
 
+mod trampoline;
+
+pub use trampoline::{trampoline, trampoline_address, Enter, Entered, Leave};
+
 use super::{Call, Restart, State};
 use crate::functions::Function;
 use core::ffi::c_void;
@@ -307,16 +311,71 @@ pub unsafe fn state(context: *mut c_void) -> Option<State> {
 /// Turns the pending restart into what the kernel reports without
 /// SA_RESTART: RAX = -EINTR, RIP past the `syscall` instruction.
 ///
+/// A context on an alternate signal stack is the program's memory, which
+/// another thread may have made read-only while the handler ran: there the
+/// two registers are written with `process_vm_writev`, which fails rather
+/// than faults, and the restart stays as it was if it cannot.
+///
 /// # Safety
 /// `context` is the third argument of a running SA_SIGINFO handler, and
 /// [`pending_restart`] found a restart in it.
 pub unsafe fn fail_with_eintr(context: *mut c_void) {
     // SAFETY: the caller's contract.
-    if let Some(registers) = unsafe { registers(context) } {
-        let pc = get(registers, REG_RIP);
-        set(registers, REG_RAX, -i64::from(libc::EINTR));
-        set(registers, REG_RIP, pc.wrapping_add(SYSCALL_LEN as i64));
+    let Some(frame) = (unsafe { context.cast::<ucontext_t>().as_mut() }) else {
+        return;
+    };
+    let alternate = frame.uc_stack.ss_sp as usize;
+    let on_alternate = (context as usize).wrapping_sub(alternate) < frame.uc_stack.ss_size;
+    let registers = &mut frame.uc_mcontext.gregs;
+    let pc = get(registers, REG_RIP).wrapping_add(SYSCALL_LEN as i64);
+    let eintr = -i64::from(libc::EINTR);
+    if !on_alternate {
+        set(registers, REG_RAX, eintr);
+        set(registers, REG_RIP, pc);
+        return;
     }
+    let slot = |register: libc::c_int| {
+        usize::try_from(register)
+            .ok()
+            .and_then(|r| registers.get(r))
+            .map_or(core::ptr::null_mut(), |r| r as *const i64 as *mut c_void)
+    };
+    let (rax, rip) = (slot(REG_RAX), slot(REG_RIP));
+    if rax.is_null() || rip.is_null() {
+        return;
+    }
+    let values = [eintr, pc];
+    let local = libc::iovec {
+        iov_base: values.as_ptr() as *mut c_void,
+        iov_len: 16,
+    };
+    let remote = [
+        libc::iovec {
+            iov_base: rax,
+            iov_len: 8,
+        },
+        libc::iovec {
+            iov_base: rip,
+            iov_len: 8,
+        },
+    ];
+    let saved = crate::errno::get();
+    // SAFETY: the kernel reads `values` and writes the two registers'
+    // slots in this process, checking that they are writable. The process
+    // id is asked each time: a cached one could name the parent in a
+    // child made by a raw `clone`.
+    unsafe {
+        libc::syscall(
+            libc::SYS_process_vm_writev,
+            libc::getpid(),
+            &local as *const libc::iovec,
+            1usize,
+            remote.as_ptr(),
+            2usize,
+            0usize,
+        )
+    };
+    crate::errno::set(saved);
 }
 
 /// The hooked function named after a system call that can be restarted

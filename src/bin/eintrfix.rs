@@ -30,6 +30,8 @@ mod functions;
 #[path = "../trace/open_rules.rs"]
 mod open_rules;
 
+#[path = "eintrfix/audit.rs"]
+mod audit;
 #[path = "eintrfix/check.rs"]
 mod check;
 #[path = "eintrfix/dynamic.rs"]
@@ -61,6 +63,9 @@ pub const EXIT_NOT_FOUND: i32 = 127;
 
 fn main() {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    if args.first().is_some_and(|a| a == "audit") {
+        exit(audit::main(args.into_iter().skip(1).collect()));
+    }
     let invocation = match options::parse(args) {
         Ok(invocation) => invocation,
         Err(message) => {

@@ -10,10 +10,12 @@
 //! infinite. Once the deadline has passed, the hook returns 0 ready, as the
 //! timeout itself would have.
 //!
-//! `select` may change the caller's fd sets and timeval, so the hook keeps a
-//! copy of the sets on the stack when the call is made and gives each retry
-//! the original sets; it leaves the timeval as Linux would, holding the
-//! time that was left. On a timeout it clears the sets, as Linux does.
+//! `select` changes the caller's fd sets and timeval only when it succeeds
+//! or times out: Linux leaves them untouched when it fails with EINTR, so
+//! each retry passes them on as they are, and the hook reads none of them
+//! (a bad pointer fails with EFAULT, as bare). It leaves the timeval as
+//! Linux would, holding the time that was left. On a timeout the hook
+//! reaches itself it clears the sets, as Linux does.
 //!
 //! A call given a signal mask (`ppoll`, `pselect`, `epoll_pwait`,
 //! `epoll_pwait2`) that unblocks signals the thread otherwise blocks is the
@@ -126,58 +128,43 @@ fn with_ts_left(limit: Option<Deadline>, call: impl FnOnce(*const timespec) -> c
 /// The words of an `fd_set` that a copy keeps: all of a standard set.
 const SET_WORDS: usize = core::mem::size_of::<fd_set>() / core::mem::size_of::<u64>();
 
-/// The caller's fd sets as they were when `select` was called, and when.
+/// What `select` needs to know about its sets after an interruption: how
+/// many words `nfds` covers, and the deadline of the timeout. No copy of
+/// the sets is kept: Linux leaves them untouched when it fails with EINTR,
+/// so each retry gets them as the program passed them, and nothing of the
+/// program's memory is read before the first call (a bad pointer fails
+/// with EFAULT there, as bare).
 pub struct SelectEntry {
-    sets: [[u64; SET_WORDS]; 3],
     words: usize,
     limit: Option<Deadline>,
 }
 
 impl SelectEntry {
-    /// Copies the words of the three sets that `nfds` covers (nothing for a
-    /// null set) and keeps the deadline of the timeout.
-    /// With more than `FD_SETSIZE` descriptors no copy is kept: Linux
-    /// leaves the sets alone when it fails with EINTR.
-    ///
-    /// # Safety
-    /// Each set is null or valid for reads of the words `nfds` covers.
+    /// The words of a set that `nfds` covers (none with more than
+    /// `FD_SETSIZE` descriptors: those sets are never written by the
+    /// hook), and the deadline of the timeout. Reads no set.
     #[inline(always)]
-    unsafe fn take(nfds: c_int, sets: [*mut fd_set; 3], limit: Option<Deadline>) -> SelectEntry {
+    fn take(nfds: c_int, limit: Option<Deadline>) -> SelectEntry {
         let words = usize::try_from(nfds).unwrap_or(0).div_ceil(64);
-        let mut entry = SelectEntry {
-            sets: [[0; SET_WORDS]; 3],
+        SelectEntry {
             words: if words <= SET_WORDS { words } else { 0 },
             limit,
-        };
-        for (copy, set) in entry.sets.iter_mut().zip(sets) {
-            if !set.is_null() {
-                // SAFETY: the caller's set is valid for `words` words
-                // (select's contract), and `copy` holds SET_WORDS >= words.
-                unsafe {
-                    core::ptr::copy_nonoverlapping(
-                        set.cast::<u64>(),
-                        copy.as_mut_ptr(),
-                        entry.words,
-                    )
-                };
-            }
         }
-        entry
     }
 
-    /// Puts the original sets back, or clears them (`cleared`), as Linux
-    /// does on a timeout.
+    /// Clears the sets, as Linux does on a timeout.
     ///
     /// # Safety
-    /// As for [`SelectEntry::take`], and the sets are valid for writes.
-    unsafe fn restore(&self, sets: [*mut fd_set; 3], cleared: bool) {
-        for (copy, set) in self.sets.iter().zip(sets) {
+    /// Each set is null or valid for writes of the words `nfds` covers
+    /// (the kernel read them without a fault in the first call).
+    unsafe fn clear(&self, sets: [*mut fd_set; 3]) {
+        for set in sets {
             if !set.is_null() {
                 let words = set.cast::<u64>();
-                for (i, word) in copy.iter().take(self.words).enumerate() {
+                for i in 0..self.words {
                     // SAFETY: `i` < the words `nfds` covers, which the
                     // caller's set holds.
-                    unsafe { *words.add(i) = if cleared { 0 } else { *word } };
+                    unsafe { *words.add(i) = 0 };
                 }
             }
         }
@@ -250,7 +237,7 @@ unsafe fn select_interrupted(
         || {
             // SAFETY: the sets and timeval are the caller's (select's contract).
             unsafe {
-                entry.restore(sets, true);
+                entry.clear(sets);
                 if let Some(tv) = timeout.as_mut() {
                     *tv = ns_timeval(0);
                 }
@@ -260,7 +247,6 @@ unsafe fn select_interrupted(
         |limit| {
             // SAFETY: the sets and timeval are the caller's (select's contract).
             unsafe {
-                entry.restore(sets, false);
                 if let (Some(tv), Some(deadline)) = (timeout.as_mut(), limit) {
                     *tv = ns_timeval(deadline.remaining_ns_at(now_ns()));
                 }
@@ -307,27 +293,26 @@ hooks! {
     /// ready or the timeout has passed (then 0, the sets cleared); the
     /// timeval holds the time left, as Linux leaves it.
     fn select(nfds: c_int, readfds: *mut fd_set, writefds: *mut fd_set, exceptfds: *mut fd_set, timeout: *mut timeval) -> c_int
-        where entry = SelectEntry::take(nfds, [readfds, writefds, exceptfds], tv_limit_now(timeout))
+        where entry = SelectEntry::take(nfds, tv_limit_now(timeout))
         => |result, function| select_interrupted(function, result, &entry, [readfds, writefds, exceptfds], timeout,
             || real::select(nfds, readfds, writefds, exceptfds, timeout));
 
     /// `__select`, a public alias of `select`: as `select`.
     fn __select(nfds: c_int, readfds: *mut fd_set, writefds: *mut fd_set, exceptfds: *mut fd_set, timeout: *mut timeval) -> c_int
-        where entry = SelectEntry::take(nfds, [readfds, writefds, exceptfds], tv_limit_now(timeout))
+        where entry = SelectEntry::take(nfds, tv_limit_now(timeout))
         => |result, function| select_interrupted(function, result, &entry, [readfds, writefds, exceptfds], timeout,
             || real::__select(nfds, readfds, writefds, exceptfds, timeout));
 
     /// `pselect(2)`: as `select` (its timeout is not written back); with a
     /// mask that unblocks signals, its EINTR goes back as it is.
     fn pselect(nfds: c_int, readfds: *mut fd_set, writefds: *mut fd_set, exceptfds: *mut fd_set, timeout: *const timespec, sigmask: *const sigset_t) -> c_int
-        where entry = SelectEntry::take(nfds, [readfds, writefds, exceptfds], ts_limit_now(timeout))
+        where entry = SelectEntry::take(nfds, ts_limit_now(timeout))
         => |result, function| wait_within_masked(function, None, result, sigmask, entry.limit,
             || {
-                entry.restore([readfds, writefds, exceptfds], true);
+                entry.clear([readfds, writefds, exceptfds]);
                 0
             },
             |limit| {
-                entry.restore([readfds, writefds, exceptfds], false);
                 with_ts_left(limit, |left| real::pselect(nfds, readfds, writefds, exceptfds, left, sigmask))
             });
 
@@ -365,38 +350,33 @@ mod tests {
     }
 
     #[test]
-    fn select_sets_are_restored_or_cleared_over_the_words_nfds_covers() {
+    fn select_clears_only_the_words_nfds_covers() {
         // SAFETY: a zeroed fd_set is a valid, empty set.
         let mut set: fd_set = unsafe { core::mem::zeroed() };
-        // SAFETY: as above.
-        let mut other: fd_set = unsafe { core::mem::zeroed() };
         // SAFETY: valid sets and descriptors below FD_SETSIZE.
         unsafe {
             libc::FD_SET(3, &mut set);
             libc::FD_SET(70, &mut set);
-            libc::FD_SET(200, &mut other);
+            libc::FD_SET(200, &mut set);
         }
         let sets = [
             &mut set as *mut fd_set,
             core::ptr::null_mut(),
-            &mut other as *mut fd_set,
+            core::ptr::null_mut(),
         ];
-        // SAFETY: the sets are valid for the words 71 descriptors cover.
-        let entry = unsafe { SelectEntry::take(71, sets, None) };
+        let entry = SelectEntry::take(71, None);
         assert_eq!(entry.words, 2);
-        // What select would leave after reporting only fd 70 ready.
-        // SAFETY: as above.
+        // SAFETY: the set is valid for the words 71 descriptors cover.
         unsafe {
-            libc::FD_CLR(3, &mut set);
-            entry.restore(sets, false);
-            assert!(libc::FD_ISSET(3, &set) && libc::FD_ISSET(70, &set));
-            entry.restore(sets, true);
+            entry.clear(sets);
             assert!(!libc::FD_ISSET(3, &set) && !libc::FD_ISSET(70, &set));
             // Words past nfds are the caller's and stay as they were.
-            assert!(libc::FD_ISSET(200, &other));
+            assert!(libc::FD_ISSET(200, &set));
         }
-        // SAFETY: no set is read for more than FD_SETSIZE descriptors.
-        let entry = unsafe { SelectEntry::take(5000, sets, None) };
-        assert_eq!(entry.words, 0, "no copy beyond FD_SETSIZE");
+        assert_eq!(
+            SelectEntry::take(5000, None).words,
+            0,
+            "nothing beyond FD_SETSIZE"
+        );
     }
 }

@@ -3,12 +3,15 @@
 //!
 //! Every handler the program installs (with `sigaction`, `signal`,
 //! `sysv_signal`, `bsd_signal`, `ssignal` or `sigset`) goes to the kernel
-//! behind one [`trampoline`], always with SA_SIGINFO and otherwise with the
-//! program's own mask and flags. The program's handler and whether it asked
-//! for SA_SIGINFO are kept in [`ACTIONS`], one atomic word per signal. The
-//! trampoline calls the program's handler in the form it registered, with
-//! the kernel's own `siginfo_t` and context, then notes the signal in the
-//! thread's record ([`crate::signals`]), which a hook reads after EINTR.
+//! behind one trampoline ([`arch::trampoline`], in assembly where there is
+//! a port), always with SA_SIGINFO and otherwise with the program's own
+//! mask and flags. The program's handler and whether it asked for
+//! SA_SIGINFO are kept in [`ACTIONS`], one atomic word per signal. The
+//! trampoline calls [`enter`], then the program's handler with the
+//! kernel's own `siginfo_t` and context, then [`leave`], which notes the
+//! signal in the thread's record ([`crate::signals`]), which a hook reads
+//! after EINTR. On an alternate signal stack `leave` runs on a stack of the
+//! shim's own ([`crate::signal_stack`]).
 //!
 //! Transparency: a query asks the kernel (which holds the program's mask
 //! and flags, byte for byte as libc reports them) and puts back the
@@ -25,6 +28,7 @@
 //! `alarm`, `ualarm` and `setitimer(ITIMER_REAL)` are interposed only to
 //! note what kind of timer is armed: one-shot or periodic.
 
+use crate::arch;
 use crate::errno;
 use crate::real;
 use crate::restart;
@@ -58,6 +62,8 @@ struct Disposition {
     action: AtomicUsize,
     /// Whether the last install went to the kernel through the trampoline.
     trampolined: AtomicBool,
+    /// Whether the last handler was installed with SA_RESETHAND.
+    reset_hand: AtomicBool,
     /// The thread id of the thread installing, or 0.
     lock: AtomicI32,
 }
@@ -67,6 +73,7 @@ impl Disposition {
         Disposition {
             action: AtomicUsize::new(libc::SIG_DFL),
             trampolined: AtomicBool::new(false),
+            reset_hand: AtomicBool::new(false),
             lock: AtomicI32::new(0),
         }
     }
@@ -81,23 +88,65 @@ static INTERRUPTING: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU
 
 /// The trampoline's address, as the kernel reports it back.
 fn trampoline_address() -> sighandler_t {
-    trampoline as extern "C" fn(c_int, *mut siginfo_t, *mut c_void) as sighandler_t
+    arch::trampoline_address()
 }
 
-/// The kernel's handler for every signal the program handles: calls the
-/// program's handler as it registered it, then notes on this thread that
-/// the signal ran (and whether it was a one-shot timer's SIGALRM: a
-/// timeout), then decides whether a system call it interrupted is
-/// restarted ([`restart::after_handler`]). Async-signal-safe: atomics and thread-local atomics only;
-/// errno reaches the program's handler as the interrupted code left it.
-/// Nothing is held across the program's handler, which may `siglongjmp`
-/// away: then the signal is simply not noted.
-extern "C" fn trampoline(signal: c_int, info: *mut siginfo_t, context: *mut c_void) {
-    let saved_errno = errno::get();
+/// In the trampoline's state word: the signal number was valid (the rest
+/// means something).
+const KNOWN: usize = 1 << 32;
+/// The program asked for SA_RESTART.
+const RESTART_ASKED: usize = 1 << 33;
+/// A program's handler ran.
+const RAN: usize = 1 << 34;
+
+/// The trampoline's step before the program's handler ([`arch::trampoline`]
+/// calls it, then the handler it returns, then [`leave`]): reads the
+/// program's disposition (one atomic word) and the timer state. Its frame
+/// is gone before the handler runs; it leaves errno alone, so the handler
+/// sees it as the interrupted code left it.
+extern "C" fn enter(signal: c_int, _info: *mut siginfo_t) -> arch::Entered {
     let Some(disposition) = usize::try_from(signal).ok().and_then(|s| ACTIONS.get(s)) else {
-        return;
+        return arch::Entered {
+            handler: 0,
+            state: 0,
+        };
     };
     let word = disposition.action.load(Ordering::Acquire);
+    let before = signals::timer_state().to_bits() as usize;
+    let restart = if word & ASKED_RESTART != 0 {
+        RESTART_ASKED
+    } else {
+        0
+    };
+    let handler = match word & !ASKED {
+        libc::SIG_IGN => 0,
+        libc::SIG_DFL => {
+            default_action(signal);
+            0
+        }
+        handler => handler,
+    };
+    let ran = if handler != 0 { RAN } else { 0 };
+    arch::Entered {
+        handler,
+        state: before | KNOWN | restart | ran,
+    }
+}
+
+/// The trampoline's step after the program's handler returned (or found
+/// none to call): notes on this thread that the signal ran (and whether it
+/// was a one-shot timer's SIGALRM: a timeout), then decides whether a
+/// system call it interrupted is restarted ([`restart::after_handler`]).
+/// On an alternate signal stack it runs on a stack of the shim's own
+/// ([`crate::signal_stack`]). Async-signal-safe: atomics and thread-local
+/// atomics only; errno is left as the program's handler left it. Nothing
+/// is held across the program's handler, which may `siglongjmp` away:
+/// then this step does not run and the signal is simply not noted.
+extern "C" fn leave(signal: c_int, info: *mut siginfo_t, context: *mut c_void, state: usize) {
+    if state & KNOWN == 0 {
+        return;
+    }
+    let saved_errno = errno::get();
     // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler
     // (null is checked).
     let (code, pid) = match unsafe { info.as_ref() } {
@@ -106,40 +155,16 @@ extern "C" fn trampoline(signal: c_int, info: *mut siginfo_t, context: *mut c_vo
         Some(info) => (info.si_code, unsafe { info.si_pid() }),
         None => (0, 0),
     };
+    let ran = state & RAN != 0;
     let by_timer = signal == libc::SIGALRM && code == signals::SI_KERNEL;
-    let before = signals::timer_state();
-    let ran = match word & !ASKED {
-        libc::SIG_IGN => false,
-        libc::SIG_DFL => {
-            default_action(signal);
-            false
-        }
-        handler if word & ASKED_SIGINFO != 0 => {
-            // SAFETY: the program installed this address as an SA_SIGINFO
-            // handler, whose C type this is.
-            let handler: extern "C" fn(c_int, *mut siginfo_t, *mut c_void) =
-                unsafe { core::mem::transmute(handler) };
-            errno::set(saved_errno);
-            handler(signal, info, context);
-            true
-        }
-        handler => {
-            // SAFETY: the program installed this address as a plain
-            // handler, whose C type this is.
-            let handler: extern "C" fn(c_int) = unsafe { core::mem::transmute(handler) };
-            errno::set(saved_errno);
-            handler(signal);
-            true
-        }
-    };
+    let before = signals::TimerState::from_bits(state as u32);
     let alarm_timeout = signals::after_handler(before, by_timer);
     // SAFETY: the kernel's context for this running handler.
     if unsafe { restart::in_call(context, trampoline_address()) } {
-        let me = crate::process::getpid();
         signals::record(
             signal,
             Delivery {
-                sender: Sender::of(signal, code, pid, me),
+                sender: Sender::of(signal, code, pid, crate::process::getpid),
                 alarm_timeout,
                 left_fatal: ran && signals::kills_by_default(signal) && left_default(signal),
             },
@@ -147,14 +172,25 @@ extern "C" fn trampoline(signal: c_int, info: *mut siginfo_t, context: *mut c_vo
     }
     if ran {
         // SAFETY: the kernel's context for this running handler.
-        unsafe { restart::after_handler(context, word & ASKED_RESTART != 0) };
+        unsafe { restart::after_handler(context, state & RESTART_ASKED != 0) };
     }
+    errno::set(saved_errno);
 }
 
 /// Whether `signal`'s disposition is SIG_DFL now, after its handler ran:
-/// the handler reset it, or SA_RESETHAND did as the kernel delivered it.
-/// Asks the kernel (one system call, on the slow path only).
+/// the handler reset it (through `sigaction` or `signal`, which keep
+/// [`ACTIONS`]), or SA_RESETHAND did as the kernel delivered it. Only in
+/// the second case is the kernel asked (one system call).
 fn left_default(signal: c_int) -> bool {
+    let Some(disposition) = usize::try_from(signal).ok().and_then(|s| ACTIONS.get(s)) else {
+        return false;
+    };
+    if disposition.action.load(Ordering::Acquire) & !ASKED == libc::SIG_DFL {
+        return true;
+    }
+    if !disposition.reset_hand.load(Ordering::Relaxed) {
+        return false;
+    }
     let saved_errno = errno::get();
     let mut now = MaybeUninit::<libc::sigaction>::zeroed();
     // SAFETY: a query into a zeroed structure of the right type.
@@ -362,9 +398,15 @@ unsafe fn install(signal: c_int, act: *const libc::sigaction, old: *mut libc::si
                 // the first install (an ordinary call, where the loader's
                 // lock is free), not in every process.
                 crate::code::init(crate::policy::config());
+                if new.sa_flags & libc::SA_ONSTACK != 0 {
+                    crate::signal_stack::prepare();
+                }
+                disposition
+                    .reset_hand
+                    .store(new.sa_flags & SA_RESETHAND != 0, Ordering::Relaxed);
                 let forced = if restart::forced() { SA_RESTART } else { 0 };
                 let through = libc::sigaction {
-                    sa_sigaction: trampoline_address(),
+                    sa_sigaction: arch::trampoline(enter, leave),
                     sa_flags: new.sa_flags | SA_SIGINFO | forced,
                     ..new
                 };

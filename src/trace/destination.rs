@@ -101,6 +101,17 @@ pub fn stderr() -> c_int {
     }
 }
 
+/// Whether `fd` is a regular file.
+fn is_regular(fd: c_int) -> bool {
+    let mut stat = core::mem::MaybeUninit::<libc::stat>::zeroed();
+    let saved = errno::get();
+    // SAFETY: fstat into a zeroed structure of the right type.
+    let ok = unsafe { libc::syscall(libc::SYS_fstat, fd, stat.as_mut_ptr()) } == 0;
+    errno::set(saved);
+    // SAFETY: zeroed is a valid stat, filled on success.
+    ok && unsafe { stat.assume_init() }.st_mode & libc::S_IFMT == libc::S_IFREG
+}
+
 /// Where lines go now, without setting anything up (for a panic's line).
 pub fn current() -> c_int {
     FD.load(Ordering::Relaxed)
@@ -134,8 +145,15 @@ fn open(config: &Config) -> Option<LogFile> {
     file.len = len;
     file.per_process = has_pid_pattern(file.template());
     let pid = process::getpid();
-    if let Some(fd) = open_log(file.template(), pid).and_then(move_high) {
-        FD.store(fd, Ordering::Relaxed);
+    match open_log(file.template(), pid) {
+        Some(-1) => FD.store(-1, Ordering::Relaxed),
+        Some(fd) => {
+            if let Some(fd) = move_high(fd) {
+                super::line::regular_file(if is_regular(fd) { fd } else { -1 });
+                FD.store(fd, Ordering::Relaxed);
+            }
+        }
+        None => {}
     }
     OWNER.store(pid, Ordering::Relaxed);
     Some(file)
@@ -196,13 +214,21 @@ pub fn fd(config: &Config, pid: c_int) -> c_int {
 /// In a child: points `fd` at the child's own file, or at stderr if it
 /// cannot be opened.
 fn reopen_for(file: &LogFile, fd: c_int, pid: c_int) {
-    let source = open_log(file.template(), pid).unwrap_or(libc::STDERR_FILENO);
+    let source = match open_log(file.template(), pid) {
+        Some(fd) if fd >= 0 => fd,
+        _ => libc::STDERR_FILENO,
+    };
+    super::line::regular_file(-1);
+    let regular = is_regular(source);
     // SAFETY: plain system calls on integer fds.
     unsafe {
         libc::syscall(libc::SYS_dup3, source, fd, libc::O_CLOEXEC);
         if source != libc::STDERR_FILENO {
             libc::syscall(libc::SYS_close, source);
         }
+    }
+    if regular {
+        super::line::regular_file(fd);
     }
 }
 
@@ -277,6 +303,9 @@ fn expand(template: &[u8], pid: c_int, out: &mut [u8; MAX_PATH]) -> bool {
 }
 
 /// Opens the log file for process `pid`; on failure, says so on stderr.
+/// `Some(-1)`: the file is this process's own, written by its image
+/// before a privilege-dropping `exec`, and cannot be opened now: lines go
+/// nowhere, and nothing is said.
 fn open_log(template: &[u8], pid: c_int) -> Option<c_int> {
     let mut path = [0u8; MAX_PATH];
     if !expand(template, pid, &mut path) {
@@ -286,17 +315,26 @@ fn open_log(template: &[u8], pid: c_int) -> Option<c_int> {
     let len = path.iter().position(|&b| b == 0).unwrap_or(path.len());
     let flags =
         libc::O_WRONLY | libc::O_APPEND | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK;
-    let fd = match open_rules::open(&mut path, len, flags, 0o600) {
-        Ok(fd) => fd,
-        Err(Denied::Error(error)) => {
-            report_failure(path.get(..len).unwrap_or_default(), error);
-            return None;
-        }
+    let error = match open_rules::open(&mut path, len, flags, 0o600) {
+        Ok(fd) => return Some(unblocked(fd)),
+        Err(Denied::Error(error)) => error,
         Err(Denied::Refused(refusal)) => {
             report(refusal.path, &refusal);
             return None;
         }
     };
+    if matches!(error, libc::EACCES | libc::EPERM) && has_pid_pattern(template) && exists(&path) {
+        // This process's own file, made by its image before an `exec`
+        // that dropped privileges (`setpriv --reuid`, gosu): it was said
+        // there, and the program's stderr is the program's.
+        return Some(-1);
+    }
+    report_failure(path.get(..len).unwrap_or_default(), error);
+    None
+}
+
+/// The log file's fd, made blocking again.
+fn unblocked(fd: c_int) -> c_int {
     // O_NONBLOCK only kept the open of a FIFO without a reader from
     // blocking the program (it fails with ENXIO instead); lines are then
     // written blocking, as to stderr.
@@ -309,7 +347,27 @@ fn open_log(template: &[u8], pid: c_int) -> Option<c_int> {
             libc::O_WRONLY | libc::O_APPEND,
         )
     };
-    c_int::try_from(fd).ok()
+    fd
+}
+
+/// Whether something is at the NUL-terminated `path` (not following a
+/// final link).
+fn exists(path: &[u8; MAX_PATH]) -> bool {
+    let mut stat = core::mem::MaybeUninit::<libc::stat>::zeroed();
+    let saved = errno::get();
+    // SAFETY: `path` is NUL-terminated (expand's contract); `stat` is a
+    // valid buffer.
+    let found = unsafe {
+        libc::syscall(
+            libc::SYS_newfstatat,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            stat.as_mut_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    } == 0;
+    errno::set(saved);
+    found
 }
 
 /// The first fd tried for the log: high enough that programs that number
@@ -373,9 +431,12 @@ fn report_failure(path: &[u8], error: c_int) {
 fn report(path: &[u8], reason: &dyn core::fmt::Display) {
     let saved = crate::errno::get();
     let mut line = Line::new();
-    let _ = write!(line, "eintrfix: {}: cannot open '", crate::config::LOG_FILE);
-    line.push(path);
-    let _ = write!(line, "': {reason}; logging to stderr instead");
+    let _ = write!(
+        line,
+        "eintrfix: {}: cannot open '{}': {reason}; logging to stderr instead",
+        crate::config::LOG_FILE,
+        crate::config::Escaped(path)
+    );
     line.write_to(stderr());
     crate::errno::set(saved);
 }

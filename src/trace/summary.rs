@@ -228,6 +228,14 @@ fn print_text(fd: libc::c_int, pid: libc::c_int, functions: u64, total: u64) {
         if total == 1 { "" } else { "s" },
         if functions == 1 { "" } else { "s" },
     );
+    let dropped = super::line::dropped();
+    if dropped > 0 {
+        let _ = write!(
+            line,
+            "; {dropped} line{} could not be written",
+            if dropped == 1 { "" } else { "s" }
+        );
+    }
     line.write_to(fd);
     let name_width = rows()
         .map(|row| row.name.width())
@@ -278,6 +286,7 @@ fn print_json(fd: libc::c_int, pid: libc::c_int) {
         record.num("passed", row.passed);
         record.num("runtime", row.runtime);
         record.num("waited_us", row.waited_ns / 1000);
+        record.num("lines_dropped", super::line::dropped());
         record.open_object("signals");
         for (i, (slot, n)) in signal_counts(row.index).enumerate() {
             record.object_entry(i == 0, &SlotName(slot), n);

@@ -104,6 +104,7 @@ pub const HELP: &str = "\
 Usage: eintrfix [OPTIONS] [--] PROGRAM [ARGS...]
        eintrfix check PROGRAM
        eintrfix check --system
+       eintrfix audit [OPTIONS] -- PROGRAM [ARGS...]
 
 Runs PROGRAM with libeintrfix.so preloaded, so that its blocking calls are
 retried instead of failing with EINTR (\"Interrupted system call\") when a
@@ -153,7 +154,9 @@ install); never the current directory.
 
 Exit status: 125 for eintrfix's own errors, 126 when PROGRAM cannot be
 executed, 127 when it is not found, else PROGRAM's own.
-To run a program named 'check', write 'eintrfix -- check'.
+eintrfix audit finds the calls at which an interruption would break
+PROGRAM ('eintrfix audit --help').
+To run a program named 'check' or 'audit', write 'eintrfix -- check'.
 ";
 
 /// Reads the arguments (without the command's own name).
