@@ -9,13 +9,22 @@ and reports how long after the signal "reload" arrived. A handler that
 runs at once shows a fraction of a millisecond; one delayed by a retried
 call shows about 2000 ms (the read) or 2700 ms (the sleep).
 
+Other signals that programs act on while they wait, each against its own
+marker: dd's status line on SIGUSR1 while its input is idle, and a
+terminal resize (SIGWINCH, sent by the kernel when the terminal's size
+changes) seen by a curses program's getch (KEY_RESIZE) and by vim (its
+VimResized autocommand), both in a pseudo-terminal.
+
 Usage: bench/handler_latency.py [--runs N] [NAME...]. Python 3 standard
 library only; interpreters that are not installed are skipped. A
 measurement, not a test: it always exits 0.
 """
 
 import argparse
+import fcntl
 import os
+import struct
+import termios
 import select
 import shutil
 import signal
@@ -46,6 +55,23 @@ while (1) { my $n = sysread(STDIN, my $buf, 100); next if !defined $n && $!{EINT
     "perl_sleep.pl": """$| = 1; $SIG{HUP} = sub { syswrite STDOUT, "reload\\n" };
 print "ready\\n";
 select(undef, undef, undef, 3);
+""",
+    "perl_readline.pl": """$| = 1; $SIG{HUP} = sub { syswrite STDOUT, "reload\\n" };
+print "ready\\n";
+my $line = <STDIN>;
+""",
+    "perl_sleep3.pl": """$| = 1; $SIG{HUP} = sub { syswrite STDOUT, "reload\\n" };
+print "ready\\n";
+sleep 3;
+""",
+    "py_curses.py": """import curses, os
+def main(scr):
+    os.write(3, b"ready\\n")
+    while True:
+        if scr.getch() == curses.KEY_RESIZE:
+            os.write(3, b"reload\\n")
+            return
+curses.wrapper(main)
 """,
     "lua_read.lua": """local signal = require "posix.signal"; local unistd = require "posix.unistd"
 signal.signal(signal.SIGHUP, function() unistd.write(1, "reload\\n") end)
@@ -86,6 +112,8 @@ CASES = {
     "python3 time.sleep": ("/usr/bin/python3", "py_sleep.py", {}),
     "perl sysread": ("perl", "perl_read.pl", {}),
     "perl select sleep": ("perl", "perl_sleep.pl", {}),
+    "perl readline <STDIN>": ("perl", "perl_readline.pl", {}),
+    "perl sleep": ("perl", "perl_sleep3.pl", {}),
     "lua5.3 posix read": ("lua5.3", "lua_read.lua", {}),
     "lua5.3 posix nanosleep": ("lua5.3", "lua_sleep.lua", {}),
     "dash read": ("dash", "sh_read.sh", {}),
@@ -146,6 +174,105 @@ def measure(argv, shim, extra):
         proc.wait()
 
 
+def environment(shim):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EINTRFIX_") and k != "LD_PRELOAD"}
+    if shim:
+        env["LD_PRELOAD"] = LIB
+    return env
+
+
+def wait_for(fd, marker, deadline):
+    """Reads `fd` until `marker` appears; the time it did, or None."""
+    seen = b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0))
+        if not ready:
+            return None
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            return None
+        if not chunk:
+            return None
+        seen += chunk
+        if marker in seen:
+            return time.monotonic()
+    return None
+
+
+def measure_dd(shim):
+    """dd reading an idle pipe: ms from SIGUSR1 to its status line."""
+    r, w = os.pipe()
+    proc = subprocess.Popen(["dd", "of=/dev/null"], stdin=r, stderr=subprocess.PIPE, env=environment(shim))
+    os.close(r)
+    try:
+        time.sleep(0.3)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGUSR1)
+        got = wait_for(proc.stderr.fileno(), b"copied", sent + 3.0)
+        return None if got is None else (got - sent) * 1000
+    finally:
+        os.close(w)
+        proc.kill()
+        proc.wait()
+
+
+def in_terminal(argv, shim, ready, marker, marker_fd=None):
+    """Runs argv on a new pseudo-terminal, 80x24; once `ready` is seen,
+    resizes it to 100x30 and returns the ms until `marker` (read from the
+    pipe on fd 3 when `marker_fd`, else from the terminal)."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    out_r, out_w = os.pipe()
+
+    def child():
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+        os.dup2(out_w, 3)
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+    env = environment(shim)
+    env["TERM"] = "xterm"
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
+                            preexec_fn=child, close_fds=False)
+    os.close(slave)
+    os.close(out_w)
+    watch = out_r if marker_fd else master
+    try:
+        if wait_for(watch if marker_fd else master, ready, time.monotonic() + 5.0) is None:
+            return None
+        time.sleep(0.3)
+        sent = time.monotonic()
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        got = wait_for(watch, marker, sent + 3.0)
+        return None if got is None else (got - sent) * 1000
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(master)
+        os.close(out_r)
+
+
+# name: (program, how to measure it with the shim or not)
+OTHERS = {
+    "dd SIGUSR1 status, input idle": ("dd", measure_dd),
+    "python3 curses getch resize": (
+        "/usr/bin/python3",
+        lambda shim: in_terminal(["/usr/bin/python3", os.path.join(TMP, "py_curses.py")], shim,
+                                 b"ready", b"reload", marker_fd=True),
+    ),
+    "vim resize (VimResized)": (
+        "vim",
+        lambda shim: in_terminal(
+            ["vim", "-u", "NONE", "-i", "NONE", "-N", "-n",
+             "-c", "autocmd VimResized * call writefile(['reload'], '/dev/fd/3')",
+             "-c", "call writefile(['ready'], '/dev/fd/3')"],
+            shim, b"ready", b"reload", marker_fd=True),
+    ),
+}
+TMP = ""
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per cell (the median is shown)")
@@ -155,12 +282,26 @@ def main():
         print(f"{LIB} missing: run make first", file=sys.stderr)
         return 0
     show = lambda ms: "never" if ms is None else f"{ms:.1f} ms"
+    global TMP
     with tempfile.TemporaryDirectory() as tmp:
+        TMP = tmp
         for name, text in SCRIPTS.items():
             with open(os.path.join(tmp, name), "w") as f:
                 f.write(text)
         print(f"{'SIGHUP handler during':34s} {'bare':>10s} {'eintrfix':>10s}")
-        for name in args.names or CASES:
+        for name in args.names or list(CASES) + list(OTHERS):
+            if name in OTHERS:
+                program, how = OTHERS[name]
+                if not shutil.which(program):
+                    print(f"{name:34s} (no {program})")
+                    continue
+                cells = []
+                for shim in (False, True):
+                    runs = [how(shim) for _ in range(args.runs)]
+                    done = [ms for ms in runs if ms is not None]
+                    cells.append(statistics.median(done) if len(done) == len(runs) else None)
+                print(f"{name:34s} {show(cells[0]):>10s} {show(cells[1]):>10s}", flush=True)
+                continue
             interpreter, script, extra = CASES[name]
             if not shutil.which(interpreter):
                 print(f"{name:34s} (no {interpreter})")

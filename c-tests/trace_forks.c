@@ -46,8 +46,10 @@ static void *sleeper(void *arg)
 
 	(void)arg;
 	while (!stop) {
-		if (nanosleep(&ms, NULL) != 0 && errno == EINTR)
+		if (nanosleep(&ms, NULL) != 0 && errno == EINTR) {
 			thread_eintr = 1;
+			break;
+		}
 	}
 	return NULL;
 }

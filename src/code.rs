@@ -54,6 +54,7 @@
 //! thread's stack and 4 KiB. Such a call follows the usual rules.
 
 mod image;
+pub mod sites;
 mod table;
 mod words;
 
@@ -78,6 +79,11 @@ pub enum Owner {
     Runtime = 3,
     /// Anything else: the program, its libraries, anything loaded later.
     Other = 4,
+    /// An interpreter that runs its script's signal handlers only once the
+    /// interrupted call has returned to it, and whose sleeps are cut short
+    /// by a signal bare (Perl): its sleeps keep their EINTR, as a
+    /// runtime's; its other calls are judged as any other code's.
+    Deferring = 5,
 }
 
 impl Owner {
@@ -86,6 +92,7 @@ impl Owner {
             1 => Owner::Libc,
             2 => Owner::Shim,
             3 => Owner::Runtime,
+            5 => Owner::Deferring,
             _ => Owner::Other,
         }
     }
@@ -382,6 +389,11 @@ fn owner_at_start(census: &Census, image: &Image, base: usize, name: &[u8]) -> O
             || (image.defines(b"PyErr_CheckSignals") && image.defines(b"PyNumber_MatrixMultiply")));
     if auto || named_at_start(census.names, name) {
         Owner::Runtime
+    } else if census.auto
+        && image.defines(b"Perl_csighandler")
+        && image.defines(b"Perl_despatch_signals")
+    {
+        Owner::Deferring
     } else {
         Owner::Other
     }

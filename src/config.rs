@@ -209,6 +209,9 @@ pub struct Config<'a> {
     pub summary: bool,
     /// Whose own calls keep their EINTR (`EINTRFIX_RUNTIMES`).
     pub runtimes: Runtimes,
+    /// Whether a call site whose code handles EINTR itself keeps it
+    /// (`EINTRFIX_PER_SITE`, on by default).
+    pub per_site: bool,
     /// Where events and the summary go (`EINTRFIX_LOG_FILE`, `%p`
     /// unexpanded); `None`: stderr.
     pub log_file: Option<&'a [u8]>,
@@ -232,6 +235,7 @@ impl<'a> Config<'a> {
         log_format: LogFormat::Text,
         summary: false,
         runtimes: Runtimes::AUTO,
+        per_site: true,
         log_file: None,
     };
 
@@ -333,6 +337,7 @@ pub const VARIABLES: &[&str] = &[
     LOG_FILE,
     SUMMARY,
     RUNTIMES,
+    PER_SITE,
     AUDIT,
     INJECT,
 ];
@@ -356,6 +361,8 @@ pub const LOG_FILE: &str = "EINTRFIX_LOG_FILE";
 pub const SUMMARY: &str = "EINTRFIX_SUMMARY";
 /// Code whose own calls keep their EINTR.
 pub const RUNTIMES: &str = "EINTRFIX_RUNTIMES";
+/// Whether call sites that handle EINTR themselves keep it.
+pub const PER_SITE: &str = "EINTRFIX_PER_SITE";
 /// The audit mode's record of call sites (`eintrfix audit`).
 pub const AUDIT: &str = "EINTRFIX_AUDIT";
 /// The audit mode's one call site to interrupt (see [`inject`]).
@@ -434,19 +441,27 @@ pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a [u8]>) -> Result<Config<'a>, C
     }
     config.log_file = get(LOG_FILE);
     if let Some(value) = get(SUMMARY) {
-        config.summary = parse_bool(trim(value)).ok_or_else(|| {
-            error(
-                SUMMARY,
-                value,
-                "not a yes or no",
-                "1, 0, true, false, yes, no, on or off",
-            )
-        })?;
+        config.summary = yes_or_no(SUMMARY, value)?;
     }
     if let Some(value) = get(RUNTIMES) {
         config.runtimes = parse_runtimes(value)?;
     }
+    if let Some(value) = get(PER_SITE) {
+        config.per_site = yes_or_no(PER_SITE, value)?;
+    }
     Ok(config)
+}
+
+/// A yes-or-no variable.
+fn yes_or_no<'a>(variable: &'static str, value: &'a [u8]) -> Result<bool, ConfigError<'a>> {
+    parse_bool(trim(value)).ok_or_else(|| {
+        error(
+            variable,
+            value,
+            "not a yes or no",
+            "1, 0, true, false, yes, no, on or off",
+        )
+    })
 }
 
 /// Parses the variables of this process's environment.

@@ -43,12 +43,14 @@ pub mod hooks;
 
 pub mod arch;
 pub mod audit;
+pub mod chain;
 pub mod code;
 pub mod config;
 pub mod deadline;
 pub mod errno;
 pub mod functions;
 pub mod once;
+pub mod origin;
 pub mod policy;
 pub mod process;
 pub mod real;
@@ -56,6 +58,7 @@ pub mod restart;
 pub mod signal_stack;
 pub mod signals;
 pub mod trace;
+pub mod waits;
 
 /// Runs when the library is loaded, before `main`: notes whether stderr is
 /// open, resolves every real function and reads the configuration, so that

@@ -10,7 +10,7 @@
  */
 #include <stdint.h>
 
-#define EINTRFIX_THREAD_WORDS 8
+#define EINTRFIX_THREAD_WORDS 16
 
 static _Thread_local uint64_t words[EINTRFIX_THREAD_WORDS];
 

@@ -12,7 +12,7 @@
 
 /// How many words each thread's block holds (`EINTRFIX_THREAD_WORDS` in
 /// `src/per_thread.c`).
-pub const WORDS: usize = 8;
+pub const WORDS: usize = 16;
 
 extern "C" {
     /// This thread's block of [`WORDS`] words.
@@ -73,7 +73,9 @@ pub const fn all_zero(bytes: &[u8]) -> bool {
 }
 
 /// Declares per-thread statics with `std::thread_local!`'s syntax:
-/// `static NAME: TYPE = const { INIT };`. See the [module](self).
+/// `static NAME: TYPE = const { INIT };`. See the [module](self). Each
+/// module that declares some starts at its own word: `@from N;` first
+/// (words 0-7 are the signal record's, 8-15 the per-site rule's).
 #[macro_export]
 macro_rules! per_thread {
     (@next ($index:expr)) => {};
@@ -99,6 +101,8 @@ macro_rules! per_thread {
         };
         $crate::per_thread!(@next ($index + 1) $($rest)*);
     };
+    // A second group of statics declared elsewhere starts at a given word.
+    (@from $start:expr; $($rest:tt)*) => { $crate::per_thread!(@next ($start) $($rest)*); };
     ($($rest:tt)*) => { $crate::per_thread!(@next (0) $($rest)*); };
 }
 

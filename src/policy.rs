@@ -6,14 +6,18 @@
 //! no lock, so it is safe in signal handlers and forked children. The
 //! tracing sink below the engine is handed it with each report.
 
-use crate::code::{self, Caller, Owner};
+use crate::chain;
 use crate::config::{self, Config, LogLevel, Policy, SignalSet};
 use crate::deadline::now_ns;
+use crate::deadline::Deadline;
 use crate::errno;
 use crate::functions::Function;
 use crate::once::Once;
+use crate::origin::only_time;
+pub use crate::origin::Origin;
 use crate::signals::{self, Interrupting, Sender};
 use crate::trace::{self, Site};
+use crate::waits::Waits;
 use core::ffi::c_int;
 
 static CONFIG: Once<Config<'static>> = Once::new();
@@ -76,6 +80,16 @@ pub enum Reason {
     /// The call was made by a runtime that handles EINTR itself (see
     /// `EINTRFIX_RUNTIMES`): it gets the EINTR, as it would bare.
     Runtime,
+    /// The code after the call compares errno with EINTR and handles it
+    /// (the per-site rule, `EINTRFIX_PER_SITE`): it gets the EINTR, as it
+    /// would bare.
+    CallerHandles,
+    /// A SIGWINCH interrupted a wait on a terminal: a resize the program
+    /// must see at once.
+    TerminalResize,
+    /// The call's site handles EINTR and retried by itself, with its whole
+    /// timeout, until the first timeout passed: it ends as that timeout.
+    Timeout,
     /// The configuration was bad, so the shim changes nothing.
     Disabled,
     /// The audit mode made this EINTR to see what the program does with it.
@@ -95,6 +109,9 @@ impl Reason {
             Reason::ThreadSignal => "thread_signal",
             Reason::MaxRetries => "max_retries",
             Reason::Runtime => "runtime",
+            Reason::CallerHandles => "caller_handles",
+            Reason::TerminalResize => "terminal_resize",
+            Reason::Timeout => "timeout",
             Reason::Disabled => "disabled",
             Reason::Injected => "injected",
         }
@@ -164,37 +181,13 @@ pub enum Decision {
     Pass,
 }
 
-/// Who made an interrupted call, as far as the slow path can tell.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Origin {
-    /// A runtime that handles EINTR itself (`EINTRFIX_RUNTIMES`): the
-    /// call's return address is in its code, and the call instruction
-    /// there provably calls this library.
-    Runtime,
-    /// Anything else, or not known.
-    Program,
-}
-
-impl Origin {
-    /// Who called the running hook (from its slow path).
-    pub fn of_hook() -> Origin {
-        match code::hook_caller() {
-            Some(Caller {
-                owner: Owner::Runtime,
-                into_skipped: true,
-                ..
-            }) => Origin::Runtime,
-            _ => Origin::Program,
-        }
-    }
-}
-
 /// The decision for one interruption, and why: the rules in one place.
 ///
 /// In order: a bad configuration passes everything; a `pass` or `log`
-/// policy passes; a call made by a runtime that handles EINTR itself
-/// passes (it retries, after running its signal handlers, as it would
-/// bare); a signal in `EINTRFIX_PASS_SIGNALS` passes; a one-shot
+/// policy passes; a call made by a runtime that handles EINTR itself, or
+/// at a call site whose code handles it, passes (it retries, after running
+/// its signal handlers, as it would bare); a SIGWINCH that interrupted a
+/// wait on a terminal (`terminal`) passes (a resize); a signal in `EINTRFIX_PASS_SIGNALS` passes; a one-shot
 /// SIGALRM (the program's own timeout) passes unless
 /// `EINTRFIX_ALARM_TIMEOUTS=retry`; a signal whose handler left it at a
 /// fatal SIG_DFL passes (a retry could run into the next one, which would
@@ -207,6 +200,7 @@ pub fn judge(
     function: Function,
     by: Interrupting,
     origin: Origin,
+    terminal: bool,
     attempt: u32,
 ) -> (Decision, Reason) {
     if !config.enabled {
@@ -217,8 +211,13 @@ pub fn judge(
         Policy::Log => return (Decision::Pass, Reason::LogPolicy),
         Policy::Retry => {}
     }
-    if origin == Origin::Runtime && config.runtimes.any() {
-        return (Decision::Pass, Reason::Runtime);
+    match origin {
+        Origin::Runtime if config.runtimes.any() => return (Decision::Pass, Reason::Runtime),
+        Origin::Handles(_) if config.per_site => return (Decision::Pass, Reason::CallerHandles),
+        _ => {}
+    }
+    if terminal && by.signals.contains(libc::SIGWINCH) {
+        return (Decision::Pass, Reason::TerminalResize);
     }
     if by.signals.bits() & config.pass_signals.bits() != 0 {
         return (Decision::Pass, Reason::PassSignal);
@@ -245,6 +244,7 @@ fn reported_signal(config: &Config, by: Interrupting, reason: Reason) -> Option<
         Reason::AlarmTimeout => SignalSet::EMPTY.with(libc::SIGALRM),
         Reason::FatalDefault => by.left_fatal,
         Reason::ThreadSignal => by.thread_aimed,
+        Reason::TerminalResize => SignalSet::EMPTY.with(libc::SIGWINCH),
         _ => by.signals,
     };
     deciding.first()
@@ -293,9 +293,11 @@ fn report(config: &Config, call: Call, by: Interrupting, decision: Decision, rea
 pub struct Interruption {
     function: Function,
     fd: Option<c_int>,
+    waits: Waits,
     attempts: u32,
     first_ns: u64,
     origin: Origin,
+    reason: Reason,
 }
 
 impl Interruption {
@@ -304,10 +306,59 @@ impl Interruption {
         Interruption {
             function,
             fd,
+            waits: fd.map_or(Waits::Nothing, Waits::Fd),
             attempts: 0,
             first_ns: 0,
             origin: Origin::Program,
+            reason: Reason::Policy,
         }
+    }
+
+    /// The same, for a call that waits on the fds `waits` shows (`poll`,
+    /// `select`), which events do not name.
+    pub fn waiting(function: Function, waits: Waits) -> Interruption {
+        let fd = match waits {
+            Waits::Fd(fd) => Some(fd),
+            _ => None,
+        };
+        Interruption {
+            waits,
+            ..Interruption::new(function, fd)
+        }
+    }
+
+    /// After a [`Decision::Pass`]: whether the call must rather end as its
+    /// own timeout would, ending at `own`: its site handles EINTR and has
+    /// made the same call again on the same connection since the first
+    /// deadline of the chain (see [`chain`]). Reported, with errno left to
+    /// the caller to set.
+    pub fn timed_out(&mut self, own: Deadline) -> bool {
+        let (Origin::Handles(site), Reason::CallerHandles) = (self.origin, self.reason) else {
+            return false;
+        };
+        let Some(fd) = self.fd.or_else(|| self.waits.first_fd()) else {
+            return false;
+        };
+        let now = now_ns();
+        if !chain::passing(site, self.function, fd, own, now) {
+            return false;
+        }
+        let config = config();
+        let call = Call {
+            function: self.function,
+            site: Site::Hook,
+            fd: self.fd,
+            attempt: self.attempts,
+            waited_us: now.saturating_sub(self.first_ns) / 1000,
+        };
+        report(
+            config,
+            call,
+            Interrupting::default(),
+            Decision::Pass,
+            Reason::Timeout,
+        );
+        true
     }
 
     /// Decides about the EINTR just returned and reports it. Leaves errno
@@ -319,17 +370,27 @@ impl Interruption {
         let config = config();
         if self.attempts == 0 {
             self.first_ns = now;
-            if config.enabled && config.runtimes.any() {
-                self.origin = Origin::of_hook();
+            if Origin::asked(config) {
+                self.origin =
+                    Origin::of_hook(config, self.function, only_time(self.function, self.waits));
             }
         }
         self.attempts = self.attempts.saturating_add(1);
         let by = signals::take_interrupting();
+        let terminal = by.signals.contains(libc::SIGWINCH) && self.waits.on_terminal();
         let (decision, reason) = if crate::audit::take_injected() {
             (Decision::Pass, Reason::Injected)
         } else {
-            judge(config, self.function, by, self.origin, self.attempts)
+            judge(
+                config,
+                self.function,
+                by,
+                self.origin,
+                terminal,
+                self.attempts,
+            )
         };
+        self.reason = reason;
         let call = Call {
             function: self.function,
             site: Site::Hook,
@@ -358,7 +419,8 @@ impl Drop for Interruption {
 /// A call that no hook made (inside libc: stdio, `system`, ...) was
 /// interrupted, and the kernel will make it again when the signal's
 /// handler returns: decides whether it may, with the same rules as for a
-/// hooked call (`origin`: whether a runtime's own code made it), and
+/// hooked call (`caller`: who made it, asked only when the configuration
+/// can use it), and
 /// reports it. The call is named after its system call.
 ///
 /// The shim sees neither where such a call starts nor where it ends, so
@@ -373,13 +435,15 @@ impl Drop for Interruption {
 pub fn at_delivery(
     function: Function,
     fd: Option<c_int>,
-    origin: Origin,
+    caller: impl FnOnce(&Config) -> Origin,
     hook_above: impl FnOnce() -> bool,
 ) -> Decision {
     let saved = errno::get();
     let config = config();
     let by = signals::take_interrupting();
-    let (decision, reason) = judge(config, function, by, origin, 1);
+    let origin = caller(config);
+    let terminal = by.signals.contains(libc::SIGWINCH) && fd.is_some_and(crate::waits::is_terminal);
+    let (decision, reason) = judge(config, function, by, origin, terminal, 1);
     if decision == Decision::Pass && hook_above() {
         signals::put_back(by);
     }
@@ -415,7 +479,7 @@ mod tests {
             ..by(&[libc::SIGALRM, libc::SIGUSR1], false)
         };
         assert_eq!(
-            judge(&c, Function::sem_wait, fatal, Origin::Program, 1),
+            judge(&c, Function::sem_wait, fatal, Origin::Program, false, 1),
             (Decision::Pass, Reason::FatalDefault)
         );
         assert_eq!(
@@ -427,7 +491,7 @@ mod tests {
             ..by(&[libc::SIGUSR1], false)
         };
         assert_eq!(
-            judge(&c, Function::read, woken, Origin::Program, 1),
+            judge(&c, Function::read, woken, Origin::Program, false, 1),
             (Decision::Pass, Reason::ThreadSignal)
         );
         let c = Config {
@@ -435,14 +499,14 @@ mod tests {
             ..Config::DEFAULT
         };
         assert_eq!(
-            judge(&c, Function::read, woken, Origin::Program, 1).0,
+            judge(&c, Function::read, woken, Origin::Program, false, 1).0,
             Decision::Retry
         );
         // The function's own policy still wins.
         let mut c = Config::DEFAULT;
         c.named[Function::read.index()] = Some(Policy::Log);
         assert_eq!(
-            judge(&c, Function::read, woken, Origin::Program, 1).1,
+            judge(&c, Function::read, woken, Origin::Program, false, 1).1,
             Reason::LogPolicy
         );
     }
@@ -457,7 +521,15 @@ mod tests {
             &[libc::SIGUSR1, libc::SIGWINCH],
         ] {
             assert_eq!(
-                judge(&c, Function::read, by(signals, false), Origin::Program, 1).0,
+                judge(
+                    &c,
+                    Function::read,
+                    by(signals, false),
+                    Origin::Program,
+                    false,
+                    1
+                )
+                .0,
                 Decision::Retry
             );
         }
@@ -472,6 +544,7 @@ mod tests {
                 Function::read,
                 by(&[libc::SIGINT], false),
                 Origin::Program,
+                false,
                 1
             ),
             (Decision::Pass, Reason::PassSignal)
@@ -482,6 +555,7 @@ mod tests {
                 Function::read,
                 by(&[libc::SIGCHLD, libc::SIGTERM], false),
                 Origin::Program,
+                false,
                 3
             )
             .1,
@@ -493,6 +567,7 @@ mod tests {
                 Function::read,
                 by(&[libc::SIGALRM], true),
                 Origin::Program,
+                false,
                 1
             ),
             (Decision::Pass, Reason::AlarmTimeout)
@@ -507,6 +582,7 @@ mod tests {
                 Function::read,
                 by(&[libc::SIGALRM], true),
                 Origin::Program,
+                false,
                 1
             )
             .0,
@@ -519,12 +595,26 @@ mod tests {
         let mut c = Config::DEFAULT;
         c.named[Function::connect.index()] = Some(Policy::Log);
         assert_eq!(
-            judge(&c, Function::connect, by(&[], false), Origin::Program, 1),
+            judge(
+                &c,
+                Function::connect,
+                by(&[], false),
+                Origin::Program,
+                false,
+                1
+            ),
             (Decision::Pass, Reason::LogPolicy)
         );
         c.default_policy = Policy::Pass;
         assert_eq!(
-            judge(&c, Function::read, by(&[], false), Origin::Program, 1),
+            judge(
+                &c,
+                Function::read,
+                by(&[], false),
+                Origin::Program,
+                false,
+                1
+            ),
             (Decision::Pass, Reason::PassPolicy)
         );
         let c = Config {
@@ -532,11 +622,26 @@ mod tests {
             ..Config::DEFAULT
         };
         assert_eq!(
-            judge(&c, Function::read, by(&[], false), Origin::Program, 2).0,
+            judge(
+                &c,
+                Function::read,
+                by(&[], false),
+                Origin::Program,
+                false,
+                2
+            )
+            .0,
             Decision::Retry
         );
         assert_eq!(
-            judge(&c, Function::read, by(&[], false), Origin::Program, 3),
+            judge(
+                &c,
+                Function::read,
+                by(&[], false),
+                Origin::Program,
+                false,
+                3
+            ),
             (Decision::Pass, Reason::MaxRetries)
         );
         assert_eq!(
@@ -545,6 +650,7 @@ mod tests {
                 Function::read,
                 by(&[], false),
                 Origin::Runtime,
+                false,
                 1
             )
             .1,
@@ -558,7 +664,14 @@ mod tests {
         for signals in [&[][..], &[libc::SIGHUP], &[libc::SIGALRM], &[libc::SIGINT]] {
             for alarm in [false, true] {
                 assert_eq!(
-                    judge(&c, Function::read, by(signals, alarm), Origin::Runtime, 1),
+                    judge(
+                        &c,
+                        Function::read,
+                        by(signals, alarm),
+                        Origin::Runtime,
+                        false,
+                        1
+                    ),
                     (Decision::Pass, Reason::Runtime),
                     "{signals:?} {alarm}"
                 );
@@ -570,20 +683,44 @@ mod tests {
             ..Config::DEFAULT
         };
         assert_eq!(
-            judge(&bounded, Function::read, by(&[], false), Origin::Runtime, 1).1,
+            judge(
+                &bounded,
+                Function::read,
+                by(&[], false),
+                Origin::Runtime,
+                false,
+                1
+            )
+            .1,
             Reason::Runtime
         );
         // A function's own policy wins; so does a bad configuration.
         let mut logged = Config::DEFAULT;
         logged.named[Function::read.index()] = Some(Policy::Log);
         assert_eq!(
-            judge(&logged, Function::read, by(&[], false), Origin::Runtime, 1).1,
+            judge(
+                &logged,
+                Function::read,
+                by(&[], false),
+                Origin::Runtime,
+                false,
+                1
+            )
+            .1,
             Reason::LogPolicy
         );
         let mut passed = Config::DEFAULT;
         passed.default_policy = Policy::Pass;
         assert_eq!(
-            judge(&passed, Function::read, by(&[], false), Origin::Runtime, 1).1,
+            judge(
+                &passed,
+                Function::read,
+                by(&[], false),
+                Origin::Runtime,
+                false,
+                1
+            )
+            .1,
             Reason::PassPolicy
         );
         // EINTRFIX_RUNTIMES=none: the usual rules.
@@ -592,7 +729,14 @@ mod tests {
             ..Config::DEFAULT
         };
         assert_eq!(
-            judge(&none, Function::read, by(&[], false), Origin::Runtime, 1),
+            judge(
+                &none,
+                Function::read,
+                by(&[], false),
+                Origin::Runtime,
+                false,
+                1
+            ),
             (Decision::Retry, Reason::Policy)
         );
         // Any other caller: the usual rules.
@@ -602,6 +746,67 @@ mod tests {
                 Function::read,
                 by(&[libc::SIGHUP], false),
                 Origin::Program,
+                false,
+                1
+            ),
+            (Decision::Retry, Reason::Policy)
+        );
+    }
+
+    #[test]
+    fn handling_sites_and_terminal_resizes_pass() {
+        let c = Config::DEFAULT;
+        let handles = Origin::Handles(0x1234);
+        for signals in [&[][..], &[libc::SIGHUP], &[libc::SIGUSR1], &[libc::SIGINT]] {
+            assert_eq!(
+                judge(&c, Function::read, by(signals, false), handles, false, 1),
+                (Decision::Pass, Reason::CallerHandles),
+                "{signals:?}"
+            );
+        }
+        // The function's policy still wins; EINTRFIX_PER_SITE=0 turns it off.
+        let mut logged = Config::DEFAULT;
+        logged.named[Function::read.index()] = Some(Policy::Log);
+        assert_eq!(
+            judge(&logged, Function::read, by(&[], false), handles, false, 1).1,
+            Reason::LogPolicy
+        );
+        let off = Config {
+            per_site: false,
+            ..Config::DEFAULT
+        };
+        assert_eq!(
+            judge(
+                &off,
+                Function::read,
+                by(&[libc::SIGHUP], false),
+                handles,
+                false,
+                1
+            ),
+            (Decision::Retry, Reason::Policy)
+        );
+        // A SIGWINCH passes only where the call waits on a terminal.
+        let winch = by(&[libc::SIGWINCH], false);
+        assert_eq!(
+            judge(&c, Function::read, winch, Origin::Program, true, 1),
+            (Decision::Pass, Reason::TerminalResize)
+        );
+        assert_eq!(
+            reported_signal(&c, winch, Reason::TerminalResize),
+            Some(libc::SIGWINCH)
+        );
+        assert_eq!(
+            judge(&c, Function::read, winch, Origin::Program, false, 1),
+            (Decision::Retry, Reason::Policy)
+        );
+        assert_eq!(
+            judge(
+                &c,
+                Function::read,
+                by(&[libc::SIGHUP], false),
+                Origin::Program,
+                true,
                 1
             ),
             (Decision::Retry, Reason::Policy)

@@ -21,7 +21,8 @@
 //!   system call ([`crate::policy::at_delivery`]): retry lets the kernel
 //!   restart it, pass turns it into the EINTR the program would have seen
 //!   without the shim; a call a runtime's own code made (CPython's, see
-//!   [`crate::code`]) passes, as bare;
+//!   [`crate::code`]), or one whose caller's code handles EINTR (the
+//!   per-site rule), passes, as bare;
 //! - a system call with no hooked namesake (`futex`, `ioctl`, `clone`) is
 //!   left to restart, as under SA_RESTART. Turning it into EINTR could be
 //!   wrong in two ways the context cannot tell apart: `fork` and `clone`
@@ -150,14 +151,16 @@ pub unsafe fn after_handler(context: *mut c_void, program_asked_restart: bool) {
         let Some(function) = function else {
             return;
         };
-        let origin = match caller_above_libc(restart.stack) {
-            Some(Owner::Runtime) => Origin::Runtime,
-            _ => Origin::Program,
-        };
         policy::at_delivery(
             function,
             fd_of(function, restart.first_argument),
-            origin,
+            |config| match Origin::asked(config) {
+                true => Origin::of_libc_call(
+                    config,
+                    code::first_caller(restart.stack, |owner| owner == Owner::Libc),
+                ),
+                false => Origin::Program,
+            },
             || code::hook_above(restart.stack),
         )
     };

@@ -163,7 +163,8 @@ fn met_eintr(run: &Run) -> Result<(), String> {
 /// tests/blocking_calls.rs, tests/signals.rs, tests/tracing.rs,
 /// tests/runtimes.rs and tests/reliability.rs (`hostile_`).
 const OTHER_FAMILIES: &[&str] = &[
-    "hostile_", "io_", "ipc_", "mux_", "proc_", "rt_", "sig_", "sock_", "stdio_", "time_", "trace_",
+    "hostile_", "io_", "ipc_", "mux_", "proc_", "rt_", "sig_", "site_", "sock_", "stdio_", "time_",
+    "trace_",
 ];
 
 #[test]

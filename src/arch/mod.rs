@@ -19,7 +19,10 @@
 //!   loader gets it (for the symbol lookup of `crate::real` without dlsym);
 //! - `under_valgrind()` and `mark_defined(addr, len)`: valgrind's client
 //!   requests (its frames cannot be read as the kernel's; a scan's copy of
-//!   stale stack words is marked defined).
+//!   stale stack words is marked defined);
+//! - `errno_check::classify(code, ret)`: whether the code after a call
+//!   handles EINTR itself (the per-site rule), with the types of
+//!   [`call_site`].
 //!
 //! Nothing here takes a lock or allocates, so all of it is usable in a
 //! signal handler and in a `vfork` child.
@@ -72,6 +75,8 @@ pub enum State {
         stack: usize,
     },
 }
+
+pub mod call_site;
 
 #[cfg(target_arch = "x86_64")]
 mod x86_64;

@@ -34,6 +34,7 @@
 //! (`__stack_chk_fail`) passes too. The callers of [`call_before`] know:
 //! they also check where the call goes.
 
+pub mod errno_check;
 mod trampoline;
 
 pub use trampoline::{trampoline, trampoline_address, Enter, Entered, Leave};

@@ -32,6 +32,8 @@ mod open_rules;
 
 #[path = "eintrfix/audit.rs"]
 mod audit;
+#[path = "../arch/call_site.rs"]
+mod call_site;
 #[path = "eintrfix/check.rs"]
 mod check;
 #[path = "eintrfix/dynamic.rs"]
@@ -46,6 +48,8 @@ mod options;
 mod script;
 #[path = "eintrfix/search.rs"]
 mod search;
+#[path = "eintrfix/sites.rs"]
+mod sites;
 #[path = "eintrfix/system.rs"]
 mod system;
 

@@ -21,6 +21,16 @@ const DT_STRTAB: i64 = 5;
 const DT_SYMTAB: i64 = 6;
 const DT_STRSZ: i64 = 10;
 const DT_GNU_HASH: i64 = 0x6fff_fef5;
+const DT_PLTRELSZ: i64 = 2;
+const DT_RELA: i64 = 7;
+const DT_RELASZ: i64 = 8;
+const DT_JMPREL: i64 = 23;
+/// `R_X86_64_GLOB_DAT` and `R_X86_64_JUMP_SLOT`: a GOT slot that holds a
+/// symbol's address.
+const R_GLOB_DAT: u32 = 6;
+const R_JUMP_SLOT: u32 = 7;
+/// Relocations read at most from one table.
+const MAX_RELOCATIONS: usize = 1 << 17;
 const NT_GNU_BUILD_ID: u32 = 3;
 /// No page is smaller.
 const PAGE: usize = 4096;
@@ -62,6 +72,9 @@ struct Dynamic {
     strsz: usize,
     gnu_hash: Option<usize>,
     hash: Option<usize>,
+    /// `DT_JMPREL`/`DT_PLTRELSZ` and `DT_RELA`/`DT_RELASZ`.
+    plt_relocations: Option<(usize, usize)>,
+    relocations: Option<(usize, usize)>,
 }
 
 /// A loaded object: where it is and its program headers.
@@ -182,6 +195,7 @@ impl<'a> Image<'a> {
         };
         let start = self.base.wrapping_add(vaddr);
         let count = (size / size_of::<Dyn>()).min(MAX_DYNAMIC);
+        let mut sizes = [0usize; 2];
         if self.segment_of(start, count * size_of::<Dyn>()).is_none() {
             return found;
         }
@@ -196,7 +210,65 @@ impl<'a> Image<'a> {
                 DT_STRSZ => found.strsz = usize::try_from(entry.value).unwrap_or(0),
                 DT_GNU_HASH => found.gnu_hash = address(),
                 DT_HASH => found.hash = address(),
+                DT_JMPREL => found.plt_relocations = address().map(|a| (a, 0)),
+                DT_RELA => found.relocations = address().map(|a| (a, 0)),
+                DT_PLTRELSZ | DT_RELASZ => {
+                    if let Some(size) = sizes.get_mut(usize::from(entry.tag == DT_RELASZ)) {
+                        *size = usize::try_from(entry.value).unwrap_or(0);
+                    }
+                }
                 _ => {}
+            }
+        }
+        let [plt_size, size] = sizes;
+        if let Some((_, s)) = found.plt_relocations.as_mut() {
+            *s = plt_size;
+        }
+        if let Some((_, s)) = found.relocations.as_mut() {
+            *s = size;
+        }
+        found
+    }
+
+    /// The GOT slots whose relocation (`JUMP_SLOT` or `GLOB_DAT`) names the
+    /// dynamic symbol `name`, written into `out`; returns how many. A slot
+    /// is found whether the loader has bound it yet or not (lazy binding
+    /// leaves an unbound slot pointing back into the object's PLT).
+    pub fn import_slots(&self, name: &[u8], out: &mut [usize]) -> usize {
+        let dynamic = self.dynamic();
+        let (Some(symtab), Some(strtab)) = (dynamic.symtab, dynamic.strtab) else {
+            return 0;
+        };
+        let mut found = 0;
+        for (table, size) in [dynamic.plt_relocations, dynamic.relocations]
+            .into_iter()
+            .flatten()
+        {
+            for i in 0..(size / 24).min(MAX_RELOCATIONS) {
+                let at = table + i * 24;
+                let (Some(offset), Some(info)) = (self.read::<u64>(at), self.read::<u64>(at + 8))
+                else {
+                    break;
+                };
+                let (kind, symbol) = (info as u32, (info >> 32) as usize);
+                if (kind != R_JUMP_SLOT && kind != R_GLOB_DAT) || symbol == 0 {
+                    continue;
+                }
+                let Some(sym) = self.read::<Elf64_Sym>(symtab + symbol * size_of::<Elf64_Sym>())
+                else {
+                    continue;
+                };
+                let offset_in_strings = sym.st_name as usize;
+                if offset_in_strings.saturating_add(name.len()) >= dynamic.strsz
+                    || !self.string_is(strtab + offset_in_strings, name)
+                {
+                    continue;
+                }
+                let Some(slot) = out.get_mut(found) else {
+                    return found;
+                };
+                *slot = self.base.wrapping_add(offset as usize);
+                found += 1;
             }
         }
         found

@@ -84,7 +84,7 @@ hooks! {
     /// relative timeout when the call is made; past it, EAGAIN.
     fn semtimedop(id: c_int, sops: *mut sembuf, nsops: size_t, timeout: *const timespec) -> c_int
         where limit = deadline_now(timeout)
-        => |result, function| wait_within(function, None, result, limit, timed_out, |limit| match limit {
+        => |result, function| wait_within(function, crate::waits::Waits::Nothing, result, limit, timed_out, |limit| match limit {
             None => real::semtimedop(id, sops, nsops, timeout),
             Some(deadline) => {
                 let left = deadline.remaining_timespec();

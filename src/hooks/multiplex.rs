@@ -27,6 +27,7 @@ use super::retry::{interrupted, wait_within};
 use crate::deadline::{now_ns, timespec_ns, Deadline};
 use crate::functions::Function;
 use crate::real;
+use crate::waits::Waits;
 use core::ffi::c_int;
 use libc::{epoll_event, fd_set, nfds_t, pollfd, sigset_t, size_t, timespec, timeval};
 
@@ -100,7 +101,7 @@ fn unblocks_signals(mask: *const sigset_t) -> bool {
 #[inline(never)]
 fn wait_within_masked(
     function: Function,
-    fd: Option<c_int>,
+    on: Waits,
     first: c_int,
     mask: *const sigset_t,
     limit: Option<Deadline>,
@@ -110,7 +111,7 @@ fn wait_within_masked(
     if interrupted(first) && unblocks_signals(mask) {
         return first;
     }
-    wait_within(function, fd, first, limit, expired, again)
+    wait_within(function, on, first, limit, expired, again)
 }
 
 /// Calls `call` with a timespec for what is left of `limit` (null when
@@ -223,6 +224,7 @@ fn ms_limit_now(timeout: c_int) -> Option<Deadline> {
 #[inline(never)]
 unsafe fn select_interrupted(
     function: Function,
+    nfds: c_int,
     first: c_int,
     entry: &SelectEntry,
     sets: [*mut fd_set; 3],
@@ -231,7 +233,7 @@ unsafe fn select_interrupted(
 ) -> c_int {
     wait_within(
         function,
-        None,
+        Waits::Select(nfds, sets[0], sets[1]),
         first,
         entry.limit,
         || {
@@ -261,32 +263,32 @@ hooks! {
     /// deadline from the call, has passed (then 0).
     fn poll(fds: *mut pollfd, nfds: nfds_t, timeout: c_int) -> c_int
         where limit = ms_limit_now(timeout)
-        => |result, function| wait_within(function, None, result, limit, || 0,
+        => |result, function| wait_within(function, Waits::Poll(fds, nfds as usize), result, limit, || 0,
             |limit| real::poll(fds, nfds, ms_left(limit)));
 
     /// `__poll`, a public alias of `poll`: as `poll`.
     fn __poll(fds: *mut pollfd, nfds: nfds_t, timeout: c_int) -> c_int
         where limit = ms_limit_now(timeout)
-        => |result, function| wait_within(function, None, result, limit, || 0,
+        => |result, function| wait_within(function, Waits::Poll(fds, nfds as usize), result, limit, || 0,
             |limit| real::__poll(fds, nfds, ms_left(limit)));
 
     /// `__poll_chk`, the fortified `poll`: as `poll`.
     fn __poll_chk(fds: *mut pollfd, nfds: nfds_t, timeout: c_int, fdslen: size_t) -> c_int
         where limit = ms_limit_now(timeout)
-        => |result, function| wait_within(function, None, result, limit, || 0,
+        => |result, function| wait_within(function, Waits::Poll(fds, nfds as usize), result, limit, || 0,
             |limit| real::__poll_chk(fds, nfds, ms_left(limit), fdslen));
 
     /// `ppoll(2)`: as `poll`; with a mask that unblocks signals, its EINTR
     /// goes back as it is.
     fn ppoll(fds: *mut pollfd, nfds: nfds_t, timeout: *const timespec, sigmask: *const sigset_t) -> c_int
         where limit = ts_limit_now(timeout)
-        => |result, function| wait_within_masked(function, None, result, sigmask, limit, || 0,
+        => |result, function| wait_within_masked(function, Waits::Poll(fds, nfds as usize), result, sigmask, limit, || 0,
             |limit| with_ts_left(limit, |left| real::ppoll(fds, nfds, left, sigmask)));
 
     /// `__ppoll_chk`, the fortified `ppoll`: as `ppoll`.
     fn __ppoll_chk(fds: *mut pollfd, nfds: nfds_t, timeout: *const timespec, sigmask: *const sigset_t, fdslen: size_t) -> c_int
         where limit = ts_limit_now(timeout)
-        => |result, function| wait_within_masked(function, None, result, sigmask, limit, || 0,
+        => |result, function| wait_within_masked(function, Waits::Poll(fds, nfds as usize), result, sigmask, limit, || 0,
             |limit| with_ts_left(limit, |left| real::__ppoll_chk(fds, nfds, left, sigmask, fdslen)));
 
     /// `select(2)`: retried on the caller's original fd sets until one is
@@ -294,20 +296,20 @@ hooks! {
     /// timeval holds the time left, as Linux leaves it.
     fn select(nfds: c_int, readfds: *mut fd_set, writefds: *mut fd_set, exceptfds: *mut fd_set, timeout: *mut timeval) -> c_int
         where entry = SelectEntry::take(nfds, tv_limit_now(timeout))
-        => |result, function| select_interrupted(function, result, &entry, [readfds, writefds, exceptfds], timeout,
+        => |result, function| select_interrupted(function, nfds, result, &entry, [readfds, writefds, exceptfds], timeout,
             || real::select(nfds, readfds, writefds, exceptfds, timeout));
 
     /// `__select`, a public alias of `select`: as `select`.
     fn __select(nfds: c_int, readfds: *mut fd_set, writefds: *mut fd_set, exceptfds: *mut fd_set, timeout: *mut timeval) -> c_int
         where entry = SelectEntry::take(nfds, tv_limit_now(timeout))
-        => |result, function| select_interrupted(function, result, &entry, [readfds, writefds, exceptfds], timeout,
+        => |result, function| select_interrupted(function, nfds, result, &entry, [readfds, writefds, exceptfds], timeout,
             || real::__select(nfds, readfds, writefds, exceptfds, timeout));
 
     /// `pselect(2)`: as `select` (its timeout is not written back); with a
     /// mask that unblocks signals, its EINTR goes back as it is.
     fn pselect(nfds: c_int, readfds: *mut fd_set, writefds: *mut fd_set, exceptfds: *mut fd_set, timeout: *const timespec, sigmask: *const sigset_t) -> c_int
         where entry = SelectEntry::take(nfds, ts_limit_now(timeout))
-        => |result, function| wait_within_masked(function, None, result, sigmask, entry.limit,
+        => |result, function| wait_within_masked(function, Waits::Select(nfds, readfds, writefds), result, sigmask, entry.limit,
             || {
                 entry.clear([readfds, writefds, exceptfds]);
                 0
@@ -319,19 +321,19 @@ hooks! {
     /// `epoll_wait(2)`: as `poll`.
     fn epoll_wait(epfd: c_int, events: *mut epoll_event, maxevents: c_int, timeout: c_int) -> c_int
         where limit = ms_limit_now(timeout)
-        => |result, function| wait_within(function, Some(epfd), result, limit, || 0,
+        => |result, function| wait_within(function, Waits::Fd(epfd), result, limit, || 0,
             |limit| real::epoll_wait(epfd, events, maxevents, ms_left(limit)));
 
     /// `epoll_pwait(2)`: as `ppoll`.
     fn epoll_pwait(epfd: c_int, events: *mut epoll_event, maxevents: c_int, timeout: c_int, sigmask: *const sigset_t) -> c_int
         where limit = ms_limit_now(timeout)
-        => |result, function| wait_within_masked(function, Some(epfd), result, sigmask, limit, || 0,
+        => |result, function| wait_within_masked(function, Waits::Fd(epfd), result, sigmask, limit, || 0,
             |limit| real::epoll_pwait(epfd, events, maxevents, ms_left(limit), sigmask));
 
     /// `epoll_pwait2(2)`: as `ppoll`.
     fn epoll_pwait2(epfd: c_int, events: *mut epoll_event, maxevents: c_int, timeout: *const timespec, sigmask: *const sigset_t) -> c_int
         where limit = ts_limit_now(timeout)
-        => |result, function| wait_within_masked(function, Some(epfd), result, sigmask, limit, || 0,
+        => |result, function| wait_within_masked(function, Waits::Fd(epfd), result, sigmask, limit, || 0,
             |limit| with_ts_left(limit, |left| real::epoll_pwait2(epfd, events, maxevents, left, sigmask)));
 }
 

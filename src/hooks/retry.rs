@@ -15,6 +15,7 @@ use crate::errno;
 use crate::functions::Function;
 use crate::policy::{Decision, Interruption};
 use crate::real;
+use crate::waits::Waits;
 use core::ffi::{c_int, c_short, c_void};
 use core::time::Duration;
 use libc::socklen_t;
@@ -180,6 +181,9 @@ pub fn retry_within_timeout<R: Outcome>(
     'interrupted: loop {
         // Here `result` failed with EINTR.
         if interruption.decide() == Decision::Pass {
+            if interruption.timed_out(deadline) {
+                errno::set(libc::EAGAIN);
+            }
             return result;
         }
         loop {
@@ -209,21 +213,26 @@ pub fn retry_within_timeout<R: Outcome>(
 /// The slow path of a wait with a deadline (the multiplexers,
 /// `semtimedop`): while it fails with EINTR and the engine says retry,
 /// waits again for what is left of `limit`; once that has passed, returns
-/// what `expired` gives (0 ready, as a timeout).
+/// what `expired` gives (0 ready, as a timeout). The same when an EINTR
+/// goes back to a site that handles it and retries by itself past the
+/// first deadline (see [`crate::chain`]).
 #[cold]
 #[inline(never)]
 pub fn wait_within(
     function: Function,
-    fd: Option<c_int>,
+    on: Waits,
     first: c_int,
     limit: Option<Deadline>,
     mut expired: impl FnMut() -> c_int,
     mut again: impl FnMut(Option<Deadline>) -> c_int,
 ) -> c_int {
     let mut result = first;
-    let mut interruption = Interruption::new(function, fd);
+    let mut interruption = Interruption::waiting(function, on);
     while interrupted(result) {
         if interruption.decide() == Decision::Pass {
+            if limit.is_some_and(|own| interruption.timed_out(own)) {
+                return expired();
+            }
             break;
         }
         if limit.is_some_and(Deadline::passed) {

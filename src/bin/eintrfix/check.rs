@@ -350,6 +350,7 @@ fn examine(path: &Path, depth: usize, details: &mut Vec<String>) -> Result<Verdi
             count(hooked.len(), "hooked function"),
             hooked.join(" ")
         ));
+        details.extend(crate::sites::report(object, hooked));
         for name in hooked {
             if !total.contains(name) {
                 total.push(name);

@@ -97,6 +97,11 @@ const OPTIONS: &[Opt] = &[
         variable: config::RUNTIMES,
         flag: None,
     },
+    Opt {
+        long: "--no-per-site",
+        variable: config::PER_SITE,
+        flag: Some("0"),
+    },
 ];
 
 /// The text of `--help`.
@@ -135,15 +140,21 @@ Options (each sets the variable named after it; the last one given wins):
                              EINTR because it retries them itself: auto
                              (default: CPython 3.5+), none, or object names
                              (libruby.so.3.1, /abs/path.so) with or without auto
+      --no-per-site          EINTRFIX_PER_SITE=0: retry also at call sites
+                             whose own code retries EINTR after running its
+                             signal processing (by default those get their
+                             EINTR, as without eintrfix)
   -h, --help                 this text
       --version              the version and the library this command uses
 
 eintrfix check PROGRAM tells whether preloading reaches PROGRAM (found in
 PATH): not a static or Go binary, not setuid/setgid or with file
-capabilities, a script's interpreter followed; and which hooked functions it
-and its libraries import. Exit status 0 when the shim can act, 1 when not,
-126 or 127 when 'eintrfix -- PROGRAM' would fail to start it with that
-status, 125 when PROGRAM cannot be read or passes check's limits.
+capabilities, a script's interpreter followed; which hooked functions it
+and its libraries import, and how many of their call sites handle EINTR
+themselves (EINTRFIX_CHECK_SITES=list lists each). Exit status 0 when the
+shim can act, 1 when not, 126 or 127 when 'eintrfix -- PROGRAM' would fail
+to start it with that status, 125 when PROGRAM cannot be read or passes
+check's limits.
 eintrfix check --system tells whether /etc/ld.so.preload would reach every
 program running now (not a static, musl or other-architecture one).
 

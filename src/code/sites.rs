@@ -1,0 +1,228 @@
+//! Which call sites handle EINTR themselves: the per-site rule's memory.
+//!
+//! A call site is named by its return address. The first time one of its
+//! calls is interrupted, the code after it is decoded
+//! ([`arch::errno_check`]) within the text segment that holds it, in an
+//! object the table knows (loaded at start-up, or a runtime); the verdict
+//! is kept in a fixed open-addressed table of atomic words, each the
+//! return address shifted left by two with the verdict in the low bits,
+//! written once by a compare-and-swap. No lock, no allocation: usable in a
+//! signal handler. A full neighbourhood of the table just means the site
+//! is decoded again next time.
+
+use super::{destination, find_object, locate, read_word, scan, Destination, Image, Owner, Place};
+use crate::arch::errno_check::{self, Code, Target, Verdict};
+use crate::arch::{self};
+use core::ptr::read_volatile;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+/// Sites remembered at most.
+const SITES: usize = 1024;
+/// Entries probed from a site's home slot.
+const PROBES: usize = 8;
+/// GOT slots of `__errno_location` looked for in one object.
+const MAX_SLOTS: usize = 4;
+
+static CACHE: [AtomicUsize; SITES] = [const { AtomicUsize::new(0) }; SITES];
+
+fn code_of(verdict: Verdict) -> usize {
+    match verdict {
+        Verdict::Handles => 1,
+        Verdict::Ignores => 2,
+        Verdict::Unknown => 3,
+    }
+}
+
+fn verdict_of(code: usize) -> Verdict {
+    match code & 3 {
+        1 => Verdict::Handles,
+        2 => Verdict::Ignores,
+        _ => Verdict::Unknown,
+    }
+}
+
+fn home(ret: usize) -> usize {
+    ((ret as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as usize
+}
+
+fn cached(ret: usize) -> Option<Verdict> {
+    (0..PROBES).find_map(|i| {
+        let entry = CACHE
+            .get(home(ret).wrapping_add(i) % SITES)?
+            .load(Ordering::Relaxed);
+        (entry >> 2 == ret).then(|| verdict_of(entry))
+    })
+}
+
+fn remember(ret: usize, verdict: Verdict) {
+    let entry = ret << 2 | code_of(verdict);
+    for i in 0..PROBES {
+        let Some(slot) = CACHE.get(home(ret).wrapping_add(i) % SITES) else {
+            return;
+        };
+        match slot.compare_exchange(0, entry, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return,
+            Err(other) if other >> 2 == ret => return,
+            Err(_) => {}
+        }
+    }
+}
+
+/// Whether the code after the return address `ret` handles an EINTR of
+/// the call before it: decoded once, then remembered. `Unknown` for code
+/// outside the objects the table can read.
+pub fn verdict(ret: usize) -> Verdict {
+    if ret >> (usize::BITS - 2) != 0 {
+        return Verdict::Unknown;
+    }
+    if let Some(known) = cached(ret) {
+        return known;
+    }
+    let verdict = match locate(ret) {
+        Place::Known { segment, .. } if segment.is_text() => {
+            let mut loaded = Loaded {
+                start: segment.start,
+                end: segment.end,
+                errno_location: libc::__errno_location as *const () as usize,
+                slots: [0; MAX_SLOTS],
+                slot_count: 0,
+            };
+            loaded.find_slots(ret);
+            errno_check::classify(&loaded, ret)
+        }
+        _ => Verdict::Unknown,
+    };
+    remember(ret, verdict);
+    verdict
+}
+
+/// The call site of the running hook, found from its slow path: the first
+/// word on the stack, above the shim's own frames, that returns just past
+/// a call which provably goes to the hooked function `name` through the
+/// caller's own PLT stub or GOT slot for that name. Words whose call goes
+/// elsewhere or cannot be proved (a call through a register: stale words
+/// in the uninitialised slots of the hook's frames hold such addresses)
+/// are passed over. A tail call into the hook leaves no such word: the
+/// call then follows the usual rules.
+#[inline(never)]
+pub fn hook_site(name: &[u8]) -> Option<usize> {
+    let skip = |owner: Owner| owner == Owner::Shim;
+    scan(arch::stack_pointer(), |word| {
+        let Place::Known { owner, segment } = locate(word) else {
+            return None;
+        };
+        if !segment.is_text() || skip(owner) {
+            return None;
+        }
+        // SAFETY: the bytes before `word`, down to the segment's start at
+        // most, are in a readable code segment.
+        let call = unsafe { arch::call_before(word, segment.start) }?;
+        if destination(call, &skip) != Destination::Skipped {
+            return None;
+        }
+        let slot = match call {
+            arch::Call::Direct(stub) => match locate(stub) {
+                Place::Known { segment, .. } => {
+                    // SAFETY: a stub in a known readable segment; reads
+                    // stop at the end of the segment that holds it.
+                    unsafe { arch::plt_slot(stub, segment.end) }
+                }
+                _ => None,
+            }?,
+            arch::Call::Slot(slot) => slot,
+            arch::Call::Indirect => return None,
+        };
+        let mut slots = [0usize; MAX_SLOTS];
+        let found = loaded_image(word)?.import_slots(name, &mut slots);
+        slots.iter().take(found).any(|&s| s == slot).then_some(word)
+    })
+}
+
+/// The image of the loaded object that holds `addr` (`_dl_find_object`).
+fn loaded_image(addr: usize) -> Option<Image<'static>> {
+    let found = find_object(addr).filter(|f| !f.link_map.is_null())?;
+    // SAFETY: the loader's record of a loaded object.
+    let base = unsafe { (*found.link_map).addr };
+    // SAFETY: the object is loaded (its code is on the stack) and its
+    // mapping starts at `map_start`.
+    unsafe { Image::from_mapping(found.map_start, base) }
+}
+
+/// One text segment of a loaded object, read in place.
+struct Loaded {
+    start: usize,
+    end: usize,
+    /// libc's `__errno_location`.
+    errno_location: usize,
+    /// The object's GOT slots for `__errno_location`.
+    slots: [usize; MAX_SLOTS],
+    slot_count: usize,
+}
+
+impl Loaded {
+    /// Finds the object's GOT slots for `__errno_location` from its
+    /// relocations (its mapping found with `_dl_find_object`), so that a
+    /// call through a slot the loader has not bound yet is recognised.
+    fn find_slots(&mut self, ret: usize) {
+        if let Some(image) = loaded_image(ret) {
+            self.slot_count = image.import_slots(b"__errno_location", &mut self.slots);
+        }
+    }
+
+    fn is_slot(&self, slot: usize) -> bool {
+        self.slots.iter().take(self.slot_count).any(|&s| s == slot)
+            || read_word(slot) == Some(self.errno_location)
+    }
+}
+
+impl Code for Loaded {
+    fn read(&self, addr: usize, buf: &mut [u8]) -> usize {
+        if addr < self.start || addr >= self.end {
+            return 0;
+        }
+        let n = (self.end - addr).min(buf.len());
+        for (i, byte) in buf.iter_mut().take(n).enumerate() {
+            // SAFETY: `addr + i` lies in the text segment, mapped readable
+            // while its object is loaded.
+            *byte = unsafe { read_volatile((addr + i) as *const u8) };
+        }
+        n
+    }
+
+    fn is_errno_location(&self, target: Target) -> bool {
+        match target {
+            Target::Direct(to) if to == self.errno_location => true,
+            Target::Direct(to) if to >= self.start && to < self.end => {
+                // SAFETY: from `to` up to the segment's end is readable.
+                unsafe { arch::plt_slot(to, self.end) }.is_some_and(|slot| self.is_slot(slot))
+            }
+            Target::Direct(_) => false,
+            Target::Slot(slot) => self.is_slot(slot),
+        }
+    }
+
+    fn is_hooked(&self, target: Target) -> bool {
+        let call = match target {
+            Target::Direct(to) => arch::Call::Direct(to),
+            Target::Slot(slot) => arch::Call::Slot(slot),
+        };
+        destination(call, &|owner| owner == Owner::Shim) == Destination::Skipped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_keeps_each_sites_verdict() {
+        remember(0x5555_0000_1234, Verdict::Handles);
+        remember(0x5555_0000_1238, Verdict::Ignores);
+        assert_eq!(cached(0x5555_0000_1234), Some(Verdict::Handles));
+        assert_eq!(cached(0x5555_0000_1238), Some(Verdict::Ignores));
+        assert_eq!(cached(0x5555_0000_1230), None);
+        // Remembering again changes nothing.
+        remember(0x5555_0000_1234, Verdict::Unknown);
+        assert_eq!(cached(0x5555_0000_1234), Some(Verdict::Handles));
+    }
+}
