@@ -258,14 +258,10 @@ mod tests {
         assert_eq!(copy_words(8, &mut into, 0), 0, "nothing mapped there");
     }
 
-    #[test]
-    fn without_process_vm_readv_only_readable_pages_are_read() {
-        let words = [1usize, 2, 3, 4];
-        let mut copy = [0usize; 4];
-        assert_eq!(copy_checked(words.as_ptr() as usize, &mut copy), 4);
-        assert_eq!(copy, words);
-        // SAFETY: two fresh pages: the first readable, the second not, then
-        // both unmapped.
+    /// Two fresh private pages, readable and writable (the caller unmaps
+    /// them).
+    fn two_pages() -> usize {
+        // SAFETY: a new private anonymous mapping.
         let base = unsafe {
             libc::mmap(
                 core::ptr::null_mut(),
@@ -277,8 +273,17 @@ mod tests {
             )
         };
         assert_ne!(base, libc::MAP_FAILED);
-        let base = base as usize;
-        // SAFETY: the second page of the mapping above.
+        base as usize
+    }
+
+    #[test]
+    fn without_process_vm_readv_only_readable_pages_are_read() {
+        let words = [1usize, 2, 3, 4];
+        let mut copy = [0usize; 4];
+        assert_eq!(copy_checked(words.as_ptr() as usize, &mut copy), 4);
+        assert_eq!(copy, words);
+        let base = two_pages();
+        // SAFETY: the second page of the mapping made.
         unsafe { libc::mprotect((base + PAGE) as *mut libc::c_void, PAGE, libc::PROT_NONE) };
         let mut copy = [7usize; 4];
         assert_eq!(copy_checked(base + PAGE - 16, &mut copy), 2);
@@ -291,17 +296,7 @@ mod tests {
 
     #[test]
     fn a_copy_stops_at_the_first_unmapped_page() {
-        // SAFETY: two fresh pages, the second then unmapped.
-        let base = unsafe {
-            libc::mmap(
-                core::ptr::null_mut(),
-                2 * PAGE,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        } as usize;
+        let base = two_pages();
         // SAFETY: the second page of the mapping just made.
         unsafe { libc::munmap((base + PAGE) as *mut libc::c_void, PAGE) };
         let mut into = [7usize; 64];
