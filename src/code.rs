@@ -9,11 +9,11 @@
 //! # The table
 //! [`init`] (at the first handler install) lists the `PT_LOAD` segments
 //! of every object loaded at that time, with `dl_iterate_phdr`, each
-//! tagged with its object's [`Owner`], into a fixed-size static array of
-//! atomics, sorted and published with a release store. A query is a binary
-//! search with relaxed loads: no lock, no allocation, so it is safe in a
-//! signal handler and a `vfork` child. Nothing calls `dladdr` at query
-//! time (it takes the loader's lock).
+//! tagged with its object's [`Owner`], into a fixed-size static table of
+//! atomics ([`table`]), sorted and published with a release store. A query
+//! is a binary search with relaxed loads: no lock, no allocation, so it is
+//! safe in a signal handler and a `vfork` child. Nothing calls `dladdr` at
+//! query time (it takes the loader's lock).
 //!
 //! Objects loaded later (`dlopen`: Python's extension modules, libffi for
 //! `ctypes`) are found with glibc's `_dl_find_object` (glibc 2.35 and
@@ -21,7 +21,16 @@
 //! extension modules (in a `lib-dynload` directory) or an object named in
 //! `EINTRFIX_RUNTIMES` is read like a table entry; any other later object
 //! is not read at all and counts as [`Owner::Other`] wherever an address
-//! lands in it. Without `_dl_find_object` no object is a runtime.
+//! lands in it.
+//!
+//! Without `_dl_find_object` (glibc before 2.35) each later handler install
+//! builds the table again if the loader's count of objects loaded and
+//! unloaded (`dl_iterate_phdr`'s `dlpi_adds` and `dlpi_subs`) changed since
+//! it was built: objects loaded in between are then read as if loaded at
+//! start-up, from that install on. Until then an address in one has no
+//! owner, so a call from it follows the usual rules. Nothing is done when
+//! `dlopen` returns: a `dlopen` hook would make the loader take the hook as
+//! its caller, whose `RUNPATH` and `$ORIGIN` it uses to find the object.
 //!
 //! # Finding the caller
 //! Release builds have no frame pointers and there is no stable
@@ -45,6 +54,7 @@
 //! thread's stack and 4 KiB. Such a call follows the usual rules.
 
 pub mod sites;
+mod table;
 mod words;
 
 use crate::arch::{self, Call};
@@ -53,7 +63,8 @@ use crate::elf::{Image, Segment, PF_X};
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::ptr::read_unaligned;
-use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use table::{Build, Table};
 
 /// Whose code an address is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,9 +108,6 @@ pub struct Caller {
     pub into_skipped: bool,
 }
 
-/// Segments the table holds at most; objects past it are looked up as if
-/// loaded later.
-const CAPACITY: usize = 1024;
 /// How far a scan reads at most: 4 KiB. The hooks' own frames take 350 to
 /// 700 bytes between the scan's start and the caller's return address
 /// (1.4 KiB for `select`, which copies its fd sets).
@@ -116,25 +124,13 @@ const TEXT: usize = 0x100;
 /// The longest path read from the loader's records.
 const MAX_NAME: usize = config::RUNTIME_NAME_MAX + 1;
 
-/// One entry of the table: `[start, end)`, owner and flags in `tag`.
-struct Entry {
-    start: AtomicUsize,
-    end: AtomicUsize,
-    tag: AtomicUsize,
-}
-
-static TABLE: [Entry; CAPACITY] = [const {
-    Entry {
-        start: AtomicUsize::new(0),
-        end: AtomicUsize::new(0),
-        tag: AtomicUsize::new(0),
-    }
-}; CAPACITY];
-/// Entries published; written once, with release ordering, after them.
-static COUNT: AtomicUsize = AtomicUsize::new(0);
-/// The lowest start and highest end of the published entries.
-static LOW: AtomicUsize = AtomicUsize::new(0);
-static HIGH: AtomicUsize = AtomicUsize::new(0);
+/// The table of loaded code.
+static LOADED: Table = Table::new();
+/// The loader's count of objects loaded plus unloaded when the table was
+/// last built (`dlpi_adds + dlpi_subs`).
+static LOADS: AtomicU64 = AtomicU64::new(0);
+/// Held by the thread that builds the table again.
+static REBUILDING: AtomicBool = AtomicBool::new(false);
 
 const UNSET: u8 = 0;
 const BUSY: u8 = 1;
@@ -182,36 +178,20 @@ fn rules() -> Option<&'static Rules> {
 /// interrupt it). Objects `dlopen`ed before the first install are read
 /// as if loaded at start-up.
 pub fn init(config: &'static config::Config<'static>) {
-    if STATE
-        .compare_exchange(UNSET, BUSY, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
+    if let Err(state) = STATE.compare_exchange(UNSET, BUSY, Ordering::Acquire, Ordering::Relaxed) {
+        if state == READY && FIND_OBJECT.load(Ordering::Relaxed) == 0 {
+            refresh(config);
+        }
         return;
     }
     if config.enabled && arch::SUPPORTED {
         words::init();
-        // SAFETY: dlsym with valid NUL-terminated names; the loader lock
-        // it takes is free in a handler install (an ordinary call, with
-        // every signal blocked).
-        let (find, stack_end) = unsafe {
-            (
-                libc::dlsym(libc::RTLD_DEFAULT, c"_dl_find_object".as_ptr()),
-                libc::dlsym(libc::RTLD_DEFAULT, c"__libc_stack_end".as_ptr()),
-            )
-        };
+        // The loader lock dlsym takes is free in a handler install (an
+        // ordinary call, with every signal blocked).
+        let find = crate::real::default_symbol(c"_dl_find_object");
         FIND_OBJECT.store(find as usize, Ordering::Relaxed);
-        if !stack_end.is_null() {
-            // SAFETY: `__libc_stack_end` is a pointer-sized variable of the
-            // loader, set before any constructor runs.
-            let end = unsafe { *stack_end.cast::<usize>() };
-            STACK_END.store(end, Ordering::Relaxed);
-        }
-        // Runtimes are told apart only where later objects can be too.
-        let runtimes = if find.is_null() {
-            config::Runtimes::NONE
-        } else {
-            config.runtimes
-        };
+        STACK_END.store(crate::real::libc_stack_end(), Ordering::Relaxed);
+        let runtimes = config.runtimes;
         let names = match runtimes.named {
             true => config.runtime_names,
             false => &[],
@@ -229,6 +209,57 @@ pub fn init(config: &'static config::Config<'static>) {
     STATE.store(READY, Ordering::Release);
 }
 
+/// Without `_dl_find_object`: builds the table again if objects were
+/// loaded or unloaded since it was built (at a handler install, an
+/// ordinary call, with every signal blocked). One thread at a time; a
+/// thread that finds another building leaves it to that one.
+fn refresh(config: &config::Config) {
+    let Some(rules) = rules() else {
+        return;
+    };
+    if !arch::SUPPORTED || !config.enabled {
+        return;
+    }
+    if REBUILDING.swap(true, Ordering::Acquire) {
+        return;
+    }
+    if loads() != LOADS.load(Ordering::Relaxed) {
+        build(rules.auto, rules.names);
+    }
+    REBUILDING.store(false, Ordering::Release);
+}
+
+/// The loader's count of objects loaded plus unloaded so far (glibc 2.4
+/// and later report them to `dl_iterate_phdr`'s callbacks).
+fn loads() -> u64 {
+    unsafe extern "C" fn first(
+        info: *mut libc::dl_phdr_info,
+        size: usize,
+        data: *mut c_void,
+    ) -> c_int {
+        // SAFETY: dl_iterate_phdr passes a valid record of `size` bytes,
+        // and our u64.
+        let (info, loads) = unsafe { (&*info, &mut *data.cast::<u64>()) };
+        *loads = loads_of(info, size);
+        1
+    }
+    let mut loads = 0u64;
+    // SAFETY: the callback only reads the record and writes `loads`,
+    // which outlives the call.
+    unsafe { libc::dl_iterate_phdr(Some(first), (&mut loads as *mut u64).cast()) };
+    loads
+}
+
+/// `dlpi_adds + dlpi_subs` of a record of `size` bytes (0 where the
+/// loader does not report them).
+fn loads_of(info: &libc::dl_phdr_info, size: usize) -> u64 {
+    let end = core::mem::offset_of!(libc::dl_phdr_info, dlpi_subs) + core::mem::size_of::<u64>();
+    if size < end {
+        return 0;
+    }
+    info.dlpi_adds.wrapping_add(info.dlpi_subs)
+}
+
 /// What `build`'s `dl_iterate_phdr` callbacks share.
 struct Census {
     /// An address in this library's code.
@@ -241,8 +272,10 @@ struct Census {
     vdso: usize,
     auto: bool,
     names: &'static [u8],
-    /// Entries written so far.
-    count: usize,
+    /// The table being written.
+    build: Build<'static>,
+    /// The loader's count of loads and unloads (see [`loads`]).
+    loads: u64,
 }
 
 fn build(auto: bool, names: &'static [u8]) {
@@ -256,7 +289,8 @@ fn build(auto: bool, names: &'static [u8]) {
         vdso: unsafe { libc::getauxval(libc::AT_SYSINFO_EHDR) } as usize,
         auto,
         names,
-        count: 0,
+        build: Build::start(&LOADED),
+        loads: 0,
     };
     let data = (&mut census as *mut Census).cast::<c_void>();
     // SAFETY: both callbacks only read the loader's records and write to
@@ -265,19 +299,8 @@ fn build(auto: bool, names: &'static [u8]) {
         libc::dl_iterate_phdr(Some(find_self), data);
         libc::dl_iterate_phdr(Some(add_object), data);
     }
-    sort(census.count);
-    let count = census.count.min(CAPACITY);
-    let low = TABLE.first().map_or(0, |e| e.start.load(Ordering::Relaxed));
-    let high = TABLE
-        .get(..count)
-        .unwrap_or_default()
-        .iter()
-        .map(|e| e.end.load(Ordering::Relaxed))
-        .max()
-        .unwrap_or(0);
-    LOW.store(low, Ordering::Relaxed);
-    HIGH.store(high, Ordering::Relaxed);
-    COUNT.store(count, Ordering::Release);
+    LOADS.store(census.loads, Ordering::Relaxed);
+    census.build.publish();
 }
 
 /// The image `info` describes.
@@ -298,11 +321,12 @@ unsafe fn image_of<'a>(info: &'a libc::dl_phdr_info) -> Image<'a> {
 /// First pass: this library's build ID.
 unsafe extern "C" fn find_self(
     info: *mut libc::dl_phdr_info,
-    _size: usize,
+    size: usize,
     data: *mut c_void,
 ) -> c_int {
     // SAFETY: dl_iterate_phdr passes a valid record and our census.
     let (info, census) = unsafe { (&*info, &mut *data.cast::<Census>()) };
+    census.loads = loads_of(info, size);
     // SAFETY: called back by dl_iterate_phdr.
     let image = unsafe { image_of(info) };
     if image.has_text(census.own) {
@@ -330,14 +354,13 @@ unsafe extern "C" fn add_object(
     };
     let owner = owner_at_start(census, &image, info.dlpi_addr as usize, name);
     for segment in image.segments() {
-        let Some(entry) = TABLE.get(census.count) else {
-            return 1;
-        };
         let text = if segment.is_text() { TEXT } else { 0 };
-        entry.start.store(segment.start, Ordering::Relaxed);
-        entry.end.store(segment.end, Ordering::Relaxed);
-        entry.tag.store(owner as usize | text, Ordering::Relaxed);
-        census.count += 1;
+        if !census
+            .build
+            .push(segment.start, segment.end, owner as usize | text)
+        {
+            return 1;
+        }
     }
     0
 }
@@ -438,70 +461,15 @@ fn real_path<'a>(path: &[u8], buf: &'a mut [u8; MAX_NAME]) -> &'a [u8] {
     unsafe { CStr::from_ptr(buf.as_ptr().cast::<c_char>()) }.to_bytes()
 }
 
-/// Sorts the first `count` entries by start (insertion sort, at start-up,
-/// before they are published).
-fn sort(count: usize) {
-    let load = |i: usize| {
-        TABLE.get(i).map(|e| {
-            (
-                e.start.load(Ordering::Relaxed),
-                e.end.load(Ordering::Relaxed),
-                e.tag.load(Ordering::Relaxed),
-            )
-        })
-    };
-    let store = |i: usize, (start, end, tag): (usize, usize, usize)| {
-        if let Some(e) = TABLE.get(i) {
-            e.start.store(start, Ordering::Relaxed);
-            e.end.store(end, Ordering::Relaxed);
-            e.tag.store(tag, Ordering::Relaxed);
-        }
-    };
-    for i in 1..count {
-        let Some(moving) = load(i) else { break };
-        let mut j = i;
-        while let Some(before) = j.checked_sub(1).and_then(load) {
-            if before.0 <= moving.0 {
-                break;
-            }
-            store(j, before);
-            j -= 1;
-        }
-        store(j, moving);
-    }
-}
-
-/// The published entry that holds `addr`: (start, end, tag).
+/// The entry of the table that holds `addr`: (start, end, tag).
 fn table_entry(addr: usize) -> Option<(usize, usize, usize)> {
-    let count = COUNT.load(Ordering::Acquire).min(CAPACITY);
-    if addr < LOW.load(Ordering::Relaxed) || addr >= HIGH.load(Ordering::Relaxed) {
-        return None;
-    }
-    let entries = TABLE.get(..count)?;
-    // The last entry that starts at or before `addr`.
-    let after = entries.partition_point(|e| e.start.load(Ordering::Relaxed) <= addr);
-    let entry = entries.get(after.checked_sub(1)?)?;
-    let end = entry.end.load(Ordering::Relaxed);
-    (addr < end).then(|| {
-        (
-            entry.start.load(Ordering::Relaxed),
-            end,
-            entry.tag.load(Ordering::Relaxed),
-        )
-    })
+    LOADED.entry(addr)
 }
 
-/// Whether an object loaded at start-up has a segment in the page at
+/// Whether an object in the table has a segment in the page at
 /// `map_start` (the start of an object's mapping).
 fn known_object_at(map_start: usize) -> bool {
-    let count = COUNT.load(Ordering::Acquire).min(CAPACITY);
-    let Some(entries) = TABLE.get(..count) else {
-        return false;
-    };
-    let first = entries.partition_point(|e| e.start.load(Ordering::Relaxed) < map_start);
-    entries
-        .get(first)
-        .is_some_and(|e| e.start.load(Ordering::Relaxed) < map_start.saturating_add(4096))
+    LOADED.has_entry_in_page(map_start)
 }
 
 /// Where an address lies.
@@ -701,7 +669,7 @@ pub fn first_return(sp: usize) -> Option<(Owner, bool)> {
 /// in order, until it returns something; see [`first_caller`] for the
 /// bounds.
 fn scan<R>(sp: usize, mut each: impl FnMut(usize) -> Option<R>) -> Option<R> {
-    if !arch::SUPPORTED || sp == 0 || COUNT.load(Ordering::Acquire) == 0 {
+    if !arch::SUPPORTED || sp == 0 || !LOADED.ready() {
         return None;
     }
     let limit = stack_limit(sp);
@@ -753,7 +721,7 @@ const BLOCK_WORDS: usize = 128;
 /// Whether the table is filled (a handler has been installed): before, a
 /// hook's call cannot be told from libc's.
 pub fn ready() -> bool {
-    COUNT.load(Ordering::Acquire) != 0
+    LOADED.ready()
 }
 
 /// Whether a hook is waiting above the frames at `stack`: a return address

@@ -47,14 +47,74 @@ mod lookup {
     }
 }
 
-/// Looks `name` (NUL-terminated) up in the objects after this one with
-/// dlsym (null if none defines it); [`settle`] stores what it found.
+/// dlsym's address: 0 until searched, [`NO_DLSYM`] if no loaded object
+/// defines it.
+static DLSYM: AtomicUsize = AtomicUsize::new(0);
+const NO_DLSYM: usize = 1;
+
+/// dlsym, if the process has it: libc's since glibc 2.34, before that
+/// `libdl.so.2`'s, which a program may not have loaded. Found by reading
+/// the symbol tables of the objects after this library (as
+/// `dlsym(RTLD_NEXT, "dlsym")` would: the real one, not an interposer in
+/// the program, which would make our `RTLD_NEXT` its own), or of the
+/// others where the library was loaded with `dlopen`, not imported:
+/// an import names a version, and a versioned reference fails to load
+/// wherever the file that version came from lacks the symbol, weak or not
+/// (`dlsym@GLIBC_2.34` is not in glibc 2.33, and glibc 2.33's `libc.so.6`
+/// has no `dlsym@GLIBC_2.2.5`), while a `DT_NEEDED` on `libdl.so.2` costs
+/// about 13 000 instructions of every start-up. Reading the tables costs
+/// less than the loader's binding of the import did. Takes the loader's
+/// lock the first time.
+fn dlsym_function() -> Option<lookup::Dlsym> {
+    let mut address = DLSYM.load(Ordering::Relaxed);
+    if address == 0 {
+        address = lookup::next_definition(b"dlsym", crate::elf::gnu_hash(b"dlsym"))
+            .map_or(NO_DLSYM, |f| f as usize);
+        DLSYM.store(address, Ordering::Relaxed);
+    }
+    // SAFETY: a non-NO_DLSYM address is the loaded objects' first
+    // definition of dlsym, the function of this type.
+    (address != NO_DLSYM).then(|| unsafe { core::mem::transmute::<usize, lookup::Dlsym>(address) })
+}
+
+/// `dlsym(RTLD_DEFAULT, name)`; null without dlsym. For what only newer
+/// glibc has (and so a glibc whose libc defines dlsym).
+pub fn default_symbol(name: &core::ffi::CStr) -> *mut c_void {
+    match dlsym_function() {
+        // SAFETY: a NUL-terminated name and a valid pseudo-handle.
+        Some(dlsym) => unsafe { dlsym(libc::RTLD_DEFAULT, name.as_ptr()) },
+        None => null_mut(),
+    }
+}
+
+extern "C" {
+    /// The top of the main thread's stack: the loader's, under the same
+    /// version (GLIBC_2.2.5 on x86-64) in every glibc.
+    static __libc_stack_end: usize;
+}
+
+/// The top of the main thread's stack (`__libc_stack_end`).
+pub fn libc_stack_end() -> usize {
+    // SAFETY: a pointer-sized variable of the loader, set before any
+    // constructor runs and never written again.
+    unsafe { core::ptr::addr_of!(__libc_stack_end).read() }
+}
+
+/// Looks `name` (NUL-terminated) up in the objects after this one as
+/// `dlsym(RTLD_NEXT, name)` does (null if none defines it); [`settle`]
+/// stores what it found.
 #[cold]
 #[inline(never)]
-fn resolve(_slot: &AtomicPtr<c_void>, name: &'static [u8]) -> *mut c_void {
-    // SAFETY: `name` is NUL-terminated (built with concat! below) and
-    // RTLD_NEXT is a valid pseudo-handle for dlsym.
-    unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr().cast::<c_char>()) }
+fn resolve(name: &'static [u8]) -> *mut c_void {
+    match dlsym_function() {
+        // SAFETY: `name` is NUL-terminated (built with concat! below) and
+        // RTLD_NEXT is a valid pseudo-handle for dlsym.
+        Some(dlsym) => unsafe { dlsym(libc::RTLD_NEXT, name.as_ptr().cast::<c_char>()) },
+        None => {
+            let bare = name.split_last().map_or(name, |(_, bare)| bare);
+            lookup::next_definition(bare, crate::elf::gnu_hash(bare)).unwrap_or(null_mut())
+        }
+    }
 }
 
 /// Stores in `slot` what a look-up found, and returns it: the real
@@ -132,7 +192,7 @@ macro_rules! real_functions {
                 #[cold]
                 #[inline(never)]
                 pub(super) unsafe fn $name($($arg: $ty),*) -> $ret {
-                    let found = resolve(&slot::$name, concat!(stringify!($name), "\0").as_bytes());
+                    let found = resolve(concat!(stringify!($name), "\0").as_bytes());
                     let f = settle(&slot::$name, found, real_functions!(@fallback $name [$($fnty)?]));
                     if f.is_null() {
                         return real_functions!(@missing $ret $(, $missing)?);
@@ -194,16 +254,16 @@ macro_rules! real_functions {
 
         /// Resolves every real function now (from the constructor): from
         /// the loaded objects' symbol tables where `lookup` can, else
-        /// with dlsym.
+        /// with dlsym (or, without it, one name at a time).
         pub fn resolve_all() {
-            let scope = lookup::Scope::find();
+            let scope = lookup::Scope::find(dlsym_function());
             $(
                 if slot::$name.load(Ordering::Relaxed).is_null() {
                     const HASH: u32 = crate::elf::gnu_hash(stringify!($name).as_bytes());
                     let name = stringify!($name).as_bytes();
                     let found = match scope.as_ref().and_then(|s| s.lookup(name, HASH)) {
                         Some(f) => f,
-                        None => resolve(&slot::$name, concat!(stringify!($name), "\0").as_bytes()),
+                        None => resolve(concat!(stringify!($name), "\0").as_bytes()),
                     };
                     settle(&slot::$name, found, real_functions!(@fallback $name [$($fnty)?]));
                 }
@@ -458,7 +518,7 @@ mod tests {
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn every_name_is_found_where_dlsym_finds_it() {
-        let scope = lookup::Scope::find().expect("the scope after the test binary");
+        let scope = lookup::Scope::find(dlsym_function()).expect("the scope after the test binary");
         for &name in NAMES {
             // SAFETY: a NUL-terminated name.
             let expected = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr().cast()) };

@@ -15,6 +15,8 @@
 //!   call; `hooks_can_block_in(number)`: whether a hook's real call can block in it;
 //! - `stack_pointer()`, [`Call`], `call_before(ret, lowest)` and
 //!   `plt_slot(entry, end)`: for the stack scans of [`crate::code`];
+//! - `call_ifunc_resolver(resolver)`: an IFUNC's address, as glibc's
+//!   loader gets it (for the symbol lookup of `crate::real` without dlsym);
 //! - `under_valgrind()` and `mark_defined(addr, len)`: valgrind's client
 //!   requests (its frames cannot be read as the kernel's; a scan's copy of
 //!   stale stack words is marked defined);

@@ -68,6 +68,14 @@ pub fn syscall_function(_number: i64) -> Option<Function> {
     None
 }
 
+/// Not resolved here: the name counts as missing.
+///
+/// # Safety
+/// None: nothing is called.
+pub unsafe fn call_ifunc_resolver(_resolver: usize) -> usize {
+    0
+}
+
 /// Not asked here.
 pub fn under_valgrind() -> bool {
     false

@@ -111,6 +111,19 @@ pub fn under_valgrind() -> bool {
     valgrind_request([RUNNING_ON_VALGRIND, 0, 0, 0, 0, 0]) != 0
 }
 
+/// The address an IFUNC resolves to: glibc calls an x86-64 resolver with
+/// no arguments (aarch64 passes the hardware capabilities: `(hwcap |
+/// _IFUNC_ARG_HWCAP, &ifunc_arg)`).
+///
+/// # Safety
+/// `resolver` is the resolver of an IFUNC in a loaded object.
+pub unsafe fn call_ifunc_resolver(resolver: usize) -> usize {
+    // SAFETY: an IFUNC resolver takes nothing here and returns an address.
+    let resolver: unsafe extern "C" fn() -> usize = unsafe { core::mem::transmute(resolver) };
+    // SAFETY: the caller's contract.
+    unsafe { resolver() }
+}
+
 /// The call instruction that ends at `ret`, if the bytes before it encode
 /// one. No byte below `lowest` is read.
 ///

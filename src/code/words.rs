@@ -15,8 +15,16 @@
 //! further up, and any other stack (the trampoline's work on a stack of
 //! the pool scanning the thread's stack), is copied by the kernel, up to
 //! 1 KiB per call.
+//!
+//! Where `process_vm_readv` is missing (ENOSYS: a kernel before 3.2) or
+//! refused (EPERM: a container's policy, Docker's default before Linux
+//! 4.8), the kernel is asked instead whether each page can be read, and
+//! the words are read in place: `rt_sigprocmask` with an invalid `how`
+//! reads the new mask from the address first, failing with EFAULT where
+//! nothing readable is mapped, then rejects `how` with EINVAL, changing
+//! nothing.
 
-use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 
 /// How far above the scan's own stack pointer `sp` may lie to count as on
 /// the same stack (the signal frame and the trampoline's frames).
@@ -52,6 +60,9 @@ pub fn copy_words(at: usize, into: &mut [usize], in_place_end: usize) -> usize {
             *word = unsafe { core::ptr::read_volatile((at + i * 8) as *const usize) };
         }
         return into.len();
+    }
+    if NO_VM_READ.load(Ordering::Relaxed) {
+        return copy_checked(at, into);
     }
     let empty = libc::iovec {
         iov_base: core::ptr::null_mut(),
@@ -95,8 +106,64 @@ pub fn copy_words(at: usize, into: &mut [usize], in_place_end: usize) -> usize {
             0usize,
         )
     };
+    let failure = crate::errno::get();
     crate::errno::set(saved);
+    if copied < 0 && matches!(failure, libc::ENOSYS | libc::EPERM) {
+        NO_VM_READ.store(true, Ordering::Relaxed);
+        return copy_checked(at, into);
+    }
     usize::try_from(copied).map_or(0, |bytes| bytes / 8)
+}
+
+/// Set once `process_vm_readv` answered ENOSYS or EPERM.
+static NO_VM_READ: AtomicBool = AtomicBool::new(false);
+
+/// Whether the kernel can read the 8 bytes at `at` (see the module
+/// documentation).
+fn readable(at: usize) -> bool {
+    /// No `how` of rt_sigprocmask (SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK are
+    /// 0 to 2).
+    const NO_HOW: libc::c_int = 99;
+    /// The kernel's sigset_t (64 signals; 128 on MIPS).
+    const KERNEL_SIGSET: usize = 8;
+    let saved = crate::errno::get();
+    // SAFETY: the kernel only reads KERNEL_SIGSET bytes at `at`, checking
+    // the address, and writes nothing (no old set).
+    let answer = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            NO_HOW,
+            at,
+            core::ptr::null_mut::<libc::c_void>(),
+            KERNEL_SIGSET,
+        )
+    };
+    let readable = answer == -1 && crate::errno::get() == libc::EINVAL;
+    crate::errno::set(saved);
+    readable
+}
+
+/// [`copy_words`] without `process_vm_readv`: page by page, each read in
+/// place once the kernel could read its first word, up to the first page
+/// it could not. Returns how many words it copied.
+fn copy_checked(at: usize, into: &mut [usize]) -> usize {
+    let mut copied = 0;
+    while copied < into.len() {
+        let from = at + copied * 8;
+        let page_end = (from & !(PAGE - 1)) + PAGE;
+        let words = ((page_end - from) / 8).clamp(1, into.len() - copied);
+        if !readable(from) {
+            break;
+        }
+        for word in into.iter_mut().skip(copied).take(words) {
+            // SAFETY: in the page whose first word read here the kernel
+            // could read: mapped readable. Stacks are not unmapped under
+            // a thread that runs on them.
+            *word = unsafe { core::ptr::read_volatile((at + copied * 8) as *const usize) };
+            copied += 1;
+        }
+    }
+    copied
 }
 
 /// A page the kernel wipes in every child (`MADV_WIPEONFORK`, Linux 4.14),
@@ -191,9 +258,10 @@ mod tests {
         assert_eq!(copy_words(8, &mut into, 0), 0, "nothing mapped there");
     }
 
-    #[test]
-    fn a_copy_stops_at_the_first_unmapped_page() {
-        // SAFETY: two fresh pages, the second then unmapped.
+    /// Two fresh private pages, readable and writable (the caller unmaps
+    /// them).
+    fn two_pages() -> usize {
+        // SAFETY: a new private anonymous mapping.
         let base = unsafe {
             libc::mmap(
                 core::ptr::null_mut(),
@@ -203,7 +271,32 @@ mod tests {
                 -1,
                 0,
             )
-        } as usize;
+        };
+        assert_ne!(base, libc::MAP_FAILED);
+        base as usize
+    }
+
+    #[test]
+    fn without_process_vm_readv_only_readable_pages_are_read() {
+        let words = [1usize, 2, 3, 4];
+        let mut copy = [0usize; 4];
+        assert_eq!(copy_checked(words.as_ptr() as usize, &mut copy), 4);
+        assert_eq!(copy, words);
+        let base = two_pages();
+        // SAFETY: the second page of the mapping made.
+        unsafe { libc::mprotect((base + PAGE) as *mut libc::c_void, PAGE, libc::PROT_NONE) };
+        let mut copy = [7usize; 4];
+        assert_eq!(copy_checked(base + PAGE - 16, &mut copy), 2);
+        assert_eq!(copy[..2], [0, 0]);
+        assert_eq!(copy_checked(base + PAGE, &mut copy), 0);
+        // SAFETY: the mapping above.
+        unsafe { libc::munmap(base as *mut libc::c_void, 2 * PAGE) };
+        assert_eq!(copy_checked(base, &mut copy), 0);
+    }
+
+    #[test]
+    fn a_copy_stops_at_the_first_unmapped_page() {
+        let base = two_pages();
         // SAFETY: the second page of the mapping just made.
         unsafe { libc::munmap((base + PAGE) as *mut libc::c_void, PAGE) };
         let mut into = [7usize; 64];

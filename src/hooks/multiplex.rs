@@ -83,8 +83,9 @@ fn unblocks_signals(mask: *const sigset_t) -> bool {
     let mut current: sigset_t = unsafe { core::mem::zeroed() };
     if mask.is_null()
         // SAFETY: `current` is valid for writes; a null new set only reads
-        // the thread's mask.
-        || unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, core::ptr::null(), &mut current) } != 0
+        // the thread's mask (sigprocmask: the thread's, in glibc; its
+        // pthread_sigmask is in libpthread before glibc 2.32).
+        || unsafe { libc::sigprocmask(libc::SIG_BLOCK, core::ptr::null(), &mut current) } != 0
     {
         return false;
     }

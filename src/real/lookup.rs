@@ -22,12 +22,20 @@
 //! defined before it in the list). The lookup of `read` itself must give
 //! dlsym's answer, or nothing of this is used.
 //!
-//! Only from the constructor: dlsym and `dl_iterate_phdr` take the
-//! loader's locks.
+//! dlsym itself is found here ([`next_definition`]): see `crate::real`. Without dlsym (glibc before 2.34, where it lives in
+//! `libdl.so.2`, in a program that has not loaded that), there is no anchor and nothing to go
+//! back to: [`Scope::find`] then takes every object after this library,
+//! in load order (what `RTLD_NEXT` searches for a library loaded with the
+//! program), skipping those without a GNU hash table; an IFUNC is resolved
+//! by calling its resolver, as dlsym would; and [`next_definition`]
+//! searches the objects one name at a time where the scope has too many.
+//!
+//! Only from the constructor or a first call: dlsym and `dl_iterate_phdr`
+//! take the loader's locks.
 
 use crate::elf::{
-    gnu_hash, Image, Symbols, PT_DYNAMIC, PT_LOAD, SHN_UNDEF, STB_LOCAL, STT_FUNC, STT_NOTYPE,
-    STT_TLS, VERSYM_HIDDEN,
+    gnu_hash, Image, Symbols, PT_DYNAMIC, PT_LOAD, SHN_UNDEF, STB_LOCAL, STT_FUNC, STT_GNU_IFUNC,
+    STT_NOTYPE, STT_TLS, VERSYM_HIDDEN,
 };
 use core::ffi::{c_int, c_void};
 use libc::{dl_phdr_info, size_t, Elf64_Sym};
@@ -51,20 +59,27 @@ enum Found {
     Nothing,
     /// A function, at this address.
     Function(usize),
-    /// Something this lookup does not resolve (an IFUNC, data, TLS).
+    /// An IFUNC: its resolver, at this address.
+    Ifunc(usize),
+    /// Something this lookup does not resolve (data, TLS).
     Other,
 }
 
 /// The objects `RTLD_NEXT` searches from this library, in order.
 pub struct Scope {
     objects: [Option<Object>; MAX_OBJECTS],
+    /// Checked against dlsym's answer: anything unusual goes back to it.
+    anchored: bool,
 }
+
+/// dlsym's type.
+pub type Dlsym = unsafe extern "C" fn(*mut c_void, *const core::ffi::c_char) -> *mut c_void;
 
 /// The state of the walk over the loaded objects.
 struct Walk {
     /// An address inside this library.
     ours: usize,
-    /// dlsym's address of `read`.
+    /// dlsym's address of `read` (0 without dlsym: every later object).
     anchor: usize,
     after_ours: bool,
     reached_anchor: bool,
@@ -131,11 +146,90 @@ extern "C" fn visit(info: *mut dl_phdr_info, _size: size_t, data: *mut c_void) -
             }
             None => walk.failed = true,
         },
-        Err(()) => walk.failed = true,
+        // Without an anchor nothing checks the scope: an object this
+        // cannot search is passed over.
+        Err(()) => walk.failed |= walk.anchor != 0,
     }
     // SAFETY: as above.
-    walk.reached_anchor = unsafe { contains(info, walk.anchor) };
+    walk.reached_anchor = walk.anchor != 0 && unsafe { contains(info, walk.anchor) };
     c_int::from(walk.failed || walk.reached_anchor)
+}
+
+/// What [`next_definition`]'s walk shares with its callback.
+struct Search<'a> {
+    ours: usize,
+    after_ours: bool,
+    /// Every object but this library, not only those after it.
+    everywhere: bool,
+    name: &'a [u8],
+    hash: u32,
+    found: Option<*mut c_void>,
+}
+
+/// `dl_iterate_phdr`'s callback for [`next_definition`]: stops at the
+/// first object after this library that defines the name.
+extern "C" fn search_object(info: *mut dl_phdr_info, _size: size_t, data: *mut c_void) -> c_int {
+    // SAFETY: `data` is the `Search` that `next_definition` passed, and
+    // `info` a valid description of one loaded object.
+    let (search, info) = unsafe { (&mut *data.cast::<Search>(), &*info) };
+    // SAFETY: `info` comes from dl_iterate_phdr.
+    if search.everywhere && unsafe { contains(info, search.ours) } {
+        return 0;
+    }
+    if !search.everywhere && !search.after_ours {
+        // SAFETY: as above.
+        search.after_ours = unsafe { contains(info, search.ours) };
+        return 0;
+    }
+    // SAFETY: as above.
+    let Ok(Some(object)) = (unsafe { object(info) }) else {
+        return 0;
+    };
+    // SAFETY: the object is loaded throughout the callback.
+    match unsafe { object.find(search.name, search.hash) } {
+        Found::Nothing => 0,
+        found => {
+            search.found = resolved(found);
+            1
+        }
+    }
+}
+
+/// The address a definition gives without dlsym: an IFUNC's resolver is
+/// called, as dlsym would.
+fn resolved(found: Found) -> Option<*mut c_void> {
+    match found {
+        Found::Function(address) => Some(address as *mut c_void),
+        Found::Ifunc(resolver) => {
+            // SAFETY: the resolver of an IFUNC in a loaded object.
+            let address = unsafe { crate::arch::call_ifunc_resolver(resolver) };
+            (address != 0).then_some(address as *mut c_void)
+        }
+        Found::Nothing | Found::Other => None,
+    }
+}
+
+/// `dlsym(RTLD_NEXT, name)` without dlsym, one name at a time: the first
+/// definition in the objects after this library, in load order; where
+/// none defines it (the library was loaded with `dlopen`, after the
+/// objects that do), the first in any other object (`name` without its
+/// NUL, `hash` its [`gnu_hash`]). Takes the loader's lock.
+pub fn next_definition(name: &[u8], hash: u32) -> Option<*mut c_void> {
+    definition(name, hash, false).or_else(|| definition(name, hash, true))
+}
+
+fn definition(name: &[u8], hash: u32, everywhere: bool) -> Option<*mut c_void> {
+    let mut search = Search {
+        ours: next_definition as fn(&[u8], u32) -> Option<*mut c_void> as usize,
+        after_ours: false,
+        everywhere,
+        name,
+        hash,
+        found: None,
+    };
+    // SAFETY: `search` is the callback's type and outlives the call.
+    unsafe { libc::dl_iterate_phdr(Some(search_object), (&mut search as *mut Search).cast()) };
+    search.found
 }
 
 impl Object {
@@ -180,23 +274,29 @@ impl Object {
             (_, STT_FUNC | STT_NOTYPE) => {
                 Found::Function(self.bias.wrapping_add(symbol.st_value as usize))
             }
+            (_, STT_GNU_IFUNC) => Found::Ifunc(self.bias.wrapping_add(symbol.st_value as usize)),
             _ => Found::Other,
         }
     }
 }
 
 impl Scope {
-    /// The objects to search, or `None` when dlsym must do it all. Takes
-    /// the loader's locks: from the constructor only.
-    pub fn find() -> Option<Scope> {
-        // SAFETY: the name is NUL-terminated; RTLD_NEXT is a valid pseudo-handle.
-        let anchor = unsafe { libc::dlsym(libc::RTLD_NEXT, c"read".as_ptr()) };
-        if anchor.is_null() {
-            return None;
-        }
+    /// The objects to search, or `None` when dlsym must do it all (or,
+    /// without dlsym, [`next_definition`]). Takes the loader's locks: from
+    /// the constructor only.
+    pub fn find(dlsym: Option<Dlsym>) -> Option<Scope> {
+        let anchor = match dlsym {
+            // SAFETY: the name is NUL-terminated; RTLD_NEXT is a valid
+            // pseudo-handle.
+            Some(dlsym) => match unsafe { dlsym(libc::RTLD_NEXT, c"read".as_ptr()) } {
+                anchor if anchor.is_null() => return None,
+                anchor => anchor as usize,
+            },
+            None => 0,
+        };
         let mut walk = Walk {
-            ours: Scope::find as fn() -> Option<Scope> as usize,
-            anchor: anchor as usize,
+            ours: Scope::find as fn(Option<Dlsym>) -> Option<Scope> as usize,
+            anchor,
             after_ours: false,
             reached_anchor: false,
             failed: false,
@@ -205,13 +305,17 @@ impl Scope {
         };
         // SAFETY: `visit` is the callback's type and `walk` outlives the call.
         unsafe { libc::dl_iterate_phdr(Some(visit), (&mut walk as *mut Walk).cast()) };
-        if walk.failed || !walk.reached_anchor {
+        if walk.failed || (anchor != 0 && !walk.reached_anchor) {
             return None;
         }
         let scope = Scope {
             objects: walk.objects,
+            anchored: anchor != 0,
         };
-        (scope.lookup(b"read", gnu_hash(b"read")) == Some(anchor)).then_some(scope)
+        if anchor == 0 {
+            return Some(scope);
+        }
+        (scope.lookup(b"read", gnu_hash(b"read")) == Some(anchor as *mut c_void)).then_some(scope)
     }
 
     /// The address `dlsym(RTLD_NEXT, name)` gives, or `None` when dlsym
@@ -223,7 +327,8 @@ impl Scope {
             match unsafe { object.find(name, hash) } {
                 Found::Nothing => {}
                 Found::Function(address) => return Some(address as *mut c_void),
-                Found::Other => return None,
+                found if !self.anchored => return resolved(found),
+                Found::Ifunc(_) | Found::Other => return None,
             }
         }
         None
@@ -241,30 +346,52 @@ mod tests {
         assert_eq!(gnu_hash(b"exit"), 0x7c96_7e3f);
     }
 
+    const NAMES: [&[u8]; 6] = [
+        b"read",
+        b"write",
+        b"recvfrom",
+        b"nanosleep",
+        b"sigaction",
+        b"clock_nanosleep",
+    ];
+
+    /// `dlsym(RTLD_NEXT, name)`.
+    fn next(name: &[u8]) -> *mut c_void {
+        let mut cname = name.to_vec();
+        cname.push(0);
+        // SAFETY: a NUL-terminated name.
+        unsafe { libc::dlsym(libc::RTLD_NEXT, cname.as_ptr().cast()) }
+    }
+
     #[test]
     fn finds_what_dlsym_finds() {
         // In the test binary the scope after it is its own libraries: the
         // walk starts at the binary itself, the object `Scope::find`'s
         // address is in.
-        let Some(scope) = Scope::find() else {
+        let dlsym: Dlsym = libc::dlsym;
+        let Some(scope) = Scope::find(Some(dlsym)) else {
             panic!("no scope");
         };
-        for name in [
-            &b"read"[..],
-            b"write",
-            b"recvfrom",
-            b"nanosleep",
-            b"sigaction",
-            b"clock_nanosleep",
-        ] {
-            let mut cname = name.to_vec();
-            cname.push(0);
-            // SAFETY: a NUL-terminated name.
-            let expected = unsafe { libc::dlsym(libc::RTLD_NEXT, cname.as_ptr().cast()) };
+        for name in NAMES {
             let found = scope.lookup(name, gnu_hash(name));
-            assert_eq!(found, Some(expected), "{}", String::from_utf8_lossy(name));
+            assert_eq!(found, Some(next(name)), "{}", String::from_utf8_lossy(name));
         }
         let missing = b"no_such_function_anywhere";
         assert_eq!(scope.lookup(missing, gnu_hash(missing)), None);
+    }
+
+    #[test]
+    fn without_dlsym_finds_what_dlsym_finds() {
+        let scope = Scope::find(None).expect("the objects after the test binary");
+        for name in NAMES {
+            let expected = next(name);
+            let hash = gnu_hash(name);
+            let name_ = String::from_utf8_lossy(name);
+            assert_eq!(scope.lookup(name, hash), Some(expected), "{name_}");
+            assert_eq!(next_definition(name, hash), Some(expected), "{name_}");
+        }
+        let missing = b"no_such_function_anywhere";
+        assert_eq!(scope.lookup(missing, gnu_hash(missing)), None);
+        assert_eq!(next_definition(missing, gnu_hash(missing)), None);
     }
 }

@@ -167,12 +167,15 @@ fn openat(dir: c_int, path: &[u8], flags: c_int, mode: libc::mode_t) -> Result<F
     }
 }
 
+/// fstat(2) as a system call: glibc's `fstat` is `fstat@GLIBC_2.33`, older
+/// ones have only `__fxstat`. The kernel's `struct stat` is libc's on
+/// 64-bit Linux.
 fn fstat(fd: &Fd) -> Result<libc::stat, c_int> {
-    // SAFETY: a zeroed stat is a valid value to be overwritten; fstat only
-    // writes into it.
+    // SAFETY: a zeroed stat is a valid value to be overwritten; the system
+    // call only writes into it.
     unsafe {
         let mut st: libc::stat = core::mem::zeroed();
-        if libc::fstat(fd.0, &mut st) == 0 {
+        if libc::syscall(libc::SYS_fstat, fd.0, &mut st as *mut libc::stat) == 0 {
             Ok(st)
         } else {
             Err(crate::errno::get())

@@ -14,16 +14,19 @@ pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Builds the release library (what users run) once, and returns its path.
+/// Builds the release library and command (what users run: `make lib`,
+/// which links the command statically) once, and returns the library's
+/// path.
 pub fn library() -> &'static Path {
     static LIB: OnceLock<PathBuf> = OnceLock::new();
     LIB.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--release", "--quiet"])
+        let status = Command::new("make")
+            .args(["-s", "lib", "CARGO_FLAGS=--quiet"])
+            .env("CARGO", env!("CARGO"))
             .current_dir(root())
             .status()
-            .expect("cargo runs");
-        assert!(status.success(), "cargo build --release failed");
+            .expect("make runs");
+        assert!(status.success(), "make lib failed");
         let lib = root().join("target/release/libeintrfix.so");
         assert!(lib.exists(), "{} missing", lib.display());
         lib
@@ -126,8 +129,19 @@ impl Run {
 /// Runs `program` with `args` in `mode`, with no EINTRFIX_* variables but
 /// those given, and a 30 s limit.
 pub fn run(program: &Path, args: &[&str], mode: Mode) -> Run {
+    run_with(program, args, mode, |_| {})
+}
+
+/// [`run`], with the command changed by `prepare` first.
+pub fn run_with(
+    program: &Path,
+    args: &[&str],
+    mode: Mode,
+    prepare: impl FnOnce(&mut Command),
+) -> Run {
     let mut cmd = Command::new(program);
     cmd.args(args).stdin(Stdio::null());
+    prepare(&mut cmd);
     for (key, _) in std::env::vars() {
         if key.starts_with("EINTRFIX_") || key == "LD_PRELOAD" {
             cmd.env_remove(key);

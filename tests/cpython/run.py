@@ -207,14 +207,14 @@ def main():
     parser.add_argument("--reruns", type=int, default=3, help="runs of a differing test, each way (default 3)")
     parser.add_argument("--max-rechecks", type=int, default=40,
                         help="differing tests run again at most (default 40); the rest count as differences")
-    parser.add_argument("--no-build", action="store_true", help="do not run cargo build --release")
+    parser.add_argument("--no-build", action="store_true", help="do not run make lib")
     args = parser.parse_args()
 
     python = find_python()
     require_test_package(python, args.suites)
     if not args.no_build:
-        if subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=False).returncode:
-            die("cargo build --release failed")
+        if subprocess.run(["make", "-s", "lib", "CARGO_FLAGS=--quiet"], cwd=ROOT, check=False).returncode:
+            die("make lib failed")
     if not os.path.exists(LIB):
         die(f"{LIB} is missing")
     os.makedirs(LOGS, exist_ok=True)

@@ -59,10 +59,13 @@ impl<'a> Installing<'a> {
         let mut all = MaybeUninit::<libc::sigset_t>::uninit();
         let mut mask = MaybeUninit::<libc::sigset_t>::uninit();
         // SAFETY: both sets are valid for writes; sigfillset initialises
-        // `all`, and pthread_sigmask fills `mask` (checked below).
+        // `all`, and sigprocmask fills `mask` (checked below). glibc's
+        // sigprocmask sets the calling thread's mask, as pthread_sigmask
+        // does, and is in libc.so.6 on every glibc (pthread_sigmask is in
+        // libpthread before 2.32).
         let mask = unsafe {
             libc::sigfillset(all.as_mut_ptr());
-            if libc::pthread_sigmask(libc::SIG_BLOCK, all.as_ptr(), mask.as_mut_ptr()) != 0 {
+            if libc::sigprocmask(libc::SIG_BLOCK, all.as_ptr(), mask.as_mut_ptr()) != 0 {
                 libc::sigemptyset(mask.as_mut_ptr());
             }
             mask.assume_init()
@@ -93,7 +96,7 @@ impl Drop for Installing<'_> {
     fn drop(&mut self) {
         self.lock.store(0, Ordering::Release);
         // SAFETY: `mask` is the thread's mask saved by `lock`.
-        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.mask, core::ptr::null_mut()) };
+        unsafe { libc::sigprocmask(libc::SIG_SETMASK, &self.mask, core::ptr::null_mut()) };
     }
 }
 
