@@ -9,7 +9,7 @@
 //! of the same prototype ([`crate::real::divert`]), which call
 //! [`at_call`] before the real function. A wrapper finds its call site as
 //! the policy engine finds a hook's caller (the first return address
-//! outside the shim, [`code::hook_caller`]) and names it by its object and
+//! outside the shim, [`code::scan::hook_caller`]) and names it by its object and
 //! offset there ([`code::object_of`]). At the chosen site and call it
 //! returns -1 with EINTR without calling libc; the hook's slow path then
 //! asks the engine, which lets that one EINTR pass ([`take_injected`]),

@@ -78,7 +78,7 @@ fn made_by_a_hook(stack: usize, named: bool) -> bool {
         return true;
     }
     if named {
-        code::first_return(stack) == Some((Owner::Shim, true))
+        code::scan::first_return(stack) == Some((Owner::Shim, true))
     } else {
         caller_above_libc(stack) == Some(Owner::Shim)
     }
@@ -86,11 +86,11 @@ fn made_by_a_hook(stack: usize, named: bool) -> bool {
 
 /// The owner of the first code above libc's frames at `stack`, or `None`.
 /// A runtime counts only when its call provably went into libc (the
-/// runtime rule's proof, see [`code::first_caller`]).
+/// runtime rule's proof, see [`code::scan::first_caller`]).
 fn caller_above_libc(stack: usize) -> Option<Owner> {
-    let caller = code::first_caller(stack, |owner| owner == Owner::Libc)?;
+    let caller = code::scan::first_caller(stack, |owner| owner == Owner::Libc)?;
     match caller.owner {
-        Owner::Runtime if !caller.into_skipped => Some(Owner::Other),
+        Owner::Runtime if !caller.calls_skipped => Some(Owner::Other),
         owner => Some(owner),
     }
 }
@@ -118,11 +118,11 @@ pub unsafe fn in_call(context: *mut c_void, trampoline: usize) -> bool {
     };
     match state {
         State::Restart(_) => true,
-        State::Failed { stack } => code::hook_above(stack),
+        State::Failed { stack } => code::scan::hook_above(stack),
         State::Running { pc, .. } if pc == trampoline => true,
         State::Running { pc, stack } => match code::owner_of(pc) {
             Some(Owner::Shim) => true,
-            Some(Owner::Libc) => code::hook_above(stack),
+            Some(Owner::Libc) => code::scan::hook_above(stack),
             _ => false,
         },
     }
@@ -157,11 +157,11 @@ pub unsafe fn after_handler(context: *mut c_void, program_asked_restart: bool) {
             |config| match Origin::asked(config) {
                 true => Origin::of_libc_call(
                     config,
-                    code::first_caller(restart.stack, |owner| owner == Owner::Libc),
+                    code::scan::first_caller(restart.stack, |owner| owner == Owner::Libc),
                 ),
                 false => Origin::Program,
             },
-            || code::hook_above(restart.stack),
+            || code::scan::hook_above(restart.stack),
         )
     };
     if decision == Decision::Pass {

@@ -250,7 +250,7 @@ extern "C" {
 
 /// The return address of the program's call into the running hook: the
 /// first frame outside the shim, by the unwinder (the scan the policy
-/// engine uses, [`code::hook_caller`], can take a stale return address
+/// engine uses, [`code::scan::hook_caller`], can take a stale return address
 /// left in a hook's frame by an earlier call for the live one; it is the
 /// fallback). The unwinder takes the loader's lock: the audit mode is not
 /// async-signal-safe where a signal handler makes a hooked call while
@@ -266,7 +266,7 @@ pub(super) fn program_caller() -> Option<usize> {
         .iter()
         .map(|&f| f as usize)
         .find(|&a| code::owner_of(a) != Some(code::Owner::Shim))
-        .or_else(|| code::hook_caller().map(|c| c.address))
+        .or_else(|| code::scan::hook_caller().map(|c| c.address))
 }
 
 /// Counts a call at `address` of the function tagged `tag` (its index
