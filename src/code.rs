@@ -62,9 +62,9 @@ mod words;
 use crate::arch;
 use crate::config;
 use crate::elf::{Image, Segment, PF_X};
-use core::cell::UnsafeCell;
+use crate::once::Once;
 use core::ffi::{c_char, c_int, c_void, CStr};
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use runtimes::{file_name, named_at_start, names_match, runtime_by_name, MAX_NAME};
 use table::{Build, Table};
 
@@ -114,41 +114,22 @@ static LOADS: AtomicU64 = AtomicU64::new(0);
 /// Held by the thread that builds the table again.
 static REBUILDING: AtomicBool = AtomicBool::new(false);
 
-const UNSET: u8 = 0;
-const BUSY: u8 = 1;
-const READY: u8 = 2;
-static STATE: AtomicU8 = AtomicU8::new(UNSET);
-
 /// `_dl_find_object`, if glibc has it (0 if not).
 static FIND_OBJECT: AtomicUsize = AtomicUsize::new(0);
 /// `__libc_stack_end`: the top of the main thread's stack (0 if unknown).
 static STACK_END: AtomicUsize = AtomicUsize::new(0);
 
-/// What decides which later objects are runtimes: written once by
-/// [`init`] before `STATE` is released as READY.
-struct Rules {
-    /// `EINTRFIX_RUNTIMES`'s `auto`.
+/// What decides which later objects are runtimes (`EINTRFIX_RUNTIMES`):
+/// set once by [`init`], with the table's first build.
+struct RuntimeSelection {
+    /// The variable's `auto`.
     auto: bool,
-    /// The variable's value (from the environment, which the process
-    /// never frees), for its names.
+    /// The objects it names (its value, as the configuration in force
+    /// holds it).
     names: &'static [u8],
 }
 
-struct Published(UnsafeCell<Rules>);
-
-// SAFETY: written only by the thread that moved STATE from UNSET to BUSY,
-// before it releases READY; read only after an acquire load of READY.
-unsafe impl Sync for Published {}
-
-static RULES: Published = Published(UnsafeCell::new(Rules {
-    auto: false,
-    names: &[],
-}));
-
-fn rules() -> Option<&'static Rules> {
-    // SAFETY: READY seen with acquire ordering: the one write is complete.
-    (STATE.load(Ordering::Acquire) == READY).then(|| unsafe { &*RULES.0.get() })
-}
+static SELECTION: Once<RuntimeSelection> = Once::new();
 
 /// Builds the table, at the first install of a handler behind the
 /// trampoline (`hooks::signals`): the scans that need it run only once a
@@ -160,35 +141,40 @@ fn rules() -> Option<&'static Rules> {
 /// interrupt it). Objects `dlopen`ed before the first install are read
 /// as if loaded at start-up.
 pub fn init(config: &'static config::Config<'static>) {
-    if let Err(state) = STATE.compare_exchange(UNSET, BUSY, Ordering::Acquire, Ordering::Relaxed) {
-        if state == READY && FIND_OBJECT.load(Ordering::Relaxed) == 0 {
+    if SELECTION.get().is_some() {
+        if FIND_OBJECT.load(Ordering::Relaxed) == 0 {
             refresh(config);
         }
         return;
     }
-    if config.enabled && arch::SUPPORTED {
-        words::init();
-        // The loader lock dlsym takes is free in a handler install (an
-        // ordinary call, with every signal blocked).
-        let find = crate::real::default_symbol(c"_dl_find_object");
-        FIND_OBJECT.store(find as usize, Ordering::Relaxed);
-        STACK_END.store(crate::real::libc_stack_end(), Ordering::Relaxed);
-        let runtimes = config.runtimes;
-        let names = match runtimes.named {
-            true => config.runtime_names,
-            false => &[],
+    // A second caller while the first builds goes on without the table.
+    SELECTION.get_or_init(|| first_build(config));
+}
+
+/// The table's first build: what [`init`] runs once.
+fn first_build(config: &'static config::Config<'static>) -> RuntimeSelection {
+    if !config.enabled || !arch::SUPPORTED {
+        return RuntimeSelection {
+            auto: false,
+            names: &[],
         };
-        // SAFETY: we moved STATE to BUSY: no one else writes RULES, and no
-        // one reads it before READY.
-        unsafe {
-            *RULES.0.get() = Rules {
-                auto: runtimes.auto,
-                names,
-            }
-        };
-        build(runtimes.auto, names);
     }
-    STATE.store(READY, Ordering::Release);
+    words::init();
+    // The loader lock dlsym takes is free in a handler install (an
+    // ordinary call, with every signal blocked).
+    let find = crate::real::default_symbol(c"_dl_find_object");
+    FIND_OBJECT.store(find as usize, Ordering::Relaxed);
+    STACK_END.store(crate::real::libc_stack_end(), Ordering::Relaxed);
+    let runtimes = config.runtimes;
+    let names = match runtimes.named {
+        true => config.runtime_names,
+        false => &[],
+    };
+    build(runtimes.auto, names);
+    RuntimeSelection {
+        auto: runtimes.auto,
+        names,
+    }
 }
 
 /// Without `_dl_find_object`: builds the table again if objects were
@@ -196,7 +182,7 @@ pub fn init(config: &'static config::Config<'static>) {
 /// ordinary call, with every signal blocked). One thread at a time; a
 /// thread that finds another building leaves it to that one.
 fn refresh(config: &config::Config) {
-    let Some(rules) = rules() else {
+    let Some(selection) = SELECTION.get() else {
         return;
     };
     if !arch::SUPPORTED || !config.enabled {
@@ -206,7 +192,7 @@ fn refresh(config: &config::Config) {
         return;
     }
     if loads() != LOADS.load(Ordering::Relaxed) {
-        build(rules.auto, rules.names);
+        build(selection.auto, selection.names);
     }
     REBUILDING.store(false, Ordering::Release);
 }
@@ -458,7 +444,7 @@ fn find_object(addr: usize) -> Option<FoundObject> {
 /// An address outside the table: in an object loaded later, if
 /// `_dl_find_object` knows one there.
 fn loaded_later(addr: usize) -> Place {
-    let Some(rules) = rules() else {
+    let Some(selection) = SELECTION.get() else {
         return Place::Nowhere;
     };
     let Some(found) = find_object(addr) else {
@@ -477,8 +463,8 @@ fn loaded_later(addr: usize) -> Place {
         let map = &*found.link_map;
         (map.addr, bounded_name(map.name))
     };
-    let runtime = (!rules.names.is_empty() && names_match(rules.names, name))
-        || (rules.auto && runtime_by_name(name));
+    let runtime = (!selection.names.is_empty() && names_match(selection.names, name))
+        || (selection.auto && runtime_by_name(name));
     if !runtime {
         return Place::Opaque;
     }
