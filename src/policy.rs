@@ -13,7 +13,7 @@ use crate::functions::Function;
 use crate::origin::only_time;
 pub use crate::origin::Origin;
 use crate::settings::config;
-use crate::signals::{self, Interrupting, Sender};
+use crate::signals::{self, Delivered, Sender};
 use crate::signum::SignalSet;
 use crate::trace::{self, Site};
 use crate::waits::Waits;
@@ -122,7 +122,7 @@ impl Decision {
 pub fn judge(
     config: &Config,
     function: Function,
-    by: Interrupting,
+    delivered: Delivered,
     origin: Origin,
     terminal: bool,
     attempt: u32,
@@ -140,19 +140,19 @@ pub fn judge(
         Origin::Handles(_) if config.per_site => return (Decision::Pass, Reason::CallerHandles),
         _ => {}
     }
-    if terminal && by.signals.contains(libc::SIGWINCH) {
+    if terminal && delivered.signals.contains(libc::SIGWINCH) {
         return (Decision::Pass, Reason::TerminalResize);
     }
-    if by.signals.bits() & config.pass_signals.bits() != 0 {
+    if delivered.signals.bits() & config.pass_signals.bits() != 0 {
         return (Decision::Pass, Reason::PassSignal);
     }
-    if by.alarm_timeout && config.alarm_timeouts == Policy::Pass {
+    if delivered.alarm_timeout && config.alarm_timeouts == Policy::Pass {
         return (Decision::Pass, Reason::AlarmTimeout);
     }
-    if by.left_fatal.bits() != 0 {
+    if delivered.left_fatal.bits() != 0 {
         return (Decision::Pass, Reason::FatalDefault);
     }
-    if by.thread_aimed.bits() != 0 && config.thread_signals == Policy::Pass {
+    if delivered.thread_aimed.bits() != 0 && config.thread_signals == Policy::Pass {
         return (Decision::Pass, Reason::ThreadSignal);
     }
     if config.max_retries.is_some_and(|max| attempt > max) {
@@ -162,14 +162,16 @@ pub fn judge(
 }
 
 /// The signal to name in a report: the one that decided, else the first.
-fn reported_signal(config: &Config, by: Interrupting, reason: Reason) -> Option<c_int> {
+fn reported_signal(config: &Config, delivered: Delivered, reason: Reason) -> Option<c_int> {
     let deciding = match reason {
-        Reason::PassSignal => SignalSet::from_bits(by.signals.bits() & config.pass_signals.bits()),
+        Reason::PassSignal => {
+            SignalSet::from_bits(delivered.signals.bits() & config.pass_signals.bits())
+        }
         Reason::AlarmTimeout => SignalSet::EMPTY.with(libc::SIGALRM),
-        Reason::FatalDefault => by.left_fatal,
-        Reason::ThreadSignal => by.thread_aimed,
+        Reason::FatalDefault => delivered.left_fatal,
+        Reason::ThreadSignal => delivered.thread_aimed,
         Reason::TerminalResize => SignalSet::EMPTY.with(libc::SIGWINCH),
-        _ => by.signals,
+        _ => delivered.signals,
     };
     deciding.first()
 }
@@ -184,16 +186,18 @@ fn reported_signal(config: &Config, by: Interrupting, reason: Reason) -> Option<
 fn report(
     config: &Config,
     mut event: trace::Event,
-    by: Interrupting,
+    delivered: Delivered,
     decision: Decision,
     reason: Reason,
 ) {
     if !config.enabled {
         return;
     }
-    let signal = reported_signal(config, by, reason);
+    let signal = reported_signal(config, delivered, reason);
     event.signal = signal;
-    event.sender = signal.map_or(Sender::Unknown, |s| by.senders.of(s)).name();
+    event.sender = signal
+        .map_or(Sender::Unknown, |s| delivered.senders.of(s))
+        .name();
     // `warn` for the `log` policy and exhausted retries (shown by
     // default), `info` for the rest.
     event.level = if reason.is_warning() {
@@ -270,7 +274,7 @@ impl Interruption {
         report(
             config,
             call,
-            Interrupting::default(),
+            Delivered::default(),
             Decision::Pass,
             Reason::Timeout,
         );
@@ -292,15 +296,15 @@ impl Interruption {
             }
         }
         self.attempts = self.attempts.saturating_add(1);
-        let by = signals::take_interrupting();
-        let terminal = by.signals.contains(libc::SIGWINCH) && self.waits.on_terminal();
+        let delivered = signals::take_delivered();
+        let terminal = delivered.signals.contains(libc::SIGWINCH) && self.waits.on_terminal();
         let (decision, reason) = if crate::audit::take_injected() {
             (Decision::Pass, Reason::Injected)
         } else {
             judge(
                 config,
                 self.function,
-                by,
+                delivered,
                 self.origin,
                 terminal,
                 self.attempts,
@@ -310,7 +314,7 @@ impl Interruption {
         let waited_us = now.saturating_sub(self.first_ns) / 1000;
         let call =
             trace::Event::of_call(self.function, Site::Hook, self.fd, self.attempts, waited_us);
-        report(config, call, by, decision, reason);
+        report(config, call, delivered, decision, reason);
         crate::audit::retrying(decision == Decision::Retry);
         errno::set(libc::EINTR);
         decision
@@ -352,15 +356,16 @@ pub fn at_delivery(
 ) -> Decision {
     let saved = errno::get();
     let config = config();
-    let by = signals::take_interrupting();
+    let delivered = signals::take_delivered();
     let origin = caller(config);
-    let terminal = by.signals.contains(libc::SIGWINCH) && fd.is_some_and(crate::waits::is_terminal);
-    let (decision, reason) = judge(config, function, by, origin, terminal, 1);
+    let terminal =
+        delivered.signals.contains(libc::SIGWINCH) && fd.is_some_and(crate::waits::is_terminal);
+    let (decision, reason) = judge(config, function, delivered, origin, terminal, 1);
     if decision == Decision::Pass && hook_above() {
-        signals::put_back(by);
+        signals::put_back(delivered);
     }
     let call = trace::Event::of_call(function, Site::Libc, fd, 1, 0);
-    report(config, call, by, decision, reason);
+    report(config, call, delivered, decision, reason);
     errno::set(saved);
     decision
 }

@@ -2,20 +2,20 @@
 
 use super::*;
 
-fn by(signals: &[i32], alarm_timeout: bool) -> Interrupting {
-    Interrupting {
+fn delivered(signals: &[i32], alarm_timeout: bool) -> Delivered {
+    Delivered {
         signals: SignalSet::of(signals),
         alarm_timeout,
-        ..Interrupting::default()
+        ..Delivered::default()
     }
 }
 
 #[test]
 fn fatal_defaults_and_thread_wakeups_pass() {
     let c = Config::DEFAULT;
-    let fatal = Interrupting {
+    let fatal = Delivered {
         left_fatal: SignalSet::of(&[libc::SIGALRM]),
-        ..by(&[libc::SIGALRM, libc::SIGUSR1], false)
+        ..delivered(&[libc::SIGALRM, libc::SIGUSR1], false)
     };
     assert_eq!(
         judge(&c, Function::sem_wait, fatal, Origin::Program, false, 1),
@@ -25,9 +25,9 @@ fn fatal_defaults_and_thread_wakeups_pass() {
         reported_signal(&c, fatal, Reason::FatalDefault),
         Some(libc::SIGALRM)
     );
-    let woken = Interrupting {
+    let woken = Delivered {
         thread_aimed: SignalSet::of(&[libc::SIGUSR1]),
-        ..by(&[libc::SIGUSR1], false)
+        ..delivered(&[libc::SIGUSR1], false)
     };
     assert_eq!(
         judge(&c, Function::read, woken, Origin::Program, false, 1),
@@ -63,7 +63,7 @@ fn default_retries_unknown_and_ordinary_signals() {
             judge(
                 &c,
                 Function::read,
-                by(signals, false),
+                delivered(signals, false),
                 Origin::Program,
                 false,
                 1
@@ -81,7 +81,7 @@ fn stop_signals_and_alarm_timeouts_pass() {
         judge(
             &c,
             Function::read,
-            by(&[libc::SIGINT], false),
+            delivered(&[libc::SIGINT], false),
             Origin::Program,
             false,
             1
@@ -92,7 +92,7 @@ fn stop_signals_and_alarm_timeouts_pass() {
         judge(
             &c,
             Function::read,
-            by(&[libc::SIGCHLD, libc::SIGTERM], false),
+            delivered(&[libc::SIGCHLD, libc::SIGTERM], false),
             Origin::Program,
             false,
             3
@@ -104,7 +104,7 @@ fn stop_signals_and_alarm_timeouts_pass() {
         judge(
             &c,
             Function::read,
-            by(&[libc::SIGALRM], true),
+            delivered(&[libc::SIGALRM], true),
             Origin::Program,
             false,
             1
@@ -119,7 +119,7 @@ fn stop_signals_and_alarm_timeouts_pass() {
         judge(
             &c,
             Function::read,
-            by(&[libc::SIGALRM], true),
+            delivered(&[libc::SIGALRM], true),
             Origin::Program,
             false,
             1
@@ -137,7 +137,7 @@ fn policies_win_over_signals_and_max_retries_bounds() {
         judge(
             &c,
             Function::connect,
-            by(&[], false),
+            delivered(&[], false),
             Origin::Program,
             false,
             1
@@ -149,7 +149,7 @@ fn policies_win_over_signals_and_max_retries_bounds() {
         judge(
             &c,
             Function::read,
-            by(&[], false),
+            delivered(&[], false),
             Origin::Program,
             false,
             1
@@ -164,7 +164,7 @@ fn policies_win_over_signals_and_max_retries_bounds() {
         judge(
             &c,
             Function::read,
-            by(&[], false),
+            delivered(&[], false),
             Origin::Program,
             false,
             2
@@ -176,7 +176,7 @@ fn policies_win_over_signals_and_max_retries_bounds() {
         judge(
             &c,
             Function::read,
-            by(&[], false),
+            delivered(&[], false),
             Origin::Program,
             false,
             3
@@ -187,7 +187,7 @@ fn policies_win_over_signals_and_max_retries_bounds() {
         judge(
             &Config::PASSTHROUGH,
             Function::read,
-            by(&[], false),
+            delivered(&[], false),
             Origin::Runtime,
             false,
             1
@@ -206,7 +206,7 @@ fn a_runtimes_own_calls_pass_after_the_function_policies() {
                 judge(
                     &c,
                     Function::read,
-                    by(signals, alarm),
+                    delivered(signals, alarm),
                     Origin::Runtime,
                     false,
                     1
@@ -225,7 +225,7 @@ fn a_runtimes_own_calls_pass_after_the_function_policies() {
         judge(
             &bounded,
             Function::read,
-            by(&[], false),
+            delivered(&[], false),
             Origin::Runtime,
             false,
             1
@@ -240,7 +240,7 @@ fn a_runtimes_own_calls_pass_after_the_function_policies() {
         judge(
             &logged,
             Function::read,
-            by(&[], false),
+            delivered(&[], false),
             Origin::Runtime,
             false,
             1
@@ -254,7 +254,7 @@ fn a_runtimes_own_calls_pass_after_the_function_policies() {
         judge(
             &passed,
             Function::read,
-            by(&[], false),
+            delivered(&[], false),
             Origin::Runtime,
             false,
             1
@@ -271,7 +271,7 @@ fn a_runtimes_own_calls_pass_after_the_function_policies() {
         judge(
             &none,
             Function::read,
-            by(&[], false),
+            delivered(&[], false),
             Origin::Runtime,
             false,
             1
@@ -283,7 +283,7 @@ fn a_runtimes_own_calls_pass_after_the_function_policies() {
         judge(
             &c,
             Function::read,
-            by(&[libc::SIGHUP], false),
+            delivered(&[libc::SIGHUP], false),
             Origin::Program,
             false,
             1
@@ -298,7 +298,14 @@ fn handling_sites_and_terminal_resizes_pass() {
     let handles = Origin::Handles(0x1234);
     for signals in [&[][..], &[libc::SIGHUP], &[libc::SIGUSR1], &[libc::SIGINT]] {
         assert_eq!(
-            judge(&c, Function::read, by(signals, false), handles, false, 1),
+            judge(
+                &c,
+                Function::read,
+                delivered(signals, false),
+                handles,
+                false,
+                1
+            ),
             (Decision::Pass, Reason::CallerHandles),
             "{signals:?}"
         );
@@ -307,7 +314,15 @@ fn handling_sites_and_terminal_resizes_pass() {
     let mut logged = Config::DEFAULT;
     logged.named[Function::read.index()] = Some(Policy::Log);
     assert_eq!(
-        judge(&logged, Function::read, by(&[], false), handles, false, 1).1,
+        judge(
+            &logged,
+            Function::read,
+            delivered(&[], false),
+            handles,
+            false,
+            1
+        )
+        .1,
         Reason::LogPolicy
     );
     let off = Config {
@@ -318,7 +333,7 @@ fn handling_sites_and_terminal_resizes_pass() {
         judge(
             &off,
             Function::read,
-            by(&[libc::SIGHUP], false),
+            delivered(&[libc::SIGHUP], false),
             handles,
             false,
             1
@@ -326,7 +341,7 @@ fn handling_sites_and_terminal_resizes_pass() {
         (Decision::Retry, Reason::RetryPolicy)
     );
     // A SIGWINCH passes only where the call waits on a terminal.
-    let winch = by(&[libc::SIGWINCH], false);
+    let winch = delivered(&[libc::SIGWINCH], false);
     assert_eq!(
         judge(&c, Function::read, winch, Origin::Program, true, 1),
         (Decision::Pass, Reason::TerminalResize)
@@ -343,7 +358,7 @@ fn handling_sites_and_terminal_resizes_pass() {
         judge(
             &c,
             Function::read,
-            by(&[libc::SIGHUP], false),
+            delivered(&[libc::SIGHUP], false),
             Origin::Program,
             true,
             1
@@ -355,7 +370,7 @@ fn handling_sites_and_terminal_resizes_pass() {
 #[test]
 fn reports_name_the_deciding_signal() {
     let c = Config::DEFAULT;
-    let b = by(&[libc::SIGALRM, libc::SIGTERM], false);
+    let b = delivered(&[libc::SIGALRM, libc::SIGTERM], false);
     assert_eq!(
         reported_signal(&c, b, Reason::PassSignal),
         Some(libc::SIGTERM)
@@ -365,7 +380,7 @@ fn reports_name_the_deciding_signal() {
         Some(libc::SIGALRM)
     );
     assert_eq!(
-        reported_signal(&c, by(&[], false), Reason::RetryPolicy),
+        reported_signal(&c, delivered(&[], false), Reason::RetryPolicy),
         None
     );
 }
