@@ -360,12 +360,11 @@ pub unsafe fn fail_with_eintr(context: *mut c_void) {
             iov_len: 8,
         },
     ];
-    let saved = crate::errno::get();
     // SAFETY: the kernel reads `values` and writes the two registers'
     // slots in this process, checking that they are writable. The process
     // id is asked each time: a cached one could name the parent in a
     // child made by a raw `clone`.
-    unsafe {
+    crate::errno::preserved(|| unsafe {
         libc::syscall(
             libc::SYS_process_vm_writev,
             libc::getpid(),
@@ -375,8 +374,7 @@ pub unsafe fn fail_with_eintr(context: *mut c_void) {
             2usize,
             0usize,
         )
-    };
-    crate::errno::set(saved);
+    });
 }
 
 /// The hooked function named after a system call that can be restarted

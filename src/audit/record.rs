@@ -147,10 +147,10 @@ fn emit(kind: &str, function: Name, address: usize, calls: Option<u32>) {
     }
     line.push(b"\n");
     let bytes = line.as_bytes();
-    let saved = crate::errno::get();
     // SAFETY: `bytes` is valid for reads of its length.
-    unsafe { libc::syscall(libc::SYS_write, fd, bytes.as_ptr(), bytes.len()) };
-    crate::errno::set(saved);
+    crate::errno::preserved(|| unsafe {
+        libc::syscall(libc::SYS_write, fd, bytes.as_ptr(), bytes.len())
+    });
 }
 
 /// The object holding `address` and the offset in its file; the main

@@ -124,11 +124,11 @@ fn left_default(signal: c_int) -> bool {
     if !disposition.reset_hand.load(Ordering::Relaxed) {
         return false;
     }
-    let saved_errno = errno::get();
     let mut now = MaybeUninit::<libc::sigaction>::zeroed();
     // SAFETY: a query into a zeroed structure of the right type.
-    let asked = unsafe { real::sigaction(signal, core::ptr::null(), now.as_mut_ptr()) } == 0;
-    errno::set(saved_errno);
+    let asked = errno::preserved(|| unsafe {
+        real::sigaction(signal, core::ptr::null(), now.as_mut_ptr())
+    }) == 0;
     // SAFETY: zeroed is a valid sigaction, and a successful query filled it.
     asked && unsafe { now.assume_init() }.sa_sigaction == libc::SIG_DFL
 }
@@ -143,15 +143,13 @@ fn default_action(signal: c_int) {
     if signum::ignored_by_default(signal) {
         return;
     }
-    let saved_errno = errno::get();
     // SAFETY: plain system calls on this process and thread.
-    unsafe {
+    errno::preserved(|| unsafe {
         libc::syscall(
             libc::SYS_tgkill,
             crate::process::getpid(),
             crate::process::gettid(),
             signal,
-        );
-    }
-    errno::set(saved_errno);
+        )
+    });
 }
