@@ -110,15 +110,15 @@ pub fn open(
     flags: c_int,
     mode: libc::mode_t,
 ) -> Result<c_int, Denied<'_>> {
-    walk(buf, len, Some((flags, mode)))
+    resolve(buf, len, Some((flags, mode)))
 }
 
 /// Applies the rules to the path in `buf[..len]` without opening it for
 /// writing: Ok if it exists and passes them, or does not exist (it would
 /// be created). `buf` as for [`open`].
 pub fn check(buf: &mut [u8], len: usize) -> Result<(), Denied<'_>> {
-    // Without `open`, walk opens nothing for writing and returns no fd.
-    walk(buf, len, None).map(|_| ())
+    // Without `open`, resolve opens nothing for writing and returns no fd.
+    resolve(buf, len, None).map(|_| ())
 }
 
 /// An fd this module opened, closed when dropped.
@@ -283,7 +283,7 @@ impl Directory {
 /// Resolves `buf[..len]` by the rules; with `open` `Some((flags, mode))`,
 /// opens it for writing (creating it if needed), else only checks it and
 /// returns -1.
-fn walk(
+fn resolve(
     buf: &mut [u8],
     len: usize,
     open: Option<(c_int, libc::mode_t)>,
