@@ -71,7 +71,7 @@ extern "C" fn init() {
     trace::destination::init();
     real::resolve_all();
     let config = settings::config();
-    hooks::signals::init();
+    process::init();
     trace::init(config);
     audit::init(config);
 }

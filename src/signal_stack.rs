@@ -92,8 +92,8 @@ pub fn prepare() {
         }
         BASE.store(base, Ordering::Release);
         FREE.store(ALL_FREE, Ordering::Release);
-        // SAFETY: registers a child handler that only stores an atomic.
-        unsafe { libc::pthread_atfork(None, None, Some(all_free_in_child)) };
+        // A child handler that only stores an atomic.
+        crate::process::on_fork_child(all_free_in_child);
     }
     crate::errno::set(saved);
     STATE.store(MAPPED, Ordering::Release);

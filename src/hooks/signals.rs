@@ -38,5 +38,3 @@ mod emulation;
 mod table;
 mod timers;
 mod trampoline;
-
-pub use table::init;

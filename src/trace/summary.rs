@@ -98,11 +98,12 @@ fn slot_name(index: usize) -> Option<CallName> {
 /// the library is both preloaded and `dlopen`ed).
 static PRINTED: AtomicBool = AtomicBool::new(false);
 
-/// Registers the fork handler, from the constructor.
+/// Has every fork child start its summary from zero, from the
+/// constructor.
 pub fn init() {
-    // SAFETY: `forked_child` is an `extern "C" fn()` that only stores to
-    // atomics, which is allowed in a child of a threaded parent.
-    unsafe { libc::pthread_atfork(None, None, Some(forked_child)) };
+    // `forked_child` only stores to atomics, which is allowed in a child
+    // of a threaded parent.
+    crate::process::on_fork_child(forked_child);
 }
 
 /// In a forked child: its summary covers its own calls only.

@@ -1,9 +1,7 @@
 //! `sigaction`: handlers installed behind the trampoline, and reported as
 //! the program installed them.
 
-use super::table::{
-    borrowing_parents_memory, Installing, ACTIONS, ASKED, ASKED_RESTART, ASKED_SIGINFO,
-};
+use super::table::{Installing, ACTIONS, ASKED, ASKED_RESTART, ASKED_SIGINFO};
 use super::trampoline::{enter, leave, trampoline_address};
 use crate::arch;
 use crate::real;
@@ -56,7 +54,7 @@ pub(super) unsafe fn install(
         // SAFETY: the caller's arguments, unchanged: libc reports EINVAL.
         return unsafe { real::sigaction(signal, act, old) };
     };
-    if !act.is_null() && borrowing_parents_memory() {
+    if !act.is_null() && crate::process::in_parents_memory() {
         // SAFETY: the caller's arguments, unchanged.
         let result = unsafe { real::sigaction(signal, act, old) };
         if result == 0 {

@@ -107,28 +107,3 @@ fn thread_exists(tid: i32) -> bool {
     let result = unsafe { libc::syscall(libc::SYS_tgkill, crate::process::getpid(), tid, 0) };
     result == 0 || errno::get() != libc::ESRCH
 }
-
-/// The process whose memory holds [`ACTIONS`]: set by the constructor and
-/// in every `fork` child (0 until then: this process).
-static OWNER: AtomicI32 = AtomicI32::new(0);
-
-extern "C" fn owner_after_fork() {
-    OWNER.store(crate::process::getpid(), Ordering::Relaxed);
-}
-
-/// Notes this process as the owner of the table, and every `fork` child
-/// as the owner of its copy.
-pub fn init() {
-    OWNER.store(crate::process::getpid(), Ordering::Relaxed);
-    // SAFETY: registers a child handler that only stores an atomic.
-    unsafe { libc::pthread_atfork(None, None, Some(owner_after_fork)) };
-}
-
-/// Whether this is a `vfork` child (or a raw `clone`) that shares its
-/// parent's memory, and so its parent's table. Python's subprocess resets
-/// every handler to SIG_DFL in such a child before exec: recording that
-/// would make the parent's trampoline think its handlers gone.
-pub(super) fn borrowing_parents_memory() -> bool {
-    let owner = OWNER.load(Ordering::Relaxed);
-    owner != 0 && owner != crate::process::getpid()
-}
