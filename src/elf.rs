@@ -295,7 +295,7 @@ impl<'a> Image<'a> {
     fn region(&self, addr: usize) -> Option<Region> {
         self.segment_of(addr, 1).map(|s| Region {
             start: s.start,
-            end: s.end,
+            len: s.end - s.start,
         })
     }
 
@@ -313,7 +313,10 @@ impl<'a> Image<'a> {
             strtab,
             strings: Region {
                 start: strings.start,
-                end: strings.end.min(strtab.saturating_add(dynamic.strsz)),
+                len: strings
+                    .end()
+                    .min(strtab.saturating_add(dynamic.strsz))
+                    .saturating_sub(strings.start),
             },
             versym: table(dynamic.versym),
             gnu_hash: table(dynamic.gnu_hash).and_then(|(at, region)| GnuHash::at(at, region)),
@@ -435,10 +438,15 @@ impl<'a> Image<'a> {
 #[derive(Clone, Copy, Debug)]
 pub struct Region {
     start: usize,
-    end: usize,
+    len: usize,
 }
 
 impl Region {
+    /// One past its last byte.
+    fn end(self) -> usize {
+        self.start + self.len
+    }
+
     /// A `T` read at `addr`, if it lies inside.
     #[inline]
     pub fn read<T: Copy>(self, addr: usize) -> Option<T> {
@@ -454,8 +462,7 @@ impl Region {
     /// offset).
     #[inline]
     fn holds(self, addr: usize, len: usize) -> bool {
-        let room = self.end - self.start;
-        len <= room && addr.wrapping_sub(self.start) <= room - len
+        len <= self.len && addr.wrapping_sub(self.start) <= self.len - len
     }
 
     /// Whether the NUL-terminated string at `addr` is `name`.
@@ -498,13 +505,14 @@ struct GnuHash {
 
 impl GnuHash {
     /// The table at `table`; `None` if its header or any part of its
-    /// bloom filter and buckets lies outside `region`.
+    /// bloom filter and buckets lies outside `region` (so that a lookup
+    /// reads those without a check; only its chain's words are checked).
     fn at(table: usize, region: Region) -> Option<GnuHash> {
         let [buckets, first, bloom_words, shift] = region.read::<[u32; 4]>(table)?;
         let bloom_at = table.checked_add(16)?;
         let buckets_at = bloom_at.checked_add((bloom_words as usize).checked_mul(8)?)?;
         let chains_at = buckets_at.checked_add((buckets as usize).checked_mul(4)?)?;
-        if chains_at > region.end {
+        if chains_at > region.end() {
             return None;
         }
         Some(GnuHash {
@@ -572,15 +580,18 @@ impl Symbols {
                 .bloom_at
                 .wrapping_add((hash / 64 % table.bloom_words) as usize * 8);
             let bits = (1u64 << (hash % 64)) | (1u64 << ((hash >> (table.shift % 32)) % 64));
-            if table.region.read::<u64>(at)? & bits != bits {
+            // SAFETY: a bloom word below `bloom_words`, inside the region
+            // ([`GnuHash::at`] checked the filter and the buckets).
+            let word = unsafe { read_unaligned(at as *const u64) };
+            if word & bits != bits {
                 return None;
             }
         }
-        let mut index = word(
-            table
-                .buckets_at
-                .wrapping_add((hash % table.buckets) as usize * 4),
-        )?;
+        let bucket = table
+            .buckets_at
+            .wrapping_add((hash % table.buckets) as usize * 4);
+        // SAFETY: a bucket below `buckets`, inside the region (as above).
+        let mut index = unsafe { read_unaligned(bucket as *const u32) };
         if index < table.first {
             return None;
         }
