@@ -354,20 +354,20 @@ pub fn at_delivery(
     caller: impl FnOnce(&Config) -> Origin,
     hook_above: impl FnOnce() -> bool,
 ) -> Decision {
-    let saved = errno::get();
-    let config = config();
-    let delivered = signals::take_delivered();
-    let origin = caller(config);
-    let terminal =
-        delivered.signals.contains(libc::SIGWINCH) && fd.is_some_and(crate::waits::is_terminal);
-    let (decision, reason) = judge(config, function, delivered, origin, terminal, 1);
-    if decision == Decision::Pass && hook_above() {
-        signals::put_back(delivered);
-    }
-    let call = trace::Event::of_call(function, Site::Libc, fd, 1, 0);
-    report(config, call, delivered, decision, reason);
-    errno::set(saved);
-    decision
+    errno::preserved(|| {
+        let config = config();
+        let delivered = signals::take_delivered();
+        let origin = caller(config);
+        let terminal =
+            delivered.signals.contains(libc::SIGWINCH) && fd.is_some_and(crate::waits::is_terminal);
+        let (decision, reason) = judge(config, function, delivered, origin, terminal, 1);
+        if decision == Decision::Pass && hook_above() {
+            signals::put_back(delivered);
+        }
+        let call = trace::Event::of_call(function, Site::Libc, fd, 1, 0);
+        report(config, call, delivered, decision, reason);
+        decision
+    })
 }
 
 #[cfg(test)]
