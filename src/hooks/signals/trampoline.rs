@@ -79,35 +79,35 @@ pub(super) extern "C" fn leave(
     if state & KNOWN == 0 {
         return;
     }
-    let saved_errno = errno::get();
-    // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler
-    // (null is checked).
-    let (code, pid) = match unsafe { info.as_ref() } {
-        // SAFETY: si_pid is read as the kernel filled it (for codes that
-        // carry no sender it holds whatever the kernel left: only compared).
-        Some(info) => (info.si_code, unsafe { info.si_pid() }),
-        None => (0, 0),
-    };
-    let ran = state & RAN != 0;
-    let by_timer = signal == libc::SIGALRM && code == signals::SI_KERNEL;
-    let before = signals::TimerState::from_bits(state as u32);
-    let alarm_timeout = signals::after_handler(before, by_timer);
-    // SAFETY: the kernel's context for this running handler.
-    if unsafe { restart::in_call(context, trampoline_address()) } {
-        signals::record(
-            signal,
-            Delivery {
-                sender: Sender::of(signal, code, pid, crate::process::getpid),
-                alarm_timeout,
-                left_fatal: ran && signum::kills_by_default(signal) && left_default(signal),
-            },
-        );
-    }
-    if ran {
+    errno::preserved(|| {
+        // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler
+        // (null is checked).
+        let (code, pid) = match unsafe { info.as_ref() } {
+            // SAFETY: si_pid is read as the kernel filled it (for codes that
+            // carry no sender it holds whatever the kernel left: only compared).
+            Some(info) => (info.si_code, unsafe { info.si_pid() }),
+            None => (0, 0),
+        };
+        let ran = state & RAN != 0;
+        let by_timer = signal == libc::SIGALRM && code == signals::SI_KERNEL;
+        let before = signals::TimerState::from_bits(state as u32);
+        let alarm_timeout = signals::after_handler(before, by_timer);
         // SAFETY: the kernel's context for this running handler.
-        unsafe { restart::after_handler(context, state & RESTART_ASKED != 0) };
-    }
-    errno::set(saved_errno);
+        if unsafe { restart::in_call(context, trampoline_address()) } {
+            signals::record(
+                signal,
+                Delivery {
+                    sender: Sender::of(signal, code, pid, crate::process::getpid),
+                    alarm_timeout,
+                    left_fatal: ran && signum::kills_by_default(signal) && left_default(signal),
+                },
+            );
+        }
+        if ran {
+            // SAFETY: the kernel's context for this running handler.
+            unsafe { restart::after_handler(context, state & RESTART_ASKED != 0) };
+        }
+    });
 }
 
 /// Whether `signal`'s disposition is SIG_DFL now, after its handler ran:
