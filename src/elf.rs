@@ -12,7 +12,12 @@
 
 use core::mem::size_of;
 use core::ptr::read_unaligned;
-use libc::{Elf64_Phdr, Elf64_Sym};
+use libc::Elf64_Phdr;
+
+#[path = "elf/symbols.rs"]
+mod symbols;
+use symbols::GnuHash;
+pub use symbols::{Region, Symbols};
 
 /// Program header types.
 pub const PT_LOAD: u32 = 1;
@@ -57,9 +62,8 @@ const MAX_RELOCATIONS: usize = 1 << 17;
 pub const NT_GNU_BUILD_ID: u32 = 3;
 /// No page is smaller.
 const PAGE: usize = 4096;
-/// Bounds on loops over tables read from memory.
+/// Bound on the loop over the dynamic section read from memory.
 const MAX_DYNAMIC: usize = 4096;
-const MAX_CHAIN: usize = 1 << 20;
 
 /// `Elf64_Dyn`.
 #[derive(Clone, Copy)]
@@ -431,260 +435,6 @@ impl<'a> Image<'a> {
     }
 }
 
-/// Bytes of a loaded object that reads are checked against: one of its
-/// readable segments, or a table's part of one. Made only by an
-/// [`Image`], whose object stays loaded while its regions are used
-/// ([`Image::new`]'s contract).
-#[derive(Clone, Copy, Debug)]
-pub struct Region {
-    start: usize,
-    len: usize,
-}
-
-impl Region {
-    /// One past its last byte.
-    fn end(self) -> usize {
-        self.start + self.len
-    }
-
-    /// A `T` read at `addr`, if it lies inside.
-    #[inline]
-    pub fn read<T: Copy>(self, addr: usize) -> Option<T> {
-        if !self.holds(addr, size_of::<T>()) {
-            return None;
-        }
-        // SAFETY: the bytes lie in a readable segment of a loaded object.
-        Some(unsafe { read_unaligned(addr as *const T) })
-    }
-
-    /// Whether all of `[addr, addr + len)` lies inside: one subtraction
-    /// and two compares (an address below the start wraps to a large
-    /// offset).
-    #[inline]
-    fn holds(self, addr: usize, len: usize) -> bool {
-        len <= self.len && addr.wrapping_sub(self.start) <= self.len - len
-    }
-
-    /// Whether the NUL-terminated string at `addr` is `name`.
-    #[inline]
-    pub fn string_is(self, addr: usize, name: &[u8]) -> bool {
-        if !self.holds(addr, name.len() + 1) {
-            return false;
-        }
-        // SAFETY: the name and its NUL lie in a readable segment.
-        let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, name.len() + 1) };
-        bytes.split_last() == Some((&0, name))
-    }
-}
-
-/// The dynamic symbols of a loaded object ([`Image::symbols`]), every
-/// table read within its region.
-#[derive(Clone, Copy, Debug)]
-pub struct Symbols {
-    symtab: usize,
-    symbols: Region,
-    strtab: usize,
-    strings: Region,
-    versym: Option<(usize, Region)>,
-    gnu_hash: Option<GnuHash>,
-    hash: Option<(usize, Region)>,
-}
-
-/// A GNU hash table (`DT_GNU_HASH`), its header read once.
-#[derive(Clone, Copy, Debug)]
-struct GnuHash {
-    region: Region,
-    buckets: u32,
-    first: u32,
-    bloom_words: u32,
-    shift: u32,
-    bloom_at: usize,
-    buckets_at: usize,
-    chains_at: usize,
-}
-
-impl GnuHash {
-    /// The table at `table`; `None` if its header or any part of its
-    /// bloom filter and buckets lies outside `region` (so that a lookup
-    /// reads those without a check; only its chain's words are checked).
-    fn at(table: usize, region: Region) -> Option<GnuHash> {
-        let [buckets, first, bloom_words, shift] = region.read::<[u32; 4]>(table)?;
-        let bloom_at = table.checked_add(16)?;
-        let buckets_at = bloom_at.checked_add((bloom_words as usize).checked_mul(8)?)?;
-        let chains_at = buckets_at.checked_add((buckets as usize).checked_mul(4)?)?;
-        if chains_at > region.end() {
-            return None;
-        }
-        Some(GnuHash {
-            region,
-            buckets,
-            first,
-            bloom_words,
-            shift,
-            bloom_at,
-            buckets_at,
-            chains_at,
-        })
-    }
-}
-
-impl Symbols {
-    /// Whether the object has a GNU hash table.
-    pub fn has_gnu_hash(&self) -> bool {
-        self.gnu_hash.is_some()
-    }
-
-    /// Symbol `index`.
-    #[inline]
-    pub fn symbol(&self, index: u32) -> Option<Elf64_Sym> {
-        let offset = usize::try_from(index)
-            .ok()?
-            .checked_mul(size_of::<Elf64_Sym>())?;
-        self.symbols.read(self.symtab.checked_add(offset)?)
-    }
-
-    /// Whether `symbol` is named `name`.
-    #[inline]
-    pub fn name_is(&self, symbol: &Elf64_Sym, name: &[u8]) -> bool {
-        self.strings
-            .string_is(self.strtab.wrapping_add(symbol.st_name as usize), name)
-    }
-
-    /// The version index of symbol `index` (0, unversioned, without a
-    /// version table).
-    #[inline]
-    pub fn version(&self, index: u32) -> u16 {
-        let Some((versym, region)) = self.versym else {
-            return 0;
-        };
-        region
-            .read::<u16>(versym.wrapping_add(index as usize * 2))
-            .unwrap_or(0)
-    }
-
-    /// Hands `each` the index of every symbol in the GNU hash table's chain
-    /// for `hash` whose hash matches, until it returns something; `None`
-    /// when nothing did, the bloom filter rules the name out, or the table
-    /// cannot be read.
-    #[inline]
-    pub fn gnu_chain<T>(&self, hash: u32, mut each: impl FnMut(u32) -> Option<T>) -> Option<T> {
-        let table = self.gnu_hash?;
-        // Offsets below wrap rather than overflow: a wrapped address falls
-        // outside the region, whose every read is checked.
-        let word = |at: usize| table.region.read::<u32>(at);
-        if table.buckets == 0 {
-            return None;
-        }
-        if table.bloom_words != 0 {
-            let at = table
-                .bloom_at
-                .wrapping_add((hash / 64 % table.bloom_words) as usize * 8);
-            let bits = (1u64 << (hash % 64)) | (1u64 << ((hash >> (table.shift % 32)) % 64));
-            // SAFETY: a bloom word below `bloom_words`, inside the region
-            // ([`GnuHash::at`] checked the filter and the buckets).
-            let word = unsafe { read_unaligned(at as *const u64) };
-            if word & bits != bits {
-                return None;
-            }
-        }
-        let bucket = table
-            .buckets_at
-            .wrapping_add((hash % table.buckets) as usize * 4);
-        // SAFETY: a bucket below `buckets`, inside the region (as above).
-        let mut index = unsafe { read_unaligned(bucket as *const u32) };
-        if index < table.first {
-            return None;
-        }
-        for _ in 0..MAX_CHAIN {
-            let entry = word(
-                table
-                    .chains_at
-                    .wrapping_add((index - table.first) as usize * 4),
-            )?;
-            if (entry ^ hash) >> 1 == 0 {
-                if let Some(found) = each(index) {
-                    return Some(found);
-                }
-            }
-            if entry & 1 != 0 {
-                break;
-            }
-            index = index.checked_add(1)?;
-        }
-        None
-    }
-
-    /// The same for the System V hash table (`DT_HASH`): every symbol in
-    /// the chain for `hash`.
-    pub fn sysv_chain<T>(&self, hash: u32, mut each: impl FnMut(u32) -> Option<T>) -> Option<T> {
-        let (table, region) = self.hash?;
-        let word = |i: usize| region.read::<u32>(table.checked_add(i.checked_mul(4)?)?);
-        let (buckets, chains) = (word(0)?, word(1)?);
-        if buckets == 0 {
-            return None;
-        }
-        let mut index = word(2 + (hash % buckets) as usize)?;
-        for _ in 0..chains.min(MAX_CHAIN as u32) {
-            if index == 0 {
-                break;
-            }
-            if let Some(found) = each(index) {
-                return Some(found);
-            }
-            index = word(2 + buckets as usize + index as usize)?;
-        }
-        None
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_region_reads_only_inside() {
-        let bytes = *b"abc\0defghijklmnop";
-        let region = Region {
-            start: bytes.as_ptr() as usize,
-            len: 8,
-        };
-        let at = region.start;
-        assert_eq!(region.read::<u32>(at), Some(u32::from_ne_bytes(*b"abc\0")));
-        assert_eq!(
-            region.read::<u32>(at + 4),
-            Some(u32::from_ne_bytes(*b"defg"))
-        );
-        assert_eq!(region.read::<u32>(at + 5), None, "past the end");
-        assert_eq!(
-            region.read::<u32>(at.wrapping_sub(1)),
-            None,
-            "below the start"
-        );
-        assert_eq!(region.read::<[u8; 9]>(at), None, "longer than the region");
-        assert!(region.string_is(at, b"abc"));
-        assert!(!region.string_is(at, b"ab"));
-        assert!(!region.string_is(at + 4, b"defg"), "its NUL is outside");
-    }
-
-    #[test]
-    fn hashes_as_the_tables_do() {
-        assert_eq!(gnu_hash(b""), 5381);
-        assert_eq!(gnu_hash(b"printf"), 0x156b_2bb8);
-        assert_eq!(sysv_hash(b"printf"), 0x077905a6);
-    }
-
-    #[test]
-    fn this_library_reads_its_own_symbols() {
-        // SAFETY: the test binary's own first page holds its ELF header.
-        let base = {
-            extern "C" {
-                static __ehdr_start: u8;
-            }
-            core::ptr::addr_of!(__ehdr_start) as usize
-        };
-        // SAFETY: as above; the binary stays loaded.
-        let image = unsafe { Image::from_mapping(base, base) }.expect("its own header");
-        assert!(image.segments().any(|s| s.is_text()));
-        assert!(image.has_text(this_library_reads_its_own_symbols as fn() as usize));
-    }
-}
+#[path = "elf/tests.rs"]
+mod tests;

@@ -1,0 +1,216 @@
+//! Checked reads of a loaded object's dynamic symbols: [`Region`], the
+//! bytes a read must lie in, and [`Symbols`], the symbol, string, version
+//! and hash tables of one object (made by `Image::symbols`).
+
+use core::mem::size_of;
+use core::ptr::read_unaligned;
+use libc::Elf64_Sym;
+
+/// Bound on a hash chain read from memory.
+const MAX_CHAIN: usize = 1 << 20;
+
+/// Bytes of a loaded object that reads are checked against: one of its
+/// readable segments, or a table's part of one. Made only by an
+/// [`Image`], whose object stays loaded while its regions are used
+/// ([`Image::new`]'s contract).
+#[derive(Clone, Copy, Debug)]
+pub struct Region {
+    pub(super) start: usize,
+    pub(super) len: usize,
+}
+
+impl Region {
+    /// One past its last byte.
+    pub(super) fn end(self) -> usize {
+        self.start + self.len
+    }
+
+    /// A `T` read at `addr`, if it lies inside.
+    #[inline]
+    pub fn read<T: Copy>(self, addr: usize) -> Option<T> {
+        if !self.holds(addr, size_of::<T>()) {
+            return None;
+        }
+        // SAFETY: the bytes lie in a readable segment of a loaded object.
+        Some(unsafe { read_unaligned(addr as *const T) })
+    }
+
+    /// Whether all of `[addr, addr + len)` lies inside: one subtraction
+    /// and two compares (an address below the start wraps to a large
+    /// offset).
+    #[inline]
+    fn holds(self, addr: usize, len: usize) -> bool {
+        len <= self.len && addr.wrapping_sub(self.start) <= self.len - len
+    }
+
+    /// Whether the NUL-terminated string at `addr` is `name`.
+    #[inline]
+    pub fn string_is(self, addr: usize, name: &[u8]) -> bool {
+        if !self.holds(addr, name.len() + 1) {
+            return false;
+        }
+        // SAFETY: the name and its NUL lie in a readable segment.
+        let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, name.len() + 1) };
+        bytes.split_last() == Some((&0, name))
+    }
+}
+
+/// The dynamic symbols of a loaded object ([`Image::symbols`]), every
+/// table read within its region.
+#[derive(Clone, Copy, Debug)]
+pub struct Symbols {
+    pub(super) symtab: usize,
+    pub(super) symbols: Region,
+    pub(super) strtab: usize,
+    pub(super) strings: Region,
+    pub(super) versym: Option<(usize, Region)>,
+    pub(super) gnu_hash: Option<GnuHash>,
+    pub(super) hash: Option<(usize, Region)>,
+}
+
+/// A GNU hash table (`DT_GNU_HASH`), its header read once.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct GnuHash {
+    pub(super) region: Region,
+    pub(super) buckets: u32,
+    pub(super) first: u32,
+    pub(super) bloom_words: u32,
+    pub(super) shift: u32,
+    pub(super) bloom_at: usize,
+    pub(super) buckets_at: usize,
+    pub(super) chains_at: usize,
+}
+
+impl GnuHash {
+    /// The table at `table`; `None` if its header or any part of its
+    /// bloom filter and buckets lies outside `region` (so that a lookup
+    /// reads those without a check; only its chain's words are checked).
+    pub(super) fn at(table: usize, region: Region) -> Option<GnuHash> {
+        let [buckets, first, bloom_words, shift] = region.read::<[u32; 4]>(table)?;
+        let bloom_at = table.checked_add(16)?;
+        let buckets_at = bloom_at.checked_add((bloom_words as usize).checked_mul(8)?)?;
+        let chains_at = buckets_at.checked_add((buckets as usize).checked_mul(4)?)?;
+        if chains_at > region.end() {
+            return None;
+        }
+        Some(GnuHash {
+            region,
+            buckets,
+            first,
+            bloom_words,
+            shift,
+            bloom_at,
+            buckets_at,
+            chains_at,
+        })
+    }
+}
+
+impl Symbols {
+    /// Whether the object has a GNU hash table.
+    pub fn has_gnu_hash(&self) -> bool {
+        self.gnu_hash.is_some()
+    }
+
+    /// Symbol `index`.
+    #[inline]
+    pub fn symbol(&self, index: u32) -> Option<Elf64_Sym> {
+        let offset = usize::try_from(index)
+            .ok()?
+            .checked_mul(size_of::<Elf64_Sym>())?;
+        self.symbols.read(self.symtab.checked_add(offset)?)
+    }
+
+    /// Whether `symbol` is named `name`.
+    #[inline]
+    pub fn name_is(&self, symbol: &Elf64_Sym, name: &[u8]) -> bool {
+        self.strings
+            .string_is(self.strtab.wrapping_add(symbol.st_name as usize), name)
+    }
+
+    /// The version index of symbol `index` (0, unversioned, without a
+    /// version table).
+    #[inline]
+    pub fn version(&self, index: u32) -> u16 {
+        let Some((versym, region)) = self.versym else {
+            return 0;
+        };
+        region
+            .read::<u16>(versym.wrapping_add(index as usize * 2))
+            .unwrap_or(0)
+    }
+
+    /// Hands `each` the index of every symbol in the GNU hash table's chain
+    /// for `hash` whose hash matches, until it returns something; `None`
+    /// when nothing did, the bloom filter rules the name out, or the table
+    /// cannot be read.
+    #[inline]
+    pub fn gnu_chain<T>(&self, hash: u32, mut each: impl FnMut(u32) -> Option<T>) -> Option<T> {
+        let table = self.gnu_hash?;
+        // Offsets below wrap rather than overflow: a wrapped address falls
+        // outside the region, whose every read is checked.
+        let word = |at: usize| table.region.read::<u32>(at);
+        if table.buckets == 0 {
+            return None;
+        }
+        if table.bloom_words != 0 {
+            let at = table
+                .bloom_at
+                .wrapping_add((hash / 64 % table.bloom_words) as usize * 8);
+            let bits = (1u64 << (hash % 64)) | (1u64 << ((hash >> (table.shift % 32)) % 64));
+            // SAFETY: a bloom word below `bloom_words`, inside the region
+            // ([`GnuHash::at`] checked the filter and the buckets).
+            let word = unsafe { read_unaligned(at as *const u64) };
+            if word & bits != bits {
+                return None;
+            }
+        }
+        let bucket = table
+            .buckets_at
+            .wrapping_add((hash % table.buckets) as usize * 4);
+        // SAFETY: a bucket below `buckets`, inside the region (as above).
+        let mut index = unsafe { read_unaligned(bucket as *const u32) };
+        if index < table.first {
+            return None;
+        }
+        for _ in 0..MAX_CHAIN {
+            let entry = word(
+                table
+                    .chains_at
+                    .wrapping_add((index - table.first) as usize * 4),
+            )?;
+            if (entry ^ hash) >> 1 == 0 {
+                if let Some(found) = each(index) {
+                    return Some(found);
+                }
+            }
+            if entry & 1 != 0 {
+                break;
+            }
+            index = index.checked_add(1)?;
+        }
+        None
+    }
+
+    /// The same for the System V hash table (`DT_HASH`): every symbol in
+    /// the chain for `hash`.
+    pub fn sysv_chain<T>(&self, hash: u32, mut each: impl FnMut(u32) -> Option<T>) -> Option<T> {
+        let (table, region) = self.hash?;
+        let word = |i: usize| region.read::<u32>(table.checked_add(i.checked_mul(4)?)?);
+        let (buckets, chains) = (word(0)?, word(1)?);
+        if buckets == 0 {
+            return None;
+        }
+        let mut index = word(2 + (hash % buckets) as usize)?;
+        for _ in 0..chains.min(MAX_CHAIN as u32) {
+            if index == 0 {
+                break;
+            }
+            if let Some(found) = each(index) {
+                return Some(found);
+            }
+            index = word(2 + buckets as usize + index as usize)?;
+        }
+        None
+    }
+}
