@@ -62,7 +62,7 @@ demo: ## Show a legacy program failing bare and working under the shim
 	@echo '$$ LD_PRELOAD=$(LIB) ./$(CBIN)/read_pipe'
 	@LD_PRELOAD=$(CURDIR)/$(LIB) ./$(CBIN)/read_pipe; echo "exit status $$?"
 
-# --- bench (issue 7) ---
+# --- bench ---
 # `make bench BENCH_QUICK=1`: a smoke run of the same tables (under a minute).
 # `make bench BENCH_ONLY=startup` (or fast, slow, deadline): one table only.
 BENCH_BIN      := target/bench
@@ -88,10 +88,10 @@ $(BENCH_BIN):
 	mkdir -p $@
 # --- end bench ---
 
-# --- stress (issue 8) ---
+# --- stress ---
 # Stress programs in stress/*.c, built three ways: plain, fortified
 # (*_fortified, from the same source) and with AddressSanitizer (*_asan).
-STRESS_SOURCES  := $(filter-out stress/rust_host.c,$(wildcard stress/*.c))
+STRESS_SOURCES  := $(wildcard stress/*.c)
 STRESS_NAMES    := $(patsubst stress/%.c,%,$(STRESS_SOURCES))
 SBIN            := target/stress
 # Crash tests of c-tests/ that the suite also runs under AddressSanitizer.
@@ -130,7 +130,7 @@ stress-short: ## The short stress suite that CI runs (under 4 minutes)
 	stress/run.sh short
 # --- end stress ---
 
-# --- install (issue 6) ---
+# --- install ---
 # PREFIX/bin/eintrfix finds LIBDIR/eintrfix/libeintrfix.so by itself
 # (relative to its own location), so no variable is needed after install:
 # LIBDIR is PREFIX/lib, or PREFIX/lib/TUPLE, Debian's multiarch libdir (what
@@ -186,7 +186,7 @@ userlands: dist ## Test the tarball in Debian 11 (glibc 2.31) and 13 (2.41) user
 	scripts/userlands $(USERLANDS_CACHE)
 # --- end packages ---
 
-# --- cpython-suites (issue 13) ---
+# --- cpython-suites ---
 # CPython's test_eintr, test_signal, test_threading, test_subprocess and
 # test_os, bare and under the shim; every per-test outcome must match.
 # Debian's libpython3.11-testsuite comes first (scripts/test-deps cpython).

@@ -43,12 +43,12 @@ REF = os.path.join(BIN, "libretry.so")
 PASSTHROUGH = os.path.join(BIN, "libpassthrough.so")
 EMPTY = os.path.join(BIN, "libempty.so")
 
-# Targets (issue 7).
+# Targets.
 ADDED_IR_TARGET = {"write": 25, "read": 25, "recv": 35}
 WALL_RATIO_TARGET = 1.01
 DEADLINE_ERROR_TARGET_MS = 2.0
 TIMEOUT_MS = 400.0
-# Start-up targets (issue 14), against an empty preloaded library.
+# Start-up targets, against an empty preloaded library.
 SPAWN_ADDED_US_TARGET = 40.0
 PRIVATE_ADDED_KB_TARGET = 32
 

@@ -9,7 +9,7 @@
 //! of the same prototype ([`crate::real::divert`]), which call
 //! [`at_call`] before the real function. A wrapper finds its call site as
 //! the policy engine finds a hook's caller (the first return address
-//! outside the shim, [`code::hook_caller`]) and names it by its object and
+//! outside the shim, [`code::scan::hook_caller`]) and names it by its object and
 //! offset there ([`code::object_of`]). At the chosen site and call it
 //! returns -1 with EINTR without calling libc; the hook's slow path then
 //! asks the engine, which lets that one EINTR pass ([`take_injected`]),
@@ -57,7 +57,7 @@ static RETRYING_TID: AtomicI32 = AtomicI32::new(0);
 
 /// From the constructor, after the real functions are resolved: turns the
 /// audit mode on when either variable is set.
-pub fn init(config: &config::Config) {
+pub fn init(config: &'static config::Config<'static>) {
     let record = config::environment(config::AUDIT).filter(|v| !v.is_empty());
     let inject = config::environment(config::INJECT).filter(|v| !v.is_empty());
     if record.is_none() && inject.is_none() {

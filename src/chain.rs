@@ -90,9 +90,8 @@ const BYTES_RECEIVED: usize = 128;
 fn progress(fd: c_int) -> Option<u64> {
     let mut info = [0u8; 232];
     let mut len = info.len() as libc::socklen_t;
-    let saved = errno::get();
     // SAFETY: `info` and `len` are valid for writes; `len` is its size.
-    let r = unsafe {
+    let r = errno::preserved(|| unsafe {
         libc::syscall(
             libc::SYS_getsockopt,
             fd,
@@ -101,8 +100,7 @@ fn progress(fd: c_int) -> Option<u64> {
             info.as_mut_ptr(),
             &mut len,
         )
-    };
-    errno::set(saved);
+    });
     if r != 0 || (len as usize) < BYTES_RECEIVED + 8 {
         return None;
     }

@@ -44,7 +44,7 @@
 //! each provably calls something else, so the scan passes it. A call that
 //! provably goes into the skipped code (directly, through a PLT stub, or
 //! through a GOT slot) is what the hook's true caller shows, and the
-//! runtime rule requires it ([`Caller::into_skipped`]); a call through a
+//! runtime rule requires it ([`Caller::calls_skipped`]); a call through a
 //! register proves nothing (libffi's call of a `ctypes` function is one).
 //!
 //! A caller that reached the hook by a jump (a tail call) leaves only its
@@ -53,18 +53,19 @@
 //! latest the indirect call that started the thread, in libc), within the
 //! thread's stack and 4 KiB. Such a call follows the usual rules.
 
-mod image;
+mod runtimes;
+pub mod scan;
 pub mod sites;
 mod table;
 mod words;
 
-use crate::arch::{self, Call};
+use crate::arch;
 use crate::config;
-use core::cell::UnsafeCell;
+use crate::elf::{Image, Segment, PF_X};
+use crate::once::Once;
 use core::ffi::{c_char, c_int, c_void, CStr};
-use core::ptr::read_unaligned;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use image::{Image, Segment, PF_X};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use runtimes::{file_name, named_at_start, names_match, runtime_by_name, MAX_NAME};
 use table::{Build, Table};
 
 /// Whose code an address is in.
@@ -98,32 +99,12 @@ impl Owner {
     }
 }
 
-/// A plausible return address found on the stack.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Caller {
-    /// The return address.
-    pub address: usize,
-    /// Whose code it returns into.
-    pub owner: Owner,
-    /// Whether the call before it provably goes into the skipped code.
-    pub into_skipped: bool,
-}
-
-/// How far a scan reads at most: 4 KiB. The hooks' own frames take 350 to
-/// 700 bytes between the scan's start and the caller's return address
-/// (1.4 KiB for `select`, which copies its fd sets).
-const SCAN_WORDS: usize = 512;
-/// A stack pointer this close below the thread pointer is on that
-/// thread's own stack, whose top holds the thread descriptor (x86-64).
-const MAX_THREAD_STACK: usize = 1 << 30;
 /// No page is smaller.
 const PAGE: usize = 4096;
 /// Linux's default `vm.mmap_min_addr`: nothing is loaded below it.
 const LOWEST_MAPPING: usize = 0x10000;
 /// Flag in a segment's tag: it holds code.
 const TEXT: usize = 0x100;
-/// The longest path read from the loader's records.
-const MAX_NAME: usize = config::RUNTIME_NAME_MAX + 1;
 
 /// The table of loaded code.
 static LOADED: Table = Table::new();
@@ -133,41 +114,22 @@ static LOADS: AtomicU64 = AtomicU64::new(0);
 /// Held by the thread that builds the table again.
 static REBUILDING: AtomicBool = AtomicBool::new(false);
 
-const UNSET: u8 = 0;
-const BUSY: u8 = 1;
-const READY: u8 = 2;
-static STATE: AtomicU8 = AtomicU8::new(UNSET);
-
 /// `_dl_find_object`, if glibc has it (0 if not).
 static FIND_OBJECT: AtomicUsize = AtomicUsize::new(0);
 /// `__libc_stack_end`: the top of the main thread's stack (0 if unknown).
 static STACK_END: AtomicUsize = AtomicUsize::new(0);
 
-/// What decides which later objects are runtimes: written once by
-/// [`init`] before `STATE` is released as READY.
-struct Rules {
-    /// `EINTRFIX_RUNTIMES`'s `auto`.
+/// What decides which later objects are runtimes (`EINTRFIX_RUNTIMES`):
+/// set once by [`init`], with the table's first build.
+struct RuntimeSelection {
+    /// The variable's `auto`.
     auto: bool,
-    /// The variable's value (from the environment, which the process
-    /// never frees), for its names.
+    /// The objects it names (its value, as the configuration in force
+    /// holds it).
     names: &'static [u8],
 }
 
-struct Published(UnsafeCell<Rules>);
-
-// SAFETY: written only by the thread that moved STATE from UNSET to BUSY,
-// before it releases READY; read only after an acquire load of READY.
-unsafe impl Sync for Published {}
-
-static RULES: Published = Published(UnsafeCell::new(Rules {
-    auto: false,
-    names: &[],
-}));
-
-fn rules() -> Option<&'static Rules> {
-    // SAFETY: READY seen with acquire ordering: the one write is complete.
-    (STATE.load(Ordering::Acquire) == READY).then(|| unsafe { &*RULES.0.get() })
-}
+static SELECTION: Once<RuntimeSelection> = Once::new();
 
 /// Builds the table, at the first install of a handler behind the
 /// trampoline (`hooks::signals`): the scans that need it run only once a
@@ -178,36 +140,41 @@ fn rules() -> Option<&'static Rules> {
 /// retried; with no handler installed, only a stop and SIGCONT can
 /// interrupt it). Objects `dlopen`ed before the first install are read
 /// as if loaded at start-up.
-pub fn init(config: &config::Config) {
-    if let Err(state) = STATE.compare_exchange(UNSET, BUSY, Ordering::Acquire, Ordering::Relaxed) {
-        if state == READY && FIND_OBJECT.load(Ordering::Relaxed) == 0 {
+pub fn init(config: &'static config::Config<'static>) {
+    if SELECTION.get().is_some() {
+        if FIND_OBJECT.load(Ordering::Relaxed) == 0 {
             refresh(config);
         }
         return;
     }
-    if config.enabled && arch::SUPPORTED {
-        words::init();
-        // The loader lock dlsym takes is free in a handler install (an
-        // ordinary call, with every signal blocked).
-        let find = crate::real::default_symbol(c"_dl_find_object");
-        FIND_OBJECT.store(find as usize, Ordering::Relaxed);
-        STACK_END.store(crate::real::libc_stack_end(), Ordering::Relaxed);
-        let runtimes = config.runtimes;
-        let names = match runtimes.named {
-            true => config::environment(config::RUNTIMES).unwrap_or_default(),
-            false => &[],
+    // A second caller while the first builds goes on without the table.
+    SELECTION.get_or_init(|| first_build(config));
+}
+
+/// The table's first build: what [`init`] runs once.
+fn first_build(config: &'static config::Config<'static>) -> RuntimeSelection {
+    if !config.enabled || !arch::SUPPORTED {
+        return RuntimeSelection {
+            auto: false,
+            names: &[],
         };
-        // SAFETY: we moved STATE to BUSY: no one else writes RULES, and no
-        // one reads it before READY.
-        unsafe {
-            *RULES.0.get() = Rules {
-                auto: runtimes.auto,
-                names,
-            }
-        };
-        build(runtimes.auto, names);
     }
-    STATE.store(READY, Ordering::Release);
+    words::init();
+    // The loader lock dlsym takes is free in a handler install (an
+    // ordinary call, with every signal blocked).
+    let find = crate::real::default_symbol(c"_dl_find_object");
+    FIND_OBJECT.store(find as usize, Ordering::Relaxed);
+    STACK_END.store(crate::real::libc_stack_end(), Ordering::Relaxed);
+    let runtimes = config.runtimes;
+    let names = match runtimes.named {
+        true => config.runtime_names,
+        false => &[],
+    };
+    build(runtimes.auto, names);
+    RuntimeSelection {
+        auto: runtimes.auto,
+        names,
+    }
 }
 
 /// Without `_dl_find_object`: builds the table again if objects were
@@ -215,7 +182,7 @@ pub fn init(config: &config::Config) {
 /// ordinary call, with every signal blocked). One thread at a time; a
 /// thread that finds another building leaves it to that one.
 fn refresh(config: &config::Config) {
-    let Some(rules) = rules() else {
+    let Some(selection) = SELECTION.get() else {
         return;
     };
     if !arch::SUPPORTED || !config.enabled {
@@ -225,7 +192,7 @@ fn refresh(config: &config::Config) {
         return;
     }
     if loads() != LOADS.load(Ordering::Relaxed) {
-        build(rules.auto, rules.names);
+        build(selection.auto, selection.names);
     }
     REBUILDING.store(false, Ordering::Release);
 }
@@ -399,69 +366,6 @@ fn owner_at_start(census: &Census, image: &Image, base: usize, name: &[u8]) -> O
     }
 }
 
-/// Whether `EINTRFIX_RUNTIMES` names the object loaded from `name` (empty
-/// for the main program), by the path it was loaded from or its real
-/// path.
-fn named_at_start(names: &[u8], name: &[u8]) -> bool {
-    !names.is_empty() && named_by_path(names, name)
-}
-
-/// [`named_at_start`] once there are names: out of line, so that its three
-/// path buffers (12 KiB, touched page by page by the stack probes) are
-/// used only by a process that names runtimes.
-#[inline(never)]
-fn named_by_path(names: &[u8], name: &[u8]) -> bool {
-    let mut path = [0u8; MAX_NAME];
-    let mut real = [0u8; MAX_NAME];
-    let loaded = if name.is_empty() {
-        // The main program: the loader records no name.
-        own_path(&mut path)
-    } else {
-        name
-    };
-    names_match(names, loaded) || names_match(names, real_path(loaded, &mut real))
-}
-
-/// The main program's path, from `/proc/self/exe` (empty if unreadable).
-fn own_path(buf: &mut [u8; MAX_NAME]) -> &[u8] {
-    // SAFETY: the buffer is writable for its length less one.
-    let n = unsafe {
-        libc::readlink(
-            c"/proc/self/exe".as_ptr(),
-            buf.as_mut_ptr().cast::<c_char>(),
-            buf.len() - 1,
-        )
-    };
-    usize::try_from(n)
-        .ok()
-        .and_then(|n| buf.get(..n))
-        .unwrap_or(&[])
-}
-
-/// `path` with its symbolic links resolved (empty if that fails).
-fn real_path<'a>(path: &[u8], buf: &'a mut [u8; MAX_NAME]) -> &'a [u8] {
-    let mut name = [0u8; MAX_NAME];
-    if path.is_empty() || path.len() >= name.len() {
-        return &[];
-    }
-    if let Some(slot) = name.get_mut(..path.len()) {
-        slot.copy_from_slice(path);
-    }
-    // SAFETY: `name` is NUL-terminated; `buf` holds PATH_MAX bytes, what
-    // realpath may write.
-    let out = unsafe {
-        libc::realpath(
-            name.as_ptr().cast::<c_char>(),
-            buf.as_mut_ptr().cast::<c_char>(),
-        )
-    };
-    if out.is_null() {
-        return &[];
-    }
-    // SAFETY: realpath wrote a NUL-terminated path into `buf`.
-    unsafe { CStr::from_ptr(buf.as_ptr().cast::<c_char>()) }.to_bytes()
-}
-
 /// The entry of the table that holds `addr`: (start, end, tag).
 fn table_entry(addr: usize) -> Option<(usize, usize, usize)> {
     LOADED.entry(addr)
@@ -540,7 +444,7 @@ fn find_object(addr: usize) -> Option<FoundObject> {
 /// An address outside the table: in an object loaded later, if
 /// `_dl_find_object` knows one there.
 fn loaded_later(addr: usize) -> Place {
-    let Some(rules) = rules() else {
+    let Some(selection) = SELECTION.get() else {
         return Place::Nowhere;
     };
     let Some(found) = find_object(addr) else {
@@ -559,8 +463,8 @@ fn loaded_later(addr: usize) -> Place {
         let map = &*found.link_map;
         (map.addr, bounded_name(map.name))
     };
-    let runtime = (!rules.names.is_empty() && names_match(rules.names, name))
-        || (rules.auto && runtime_by_name(name));
+    let runtime = (!selection.names.is_empty() && names_match(selection.names, name))
+        || (selection.auto && runtime_by_name(name));
     if !runtime {
         return Place::Opaque;
     }
@@ -622,284 +526,10 @@ pub fn owner_of(addr: usize) -> Option<Owner> {
     }
 }
 
-/// The first plausible return address on the stack at and above `sp` whose
-/// owner `skip` does not reject: a word pointing into a known object's code
-/// just past a call instruction that does not provably go to other code
-/// than the skipped one; or a word pointing into an object loaded later
-/// that is not a runtime (such objects are not read: the word is taken as
-/// it is, so that a scan never runs past their frames).
-///
-/// The scan stops after 4 KiB, and at the top of the thread's stack when
-/// it is known (below the thread descriptor for threads, at
-/// `__libc_stack_end` for the main thread). `None` before [`init`] has
-/// run. Lock-free and async-signal-safe: usable from a signal handler
-/// with the interrupted context's stack pointer.
-#[inline(never)]
-pub fn first_caller(sp: usize, skip: impl Fn(Owner) -> bool) -> Option<Caller> {
-    scan(sp, |word| examine(word, &skip))
-}
-
-/// The first plausible return address at and above `sp`, whatever its
-/// owner: a word in a known object's code just past a call instruction,
-/// with the owner and whether the call went through a pointer or into the
-/// same object (a hook's call into libc: through a real function's
-/// pointer, or, before the constructor, into the lazy resolver that
-/// tail-calls libc). Stale words
-/// lie in the uninitialised slots of live frames; the first return address
-/// above a stack pointer is, far more often than any later one, the live
-/// frame's own: what tells a hook's call into libc's wrapper (the shim's
-/// word first) from a read deep inside stdio (libc's word first, and
-/// perhaps a stale one of the shim's further up).
-pub fn first_return(sp: usize) -> Option<(Owner, bool)> {
-    scan(sp, |word| match locate(word) {
-        Place::Known { owner, segment } if segment.is_text() => {
-            // SAFETY: the bytes before `word`, down to the segment's start
-            // at most, are in a readable code segment.
-            let call = unsafe { arch::call_before(word, segment.start) }?;
-            let onward = match call {
-                Call::Direct(target) => owner_of(target) == Some(owner),
-                Call::Slot(_) | Call::Indirect => true,
-            };
-            Some((owner, onward))
-        }
-        _ => None,
-    })
-}
-
-/// Calls `each` on the words at and above `sp` that may be code addresses,
-/// in order, until it returns something; see [`first_caller`] for the
-/// bounds.
-fn scan<R>(sp: usize, mut each: impl FnMut(usize) -> Option<R>) -> Option<R> {
-    if !arch::SUPPORTED || sp == 0 || !LOADED.ready() {
-        return None;
-    }
-    let limit = stack_limit(sp);
-    let in_place = words::in_place_end(sp, arch::stack_pointer());
-    // Words that point into this stack, or below the lowest address the
-    // kernel maps (64 KiB by default), are no code address: most words on
-    // a stack are such, and they are skipped without a lookup.
-    let stack = (sp & !(PAGE - 1)).saturating_sub(PAGE)..limit;
-    let mut at = sp.checked_add(7)? & !7;
-    // The words are copied a block at a time, in place only where the
-    // stack is provably mapped (see `words`), else by the kernel, which
-    // stops at the first unmapped page: a stack may end within a page
-    // above its pointer (a coroutine's, whose top the bounds above do not
-    // know), and the copy ends there rather than faults. The copy is
-    // marked defined for Valgrind (stale words are uninitialised memory
-    // to it).
-    let mut block = [0usize; BLOCK_WORDS];
-    while at < limit {
-        let mut end = limit.min(at + BLOCK_WORDS * 8);
-        if at < in_place {
-            end = end.min(in_place);
-        }
-        let asked = (end - at) / 8;
-        let copied = match block.get_mut(..asked) {
-            Some(into) if asked > 0 => words::copy_words(at, into, in_place),
-            _ => 0,
-        };
-        arch::mark_defined(block.as_ptr().cast(), copied * 8);
-        for &word in block.iter().take(copied) {
-            if word < LOWEST_MAPPING || stack.contains(&word) {
-                continue;
-            }
-            if let Some(found) = each(word) {
-                return Some(found);
-            }
-        }
-        if copied < asked || copied == 0 {
-            break;
-        }
-        at += copied * 8;
-    }
-    None
-}
-
-/// The stack is copied at most this many words at a time: one system call
-/// where it cannot be read in place.
-const BLOCK_WORDS: usize = 128;
-
 /// Whether the table is filled (a handler has been installed): before, a
 /// hook's call cannot be told from libc's.
 pub fn ready() -> bool {
     LOADED.ready()
-}
-
-/// Whether a hook is waiting above the frames at `stack`: a return address
-/// into this library is in the scanned words, behind whatever other code
-/// (another interposer between the hook and libc, such as
-/// AddressSanitizer's).
-pub fn hook_above(stack: usize) -> bool {
-    first_caller(stack, |owner| owner != Owner::Shim).is_some()
-}
-
-/// The caller of the running hook: the first return address outside the
-/// shim. Called from the hook's slow path.
-#[inline(never)]
-pub fn hook_caller() -> Option<Caller> {
-    first_caller(arch::stack_pointer(), |owner| owner == Owner::Shim)
-}
-
-/// Where a scan from `sp` stops.
-fn stack_limit(sp: usize) -> usize {
-    let bound = sp.saturating_add(SCAN_WORDS * 8);
-    // SAFETY: pthread_self only reads the thread pointer.
-    let thread = unsafe { libc::pthread_self() } as usize;
-    if sp < thread && thread - sp < MAX_THREAD_STACK {
-        return bound.min(thread);
-    }
-    let end = STACK_END.load(Ordering::Relaxed);
-    if sp < end && end - sp < MAX_THREAD_STACK {
-        return bound.min(end);
-    }
-    bound
-}
-
-/// The word as a return address, if it is one outside the skipped code
-/// whose call does not provably go somewhere else.
-fn examine(word: usize, skip: &impl Fn(Owner) -> bool) -> Option<Caller> {
-    match locate(word) {
-        Place::Known { owner, segment } if segment.is_text() && !skip(owner) => {
-            // SAFETY: the bytes before `word`, down to the segment's start
-            // at most, are in a readable code segment.
-            let call = unsafe { arch::call_before(word, segment.start) }?;
-            let into_skipped = match destination(call, skip) {
-                Destination::Skipped => true,
-                // This library calls libc through pointers, and directly
-                // only through its PLT, which can be proved: a word in its
-                // code after a direct call to nowhere known is a function
-                // pointer (`fork`'s frame holds its `pthread_atfork`
-                // handler) or stale.
-                Destination::Unknown if owner == Owner::Shim && matches!(call, Call::Direct(_)) => {
-                    return None
-                }
-                Destination::Unknown => false,
-                // A stale word left by an earlier call, or the return
-                // address of a function that jumped (a tail call) into
-                // the skipped code: look further up.
-                Destination::Elsewhere => return None,
-            };
-            Some(Caller {
-                address: word,
-                owner,
-                into_skipped,
-            })
-        }
-        Place::Opaque if !skip(Owner::Other) => Some(Caller {
-            address: word,
-            owner: Owner::Other,
-            into_skipped: false,
-        }),
-        _ => None,
-    }
-}
-
-/// Where a call goes, as far as the code tells.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Destination {
-    /// Into code `skip` rejects: directly, through a PLT stub, or through
-    /// a pointer in a readable segment.
-    Skipped,
-    /// Into other known code.
-    Elsewhere,
-    /// Through a register, or somewhere not known.
-    Unknown,
-}
-
-fn destination(call: Call, skip: &impl Fn(Owner) -> bool) -> Destination {
-    let of = |target: usize| match locate(target) {
-        Place::Known { owner, segment } if segment.is_text() => Some((skip(owner), segment)),
-        _ => None,
-    };
-    let target = match call {
-        Call::Direct(target) => target,
-        Call::Slot(slot) => match read_word(slot) {
-            Some(target) => target,
-            None => return Destination::Unknown,
-        },
-        Call::Indirect => return Destination::Unknown,
-    };
-    let Some((skipped, segment)) = of(target) else {
-        return Destination::Unknown;
-    };
-    if skipped {
-        return Destination::Skipped;
-    }
-    if matches!(call, Call::Direct(_)) {
-        // SAFETY: from `target` up to the end of its code segment is
-        // readable.
-        let slot = unsafe { arch::plt_slot(target, segment.end) };
-        if let Some(stub) = slot {
-            return match read_word(stub).and_then(of) {
-                Some((true, _)) => Destination::Skipped,
-                Some((false, _)) => Destination::Elsewhere,
-                None => Destination::Unknown,
-            };
-        }
-    }
-    Destination::Elsewhere
-}
-
-/// The pointer stored at `addr`, if it lies in a known readable segment.
-fn read_word(addr: usize) -> Option<usize> {
-    match locate(addr) {
-        Place::Known { segment, .. } if addr.checked_add(8)? <= segment.end => {
-            // SAFETY: the 8 bytes lie in a readable segment of a loaded
-            // object.
-            Some(unsafe { read_unaligned(addr as *const usize) })
-        }
-        _ => None,
-    }
-}
-
-/// The last component of a path.
-fn file_name(path: &[u8]) -> &[u8] {
-    path.rsplit(|&b| b == b'/').next().unwrap_or(path)
-}
-
-/// Whether one of `EINTRFIX_RUNTIMES`'s names designates the object at
-/// `path`: a file name matches the path's last component, an absolute
-/// path the whole path.
-fn names_match(value: &[u8], path: &[u8]) -> bool {
-    !path.is_empty()
-        && config::runtime_names(value).any(|name| {
-            if name.starts_with(b"/") {
-                name == path
-            } else {
-                name == file_name(path)
-            }
-        })
-}
-
-/// CPython 3.5 or later, by the file name: `libpython3.N…` with N ≥ 5, or
-/// one of CPython's own extension modules, `NAME.cpython-3N…` (N ≥ 5) in a
-/// `lib-dynload` directory (third-party modules live in `site-packages`).
-fn runtime_by_name(path: &[u8]) -> bool {
-    let name = file_name(path);
-    let minor_from = |rest: &[u8]| {
-        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-        rest.get(..digits)
-            .and_then(config::parse_u32)
-            .is_some_and(|minor| minor >= 5)
-    };
-    if let Some(rest) = name.strip_prefix(b"libpython3.") {
-        return minor_from(rest) && contains(rest, b".so");
-    }
-    let in_lib_dynload = path
-        .len()
-        .checked_sub(name.len())
-        .and_then(|dir| path.get(..dir))
-        .is_some_and(|dir| dir.ends_with(b"/lib-dynload/"));
-    in_lib_dynload
-        && name
-            .windows(b".cpython-3".len())
-            .position(|w| w == b".cpython-3")
-            .and_then(|at| name.get(at + b".cpython-3".len()..))
-            .is_some_and(minor_from)
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[cfg(test)]
@@ -907,49 +537,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cpython_by_name() {
-        for yes in [
-            &b"/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"[..],
-            b"libpython3.5m.so.1.0",
-            b"/opt/py/lib/libpython3.13t.so",
-            b"/usr/lib/python3.11/lib-dynload/_socket.cpython-311-x86_64-linux-gnu.so",
-            b"/x/lib/python3.5/lib-dynload/select.cpython-35m-x86_64-linux-gnu.so",
-        ] {
-            assert!(runtime_by_name(yes), "{}", String::from_utf8_lossy(yes));
-        }
-        for no in [
-            &b"/usr/lib/libpython3.4m.so.1.0"[..],
-            b"libpython3.so",
-            b"libpython2.7.so.1.0",
-            b"/usr/lib/python3/dist-packages/numpy/core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so",
-            b"/usr/lib/python3.4/lib-dynload/_socket.cpython-34m-x86_64-linux-gnu.so",
-            b"/usr/lib/python3.11/lib-dynload/",
-            b"/usr/bin/python3.11",
-            b"",
-        ] {
-            assert!(!runtime_by_name(no), "{}", String::from_utf8_lossy(no));
-        }
-    }
-
-    #[test]
-    fn names_by_file_name_or_absolute_path() {
-        let value = b"libruby.so.3.1, /opt/tcl/lib/libtcl8.6.so ,auto";
-        assert!(names_match(value, b"/usr/lib/libruby.so.3.1"));
-        assert!(names_match(value, b"libruby.so.3.1"));
-        assert!(names_match(value, b"/opt/tcl/lib/libtcl8.6.so"));
-        assert!(!names_match(value, b"/usr/lib/libtcl8.6.so"));
-        assert!(!names_match(value, b"/usr/lib/libruby.so.3"));
-        assert!(!names_match(value, b"auto"));
-        assert!(!names_match(value, b""));
-    }
-
-    #[test]
     fn the_table_knows_libc_and_this_code() {
         init(&config::Config::DEFAULT);
         // In the test binary this crate is linked into the program, which
         // therefore counts as the shim.
         assert_eq!(
-            owner_of(hook_caller as *const () as usize),
+            owner_of(scan::hook_caller as *const () as usize),
             Some(Owner::Shim)
         );
         let read = libc::read as *const () as usize;
@@ -958,27 +551,6 @@ mod tests {
         assert_eq!(owner_of(&local as *const usize as usize), None);
         assert_eq!(owner_of(0), None);
         assert_eq!(owner_of(usize::MAX), None);
-    }
-
-    #[test]
-    fn a_scan_from_a_small_thread_stack_stops_below_its_descriptor() {
-        init(&config::Config::DEFAULT);
-        let scan = std::thread::Builder::new()
-            .stack_size(64 * 1024)
-            .spawn(|| {
-                let sp = arch::stack_pointer();
-                // SAFETY: pthread_self only reads the thread pointer.
-                let thread = unsafe { libc::pthread_self() } as usize;
-                let limit = stack_limit(sp);
-                assert!(
-                    sp < limit && limit <= thread,
-                    "{sp:#x} {limit:#x} {thread:#x}"
-                );
-                // Skipping everything reads up to the limit: no fault.
-                first_caller(sp, |_| true)
-            })
-            .expect("a thread");
-        assert_eq!(scan.join().expect("no panic"), None);
     }
 
     /// The symbol lookups and build ID of the loaded libc.
@@ -1014,17 +586,5 @@ mod tests {
         // `found`, which outlives the call.
         unsafe { libc::dl_iterate_phdr(Some(check), (&mut found as *mut usize).cast()) };
         assert_eq!(found, 1);
-    }
-
-    #[test]
-    fn the_scan_finds_a_callers_return_address() {
-        init(&config::Config::DEFAULT);
-        // The test harness called this test from the program itself (the
-        // shim here): skipping nothing finds a return address there.
-        let caller = first_caller(arch::stack_pointer(), |_| false).expect("a caller");
-        assert_eq!(owner_of(caller.address), Some(caller.owner));
-        // Skipping everything finds nothing, within the bound.
-        assert_eq!(first_caller(arch::stack_pointer(), |_| true), None);
-        assert_eq!(first_caller(0, |_| false), None);
     }
 }

@@ -17,6 +17,17 @@ pub fn set(value: c_int) {
     unsafe { *libc::__errno_location() = value }
 }
 
+/// Runs `f` and puts errno back as it was: for the shim's own calls (a
+/// socket option read on a slow path, a line written from a handler),
+/// which must leave the program's errno as the program's call left it.
+#[inline]
+pub fn preserved<T>(f: impl FnOnce() -> T) -> T {
+    let saved = get();
+    let result = f();
+    set(saved);
+    result
+}
+
 /// The errors opening a file can meet: (number, name, text). strerror is
 /// not async-signal-safe (it may translate, and so lock and allocate).
 const ERRORS: &[(c_int, &str, &str)] = &[

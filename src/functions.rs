@@ -6,13 +6,32 @@
 //! (`read`): a policy set for the base applies to it too, unless the entry
 //! point is named itself.
 //!
-//! Adding a hook takes four rows, each checked: the real function's C
-//! prototype in `src/real.rs`; the hook's row in its family's `hooks!`
-//! table under `src/hooks/` (prototype and slow path); its name here (with
-//! its base, for an alias or a fortified form); and its row in README's
-//! Hooked functions table. A hook missing the first or the third does not
-//! compile (the `hooks!` row names both); `tests/exports.rs` fails on one
-//! missing the fourth. The prototype is written twice because the real
+//! # Adding a hook
+//!
+//! Six rows, each checked by the compiler or a test:
+//!
+//! 1. the real function's C prototype in `src/real.rs`, in its family's
+//!    group (the `hooks!` row calls it: without it nothing compiles);
+//! 2. the hook's row in its family's `hooks!` table under `src/hooks/`:
+//!    prototype and slow path (see `src/hooks/mod.rs`);
+//! 3. its name in the catalogue below, with its base for an alias or a
+//!    fortified form (the `hooks!` row names it: without it nothing
+//!    compiles);
+//! 4. its row in README's Hooked functions table (`tests/exports.rs`
+//!    fails on an exported function missing there, and on a catalogued
+//!    name with no hook);
+//! 5. the system call it makes, in `syscall_function` of each
+//!    `src/arch/` port, so that libc's own calls of it (inside stdio,
+//!    `system`) are policed when the kernel would restart them; or the
+//!    function listed in that port's `NOT_NAMED`, with why (the unit test
+//!    `every_hooked_function_is_named_by_its_system_call_or_listed` fails
+//!    on a function in neither);
+//! 6. for a function named there, whether its first argument is the fd
+//!    reported, in `fd_of` of `src/restart.rs` (its unit test
+//!    `a_call_inside_libc_reports_an_fd_as_its_hook_does` compares it with
+//!    what the hook's row hands the policy).
+//!
+//! The prototype is written twice (rows 1 and 2) because the real
 //! functions are resolved from one list, in the constructor, and a hook
 //! may call a real function other than its own (`usleep` sleeps with
 //! `nanosleep`, a socket's `read` retries with `recv`).

@@ -47,6 +47,7 @@ pub mod chain;
 pub mod code;
 pub mod config;
 pub mod deadline;
+pub mod elf;
 pub mod errno;
 pub mod functions;
 pub mod once;
@@ -55,8 +56,10 @@ pub mod policy;
 pub mod process;
 pub mod real;
 pub mod restart;
+pub mod settings;
 pub mod signal_stack;
 pub mod signals;
+pub mod signum;
 pub mod trace;
 pub mod waits;
 
@@ -67,8 +70,8 @@ pub mod waits;
 extern "C" fn init() {
     trace::destination::init();
     real::resolve_all();
-    let config = policy::config();
-    hooks::signals::init();
+    let config = settings::config();
+    process::init();
     trace::init(config);
     audit::init(config);
 }
@@ -81,7 +84,7 @@ static INIT: extern "C" fn() = init;
 /// Runs at `exit()`, after the program's `atexit` handlers (so their
 /// interruptions count): prints the summary when it is on.
 extern "C" fn fini() {
-    trace::exiting(policy::config());
+    trace::exiting(settings::config());
     audit::exiting();
 }
 

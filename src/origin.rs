@@ -5,7 +5,8 @@
 //! engine passes the EINTR of the first two, as bare.
 
 use crate::arch::errno_check::Verdict;
-use crate::code::{self, sites, Caller, Owner};
+use crate::code::scan::Caller;
+use crate::code::{self, sites, Owner};
 use crate::config::Config;
 use crate::functions::Function;
 use crate::waits::Waits;
@@ -30,7 +31,7 @@ impl Origin {
     /// call provably went to this hook's function by name
     /// ([`sites::hook_site`]), if its code handles EINTR.
     pub fn of_hook(config: &Config, function: Function, only_time: bool) -> Origin {
-        let origin = Origin::of(config, code::hook_caller(), only_time);
+        let origin = Origin::of(config, code::scan::hook_caller(), only_time);
         if origin != Origin::Program || !config.per_site {
             return origin;
         }
@@ -44,7 +45,7 @@ impl Origin {
         match caller {
             Some(Caller {
                 owner: Owner::Other | Owner::Deferring,
-                into_skipped: true,
+                calls_skipped: true,
                 address,
             }) if origin == Origin::Program && config.per_site => Origin::site(address),
             _ => origin,
@@ -61,12 +62,12 @@ impl Origin {
         match caller {
             Some(Caller {
                 owner: Owner::Runtime,
-                into_skipped: true,
+                calls_skipped: true,
                 ..
             }) if config.runtimes.any() => Origin::Runtime,
             Some(Caller {
                 owner: Owner::Deferring,
-                into_skipped: true,
+                calls_skipped: true,
                 ..
             }) if config.runtimes.auto && only_time => Origin::Runtime,
             _ => Origin::Program,

@@ -1,66 +1,29 @@
 //! The policy engine: every hook calls it on the slow path, once for each
 //! EINTR, and does what it decides.
 //!
-//! The configuration is read once, by the constructor or lazily by the
-//! first interruption if a hook runs earlier ([`Once`]): reading it takes
-//! no lock, so it is safe in signal handlers and forked children. The
+//! It reads the configuration in force from [`crate::settings`]; the
 //! tracing sink below the engine is handed it with each report.
 
 use crate::chain;
-use crate::config::{self, Config, LogLevel, Policy, SignalSet};
+use crate::config::{Config, LogLevel, Policy};
 use crate::deadline::now_ns;
 use crate::deadline::Deadline;
 use crate::errno;
 use crate::functions::Function;
-use crate::once::Once;
 use crate::origin::only_time;
 pub use crate::origin::Origin;
-use crate::signals::{self, Interrupting, Sender};
+use crate::settings::config;
+use crate::signals::{self, Delivered, Sender};
+use crate::signum::SignalSet;
 use crate::trace::{self, Site};
 use crate::waits::Waits;
 use core::ffi::c_int;
-
-static CONFIG: Once<Config<'static>> = Once::new();
-
-/// The configuration in force, read from the `EINTRFIX_*` variables at the
-/// first call. A bad variable is reported on stderr and makes the shim pass
-/// everything through. While another caller reads it (a hook running
-/// inside the reading, another thread), the defaults.
-pub fn config() -> &'static Config<'static> {
-    CONFIG
-        .get_or_init(|| {
-            config::from_environment().unwrap_or_else(|error| {
-                trace::warning(&error);
-                Config::PASSTHROUGH
-            })
-        })
-        .unwrap_or(&Config::DEFAULT)
-}
-
-/// What the engine did with an interruption.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    /// The call was made again.
-    Retried,
-    /// The EINTR went back to the program.
-    Passed,
-}
-
-impl Action {
-    /// As reported in events.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Action::Retried => "retried",
-            Action::Passed => "passed",
-        }
-    }
-}
 
 /// Why the engine decided as it did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reason {
     /// The function's policy is `retry` and nothing said otherwise.
-    Policy,
+    RetryPolicy,
     /// The function's policy is `pass`.
     PassPolicy,
     /// The function's policy is `log`.
@@ -100,7 +63,7 @@ impl Reason {
     /// As reported in events.
     pub const fn name(self) -> &'static str {
         match self {
-            Reason::Policy => "retry_policy",
+            Reason::RetryPolicy => "retry_policy",
             Reason::PassPolicy => "pass_policy",
             Reason::LogPolicy => "log_policy",
             Reason::PassSignal => "pass_signal",
@@ -123,55 +86,6 @@ impl Reason {
     }
 }
 
-/// One interruption of one call.
-#[derive(Clone, Copy, Debug)]
-pub struct Report {
-    /// The hooked function, or the one named after the system call.
-    pub function: Function,
-    /// Where the call was made.
-    pub site: Site,
-    /// The call's fd, where it has one.
-    pub fd: Option<c_int>,
-    /// The signal whose handler ran, if known.
-    pub signal: Option<c_int>,
-    /// Who sent it.
-    pub sender: Sender,
-    /// What was done.
-    pub action: Action,
-    /// Why.
-    pub reason: Reason,
-    /// 1 for the first interruption of this call, then 2, ...
-    pub attempt: u32,
-    /// Microseconds since the call's first interruption.
-    pub waited_us: u64,
-}
-
-impl Report {
-    /// The report as the tracing sink takes it: `warn` for the `log`
-    /// policy and exhausted retries (shown by default), `info` for the
-    /// rest.
-    pub fn event(&self) -> trace::Event {
-        trace::Event {
-            function: self.function,
-            site: self.site,
-            fd: self.fd,
-            signal: self.signal,
-            sender: self.sender.name(),
-            level: if self.reason.is_warning() {
-                LogLevel::Warn
-            } else {
-                LogLevel::Info
-            },
-            action: self.action.name(),
-            retried: self.action == Action::Retried,
-            reason: self.reason.name(),
-            attempt: self.attempt,
-            waited_us: self.waited_us,
-            runtime: self.reason == Reason::Runtime,
-        }
-    }
-}
-
 /// What a hook does with an EINTR.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -179,6 +93,16 @@ pub enum Decision {
     Retry,
     /// Return the EINTR to the program.
     Pass,
+}
+
+impl Decision {
+    /// What was done, as events report it.
+    pub const fn reported(self) -> &'static str {
+        match self {
+            Decision::Retry => "retried",
+            Decision::Pass => "passed",
+        }
+    }
 }
 
 /// The decision for one interruption, and why: the rules in one place.
@@ -198,7 +122,7 @@ pub enum Decision {
 pub fn judge(
     config: &Config,
     function: Function,
-    by: Interrupting,
+    delivered: Delivered,
     origin: Origin,
     terminal: bool,
     attempt: u32,
@@ -216,76 +140,76 @@ pub fn judge(
         Origin::Handles(_) if config.per_site => return (Decision::Pass, Reason::CallerHandles),
         _ => {}
     }
-    if terminal && by.signals.contains(libc::SIGWINCH) {
+    if terminal && delivered.signals.contains(libc::SIGWINCH) {
         return (Decision::Pass, Reason::TerminalResize);
     }
-    if by.signals.bits() & config.pass_signals.bits() != 0 {
+    if delivered.signals.bits() & config.pass_signals.bits() != 0 {
         return (Decision::Pass, Reason::PassSignal);
     }
-    if by.alarm_timeout && config.alarm_timeouts == Policy::Pass {
+    if delivered.alarm_timeout && config.alarm_timeouts == Policy::Pass {
         return (Decision::Pass, Reason::AlarmTimeout);
     }
-    if by.left_fatal.bits() != 0 {
+    if delivered.left_fatal.bits() != 0 {
         return (Decision::Pass, Reason::FatalDefault);
     }
-    if by.thread_aimed.bits() != 0 && config.thread_signals == Policy::Pass {
+    if delivered.thread_aimed.bits() != 0 && config.thread_signals == Policy::Pass {
         return (Decision::Pass, Reason::ThreadSignal);
     }
     if config.max_retries.is_some_and(|max| attempt > max) {
         return (Decision::Pass, Reason::MaxRetries);
     }
-    (Decision::Retry, Reason::Policy)
+    (Decision::Retry, Reason::RetryPolicy)
 }
 
 /// The signal to name in a report: the one that decided, else the first.
-fn reported_signal(config: &Config, by: Interrupting, reason: Reason) -> Option<c_int> {
+fn reported_signal(config: &Config, delivered: Delivered, reason: Reason) -> Option<c_int> {
     let deciding = match reason {
-        Reason::PassSignal => SignalSet::from_bits(by.signals.bits() & config.pass_signals.bits()),
+        Reason::PassSignal => {
+            SignalSet::from_bits(delivered.signals.bits() & config.pass_signals.bits())
+        }
         Reason::AlarmTimeout => SignalSet::EMPTY.with(libc::SIGALRM),
-        Reason::FatalDefault => by.left_fatal,
-        Reason::ThreadSignal => by.thread_aimed,
+        Reason::FatalDefault => delivered.left_fatal,
+        Reason::ThreadSignal => delivered.thread_aimed,
         Reason::TerminalResize => SignalSet::EMPTY.with(libc::SIGWINCH),
-        _ => by.signals,
+        _ => delivered.signals,
     };
     deciding.first()
 }
 
-/// What a report says of the interrupted call itself.
-#[derive(Clone, Copy)]
-struct Call {
-    function: Function,
-    site: Site,
-    fd: Option<c_int>,
-    attempt: u32,
-    waited_us: u64,
-}
-
-/// Reports a decision to the tracing sink (unless the shim is disabled),
-/// naming the deciding signal and its sender, in a frame of its own: the
+/// Reports a decision to the tracing sink (unless the shim is disabled):
+/// completes the sink's event for `event`'s call with the decision, the
+/// deciding signal and its sender, in a frame of its own: the
 /// sink formats on the stack (4 KiB), and inlined into
 /// [`Interruption::decide`] that buffer would lie between the hook's caller
 /// and the stack pointer from which [`Origin::of_hook`] scans.
 #[inline(never)]
-fn report(config: &Config, call: Call, by: Interrupting, decision: Decision, reason: Reason) {
+fn report(
+    config: &Config,
+    mut event: trace::Event,
+    delivered: Delivered,
+    decision: Decision,
+    reason: Reason,
+) {
     if !config.enabled {
         return;
     }
-    let signal = reported_signal(config, by, reason);
-    let report = Report {
-        function: call.function,
-        site: call.site,
-        fd: call.fd,
-        signal,
-        sender: signal.map_or(Sender::Unknown, |s| by.senders.of(s)),
-        action: match decision {
-            Decision::Retry => Action::Retried,
-            Decision::Pass => Action::Passed,
-        },
-        reason,
-        attempt: call.attempt,
-        waited_us: call.waited_us,
+    let signal = reported_signal(config, delivered, reason);
+    event.signal = signal;
+    event.sender = signal
+        .map_or(Sender::Unknown, |s| delivered.senders.of(s))
+        .name();
+    // `warn` for the `log` policy and exhausted retries (shown by
+    // default), `info` for the rest.
+    event.level = if reason.is_warning() {
+        LogLevel::Warn
+    } else {
+        LogLevel::Info
     };
-    trace::interruption(config, &report.event());
+    event.action = decision.reported();
+    event.retried = decision == Decision::Retry;
+    event.reason = reason.name();
+    event.runtime = reason == Reason::Runtime;
+    trace::interruption(config, &event);
 }
 
 /// The interruptions of one hooked call: counts them, asks the engine
@@ -310,7 +234,7 @@ impl Interruption {
             attempts: 0,
             first_ns: 0,
             origin: Origin::Program,
-            reason: Reason::Policy,
+            reason: Reason::RetryPolicy,
         }
     }
 
@@ -344,17 +268,13 @@ impl Interruption {
             return false;
         }
         let config = config();
-        let call = Call {
-            function: self.function,
-            site: Site::Hook,
-            fd: self.fd,
-            attempt: self.attempts,
-            waited_us: now.saturating_sub(self.first_ns) / 1000,
-        };
+        let waited_us = now.saturating_sub(self.first_ns) / 1000;
+        let call =
+            trace::Event::of_call(self.function, Site::Hook, self.fd, self.attempts, waited_us);
         report(
             config,
             call,
-            Interrupting::default(),
+            Delivered::default(),
             Decision::Pass,
             Reason::Timeout,
         );
@@ -376,29 +296,25 @@ impl Interruption {
             }
         }
         self.attempts = self.attempts.saturating_add(1);
-        let by = signals::take_interrupting();
-        let terminal = by.signals.contains(libc::SIGWINCH) && self.waits.on_terminal();
+        let delivered = signals::take_delivered();
+        let terminal = delivered.signals.contains(libc::SIGWINCH) && self.waits.on_terminal();
         let (decision, reason) = if crate::audit::take_injected() {
             (Decision::Pass, Reason::Injected)
         } else {
             judge(
                 config,
                 self.function,
-                by,
+                delivered,
                 self.origin,
                 terminal,
                 self.attempts,
             )
         };
         self.reason = reason;
-        let call = Call {
-            function: self.function,
-            site: Site::Hook,
-            fd: self.fd,
-            attempt: self.attempts,
-            waited_us: now.saturating_sub(self.first_ns) / 1000,
-        };
-        report(config, call, by, decision, reason);
+        let waited_us = now.saturating_sub(self.first_ns) / 1000;
+        let call =
+            trace::Event::of_call(self.function, Site::Hook, self.fd, self.attempts, waited_us);
+        report(config, call, delivered, decision, reason);
         crate::audit::retrying(decision == Decision::Retry);
         errno::set(libc::EINTR);
         decision
@@ -438,390 +354,21 @@ pub fn at_delivery(
     caller: impl FnOnce(&Config) -> Origin,
     hook_above: impl FnOnce() -> bool,
 ) -> Decision {
-    let saved = errno::get();
-    let config = config();
-    let by = signals::take_interrupting();
-    let origin = caller(config);
-    let terminal = by.signals.contains(libc::SIGWINCH) && fd.is_some_and(crate::waits::is_terminal);
-    let (decision, reason) = judge(config, function, by, origin, terminal, 1);
-    if decision == Decision::Pass && hook_above() {
-        signals::put_back(by);
-    }
-    let call = Call {
-        function,
-        site: Site::Libc,
-        fd,
-        attempt: 1,
-        waited_us: 0,
-    };
-    report(config, call, by, decision, reason);
-    errno::set(saved);
-    decision
+    errno::preserved(|| {
+        let config = config();
+        let delivered = signals::take_delivered();
+        let origin = caller(config);
+        let terminal =
+            delivered.signals.contains(libc::SIGWINCH) && fd.is_some_and(crate::waits::is_terminal);
+        let (decision, reason) = judge(config, function, delivered, origin, terminal, 1);
+        if decision == Decision::Pass && hook_above() {
+            signals::put_back(delivered);
+        }
+        let call = trace::Event::of_call(function, Site::Libc, fd, 1, 0);
+        report(config, call, delivered, decision, reason);
+        decision
+    })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn by(signals: &[i32], alarm_timeout: bool) -> Interrupting {
-        Interrupting {
-            signals: SignalSet::of(signals),
-            alarm_timeout,
-            ..Interrupting::default()
-        }
-    }
-
-    #[test]
-    fn fatal_defaults_and_thread_wakeups_pass() {
-        let c = Config::DEFAULT;
-        let fatal = Interrupting {
-            left_fatal: SignalSet::of(&[libc::SIGALRM]),
-            ..by(&[libc::SIGALRM, libc::SIGUSR1], false)
-        };
-        assert_eq!(
-            judge(&c, Function::sem_wait, fatal, Origin::Program, false, 1),
-            (Decision::Pass, Reason::FatalDefault)
-        );
-        assert_eq!(
-            reported_signal(&c, fatal, Reason::FatalDefault),
-            Some(libc::SIGALRM)
-        );
-        let woken = Interrupting {
-            thread_aimed: SignalSet::of(&[libc::SIGUSR1]),
-            ..by(&[libc::SIGUSR1], false)
-        };
-        assert_eq!(
-            judge(&c, Function::read, woken, Origin::Program, false, 1),
-            (Decision::Pass, Reason::ThreadSignal)
-        );
-        let c = Config {
-            thread_signals: Policy::Retry,
-            ..Config::DEFAULT
-        };
-        assert_eq!(
-            judge(&c, Function::read, woken, Origin::Program, false, 1).0,
-            Decision::Retry
-        );
-        // The function's own policy still wins.
-        let mut c = Config::DEFAULT;
-        c.named[Function::read.index()] = Some(Policy::Log);
-        assert_eq!(
-            judge(&c, Function::read, woken, Origin::Program, false, 1).1,
-            Reason::LogPolicy
-        );
-    }
-
-    #[test]
-    fn default_retries_unknown_and_ordinary_signals() {
-        let c = Config::DEFAULT;
-        for signals in [
-            &[][..],
-            &[libc::SIGCHLD],
-            &[libc::SIGALRM],
-            &[libc::SIGUSR1, libc::SIGWINCH],
-        ] {
-            assert_eq!(
-                judge(
-                    &c,
-                    Function::read,
-                    by(signals, false),
-                    Origin::Program,
-                    false,
-                    1
-                )
-                .0,
-                Decision::Retry
-            );
-        }
-    }
-
-    #[test]
-    fn stop_signals_and_alarm_timeouts_pass() {
-        let c = Config::DEFAULT;
-        assert_eq!(
-            judge(
-                &c,
-                Function::read,
-                by(&[libc::SIGINT], false),
-                Origin::Program,
-                false,
-                1
-            ),
-            (Decision::Pass, Reason::PassSignal)
-        );
-        assert_eq!(
-            judge(
-                &c,
-                Function::read,
-                by(&[libc::SIGCHLD, libc::SIGTERM], false),
-                Origin::Program,
-                false,
-                3
-            )
-            .1,
-            Reason::PassSignal
-        );
-        assert_eq!(
-            judge(
-                &c,
-                Function::read,
-                by(&[libc::SIGALRM], true),
-                Origin::Program,
-                false,
-                1
-            ),
-            (Decision::Pass, Reason::AlarmTimeout)
-        );
-        let c = Config {
-            alarm_timeouts: Policy::Retry,
-            ..Config::DEFAULT
-        };
-        assert_eq!(
-            judge(
-                &c,
-                Function::read,
-                by(&[libc::SIGALRM], true),
-                Origin::Program,
-                false,
-                1
-            )
-            .0,
-            Decision::Retry
-        );
-    }
-
-    #[test]
-    fn policies_win_over_signals_and_max_retries_bounds() {
-        let mut c = Config::DEFAULT;
-        c.named[Function::connect.index()] = Some(Policy::Log);
-        assert_eq!(
-            judge(
-                &c,
-                Function::connect,
-                by(&[], false),
-                Origin::Program,
-                false,
-                1
-            ),
-            (Decision::Pass, Reason::LogPolicy)
-        );
-        c.default_policy = Policy::Pass;
-        assert_eq!(
-            judge(
-                &c,
-                Function::read,
-                by(&[], false),
-                Origin::Program,
-                false,
-                1
-            ),
-            (Decision::Pass, Reason::PassPolicy)
-        );
-        let c = Config {
-            max_retries: Some(2),
-            ..Config::DEFAULT
-        };
-        assert_eq!(
-            judge(
-                &c,
-                Function::read,
-                by(&[], false),
-                Origin::Program,
-                false,
-                2
-            )
-            .0,
-            Decision::Retry
-        );
-        assert_eq!(
-            judge(
-                &c,
-                Function::read,
-                by(&[], false),
-                Origin::Program,
-                false,
-                3
-            ),
-            (Decision::Pass, Reason::MaxRetries)
-        );
-        assert_eq!(
-            judge(
-                &Config::PASSTHROUGH,
-                Function::read,
-                by(&[], false),
-                Origin::Runtime,
-                false,
-                1
-            )
-            .1,
-            Reason::Disabled
-        );
-    }
-
-    #[test]
-    fn a_runtimes_own_calls_pass_after_the_function_policies() {
-        let c = Config::DEFAULT;
-        for signals in [&[][..], &[libc::SIGHUP], &[libc::SIGALRM], &[libc::SIGINT]] {
-            for alarm in [false, true] {
-                assert_eq!(
-                    judge(
-                        &c,
-                        Function::read,
-                        by(signals, alarm),
-                        Origin::Runtime,
-                        false,
-                        1
-                    ),
-                    (Decision::Pass, Reason::Runtime),
-                    "{signals:?} {alarm}"
-                );
-            }
-        }
-        // Unlimited retries or not, the first interruption passes.
-        let bounded = Config {
-            max_retries: Some(0),
-            ..Config::DEFAULT
-        };
-        assert_eq!(
-            judge(
-                &bounded,
-                Function::read,
-                by(&[], false),
-                Origin::Runtime,
-                false,
-                1
-            )
-            .1,
-            Reason::Runtime
-        );
-        // A function's own policy wins; so does a bad configuration.
-        let mut logged = Config::DEFAULT;
-        logged.named[Function::read.index()] = Some(Policy::Log);
-        assert_eq!(
-            judge(
-                &logged,
-                Function::read,
-                by(&[], false),
-                Origin::Runtime,
-                false,
-                1
-            )
-            .1,
-            Reason::LogPolicy
-        );
-        let mut passed = Config::DEFAULT;
-        passed.default_policy = Policy::Pass;
-        assert_eq!(
-            judge(
-                &passed,
-                Function::read,
-                by(&[], false),
-                Origin::Runtime,
-                false,
-                1
-            )
-            .1,
-            Reason::PassPolicy
-        );
-        // EINTRFIX_RUNTIMES=none: the usual rules.
-        let none = Config {
-            runtimes: config::Runtimes::NONE,
-            ..Config::DEFAULT
-        };
-        assert_eq!(
-            judge(
-                &none,
-                Function::read,
-                by(&[], false),
-                Origin::Runtime,
-                false,
-                1
-            ),
-            (Decision::Retry, Reason::Policy)
-        );
-        // Any other caller: the usual rules.
-        assert_eq!(
-            judge(
-                &c,
-                Function::read,
-                by(&[libc::SIGHUP], false),
-                Origin::Program,
-                false,
-                1
-            ),
-            (Decision::Retry, Reason::Policy)
-        );
-    }
-
-    #[test]
-    fn handling_sites_and_terminal_resizes_pass() {
-        let c = Config::DEFAULT;
-        let handles = Origin::Handles(0x1234);
-        for signals in [&[][..], &[libc::SIGHUP], &[libc::SIGUSR1], &[libc::SIGINT]] {
-            assert_eq!(
-                judge(&c, Function::read, by(signals, false), handles, false, 1),
-                (Decision::Pass, Reason::CallerHandles),
-                "{signals:?}"
-            );
-        }
-        // The function's policy still wins; EINTRFIX_PER_SITE=0 turns it off.
-        let mut logged = Config::DEFAULT;
-        logged.named[Function::read.index()] = Some(Policy::Log);
-        assert_eq!(
-            judge(&logged, Function::read, by(&[], false), handles, false, 1).1,
-            Reason::LogPolicy
-        );
-        let off = Config {
-            per_site: false,
-            ..Config::DEFAULT
-        };
-        assert_eq!(
-            judge(
-                &off,
-                Function::read,
-                by(&[libc::SIGHUP], false),
-                handles,
-                false,
-                1
-            ),
-            (Decision::Retry, Reason::Policy)
-        );
-        // A SIGWINCH passes only where the call waits on a terminal.
-        let winch = by(&[libc::SIGWINCH], false);
-        assert_eq!(
-            judge(&c, Function::read, winch, Origin::Program, true, 1),
-            (Decision::Pass, Reason::TerminalResize)
-        );
-        assert_eq!(
-            reported_signal(&c, winch, Reason::TerminalResize),
-            Some(libc::SIGWINCH)
-        );
-        assert_eq!(
-            judge(&c, Function::read, winch, Origin::Program, false, 1),
-            (Decision::Retry, Reason::Policy)
-        );
-        assert_eq!(
-            judge(
-                &c,
-                Function::read,
-                by(&[libc::SIGHUP], false),
-                Origin::Program,
-                true,
-                1
-            ),
-            (Decision::Retry, Reason::Policy)
-        );
-    }
-
-    #[test]
-    fn reports_name_the_deciding_signal() {
-        let c = Config::DEFAULT;
-        let b = by(&[libc::SIGALRM, libc::SIGTERM], false);
-        assert_eq!(
-            reported_signal(&c, b, Reason::PassSignal),
-            Some(libc::SIGTERM)
-        );
-        assert_eq!(reported_signal(&c, b, Reason::Policy), Some(libc::SIGALRM));
-        assert_eq!(reported_signal(&c, by(&[], false), Reason::Policy), None);
-    }
-}
+mod tests;

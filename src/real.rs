@@ -8,6 +8,12 @@
 //! always predicts, and the call: no lock, no `Once`, nothing that could
 //! deadlock if `dlsym` re-entered a hook or a signal arrived mid-resolution.
 //!
+//! A slot knows "missing" from "not looked up yet": null means not looked
+//! up; a function libc lacks (`epoll_pwait2` before glibc 2.35) gets a
+//! fallback that fails as [`missing`] says, so it is not looked up again
+//! at every call ([`settle`]); so does a look-up that found this library's
+//! own hook, which would call itself forever.
+//!
 //! Call these, never `libc::read` and friends: inside this library those
 //! names resolve to our own exported hooks.
 
@@ -39,10 +45,6 @@ mod lookup {
             None
         }
     }
-
-    pub const fn gnu_hash(_name: &[u8]) -> u32 {
-        0
-    }
 }
 
 /// dlsym's address: 0 until searched, [`NO_DLSYM`] if no loaded object
@@ -66,7 +68,7 @@ const NO_DLSYM: usize = 1;
 fn dlsym_function() -> Option<lookup::Dlsym> {
     let mut address = DLSYM.load(Ordering::Relaxed);
     if address == 0 {
-        address = lookup::next_definition(b"dlsym", lookup::gnu_hash(b"dlsym"))
+        address = lookup::next_definition(b"dlsym", crate::elf::gnu_hash(b"dlsym"))
             .map_or(NO_DLSYM, |f| f as usize);
         DLSYM.store(address, Ordering::Relaxed);
     }
@@ -99,22 +101,66 @@ pub fn libc_stack_end() -> usize {
 }
 
 /// Looks `name` (NUL-terminated) up in the objects after this one as
-/// `dlsym(RTLD_NEXT, name)` does and stores it; a missing symbol stays
-/// null.
+/// `dlsym(RTLD_NEXT, name)` does (null if none defines it); [`settle`]
+/// stores what it found.
 #[cold]
 #[inline(never)]
-fn resolve(slot: &AtomicPtr<c_void>, name: &'static [u8]) -> *mut c_void {
-    let found = match dlsym_function() {
+fn resolve(name: &'static [u8]) -> *mut c_void {
+    match dlsym_function() {
         // SAFETY: `name` is NUL-terminated (built with concat! below) and
         // RTLD_NEXT is a valid pseudo-handle for dlsym.
         Some(dlsym) => unsafe { dlsym(libc::RTLD_NEXT, name.as_ptr().cast::<c_char>()) },
         None => {
             let bare = name.split_last().map_or(name, |(_, bare)| bare);
-            lookup::next_definition(bare, lookup::gnu_hash(bare)).unwrap_or(null_mut())
+            lookup::next_definition(bare, crate::elf::gnu_hash(bare)).unwrap_or(null_mut())
         }
+    }
+}
+
+/// Stores in `slot` what a look-up found, and returns it: the real
+/// function; or `fallback` (see [`missing`]) when nothing was found or
+/// the look-up found this library's own hook, which would call itself
+/// forever (the scope searched was not the one after this library). A
+/// slot is null only until looked up: a function libc lacks is not looked
+/// up again at every call.
+fn settle(slot: &AtomicPtr<c_void>, found: *mut c_void, fallback: *mut c_void) -> *mut c_void {
+    let f = if found.is_null() || is_own(found as usize) {
+        fallback
+    } else {
+        found
     };
-    slot.store(found, Ordering::Relaxed);
-    found
+    slot.store(f, Ordering::Relaxed);
+    f
+}
+
+extern "C" {
+    /// This library's ELF header, where the linker says it is loaded.
+    static __ehdr_start: u8;
+}
+
+/// `[start, end)` of this library's loaded segments, read from its own
+/// program headers (without the loader's lock): 0 until read.
+static OWN_START: AtomicUsize = AtomicUsize::new(0);
+static OWN_END: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether `address` is in this library.
+fn is_own(address: usize) -> bool {
+    let mut start = OWN_START.load(Ordering::Acquire);
+    if start == 0 {
+        let base = core::ptr::addr_of!(__ehdr_start) as usize;
+        // SAFETY: this library's first page holds its ELF header, mapped
+        // readable while the library is loaded (so always, for its code).
+        let Some(image) = (unsafe { crate::elf::Image::from_mapping(base, base) }) else {
+            return false;
+        };
+        let (lowest, highest) = image.segments().fold((usize::MAX, 0), |(lo, hi), s| {
+            (lo.min(s.start), hi.max(s.end))
+        });
+        OWN_END.store(highest, Ordering::Relaxed);
+        OWN_START.store(lowest, Ordering::Release);
+        start = lowest;
+    }
+    (start..OWN_END.load(Ordering::Relaxed)).contains(&address)
 }
 
 /// A missing symbol fails like an unimplemented system call.
@@ -146,7 +192,8 @@ macro_rules! real_functions {
                 #[cold]
                 #[inline(never)]
                 pub(super) unsafe fn $name($($arg: $ty),*) -> $ret {
-                    let f = resolve(&slot::$name, concat!(stringify!($name), "\0").as_bytes());
+                    let found = resolve(concat!(stringify!($name), "\0").as_bytes());
+                    let f = settle(&slot::$name, found, real_functions!(@fallback $name [$($fnty)?]));
                     if f.is_null() {
                         return real_functions!(@missing $ret $(, $missing)?);
                     }
@@ -157,6 +204,13 @@ macro_rules! real_functions {
                     unsafe { f($($arg),*) }
                 }
             )*
+        }
+
+        /// What a function libc lacks does instead (fails as
+        /// [`missing`] says), for the slot: non-variadic functions only.
+        mod fallback {
+            use super::*;
+            $( real_functions!(@define_fallback $name ($($arg: $ty),*) $ret [$($fnty)?] [$($missing)?]); )*
         }
 
         $(
@@ -205,14 +259,13 @@ macro_rules! real_functions {
             let scope = lookup::Scope::find(dlsym_function());
             $(
                 if slot::$name.load(Ordering::Relaxed).is_null() {
-                    const HASH: u32 = lookup::gnu_hash(stringify!($name).as_bytes());
+                    const HASH: u32 = crate::elf::gnu_hash(stringify!($name).as_bytes());
                     let name = stringify!($name).as_bytes();
-                    match scope.as_ref().and_then(|s| s.lookup(name, HASH)) {
-                        Some(f) => slot::$name.store(f, Ordering::Relaxed),
-                        None => {
-                            resolve(&slot::$name, concat!(stringify!($name), "\0").as_bytes());
-                        }
-                    }
+                    let found = match scope.as_ref().and_then(|s| s.lookup(name, HASH)) {
+                        Some(f) => f,
+                        None => resolve(concat!(stringify!($name), "\0").as_bytes()),
+                    };
+                    settle(&slot::$name, found, real_functions!(@fallback $name [$($fnty)?]));
                 }
             )*
         }
@@ -262,6 +315,18 @@ macro_rules! real_functions {
     (@divert $name:ident [$($fnty:ty)?] [$($missing:expr)?] $divert:ident) => {};
     (@type ($($ty:ty),*) $ret:ty) => { unsafe extern "C" fn($($ty),*) -> $ret };
     (@type ($($ty:ty),*) $ret:ty, $fnty:ty) => { $fnty };
+    (@define_fallback $name:ident ($($arg:ident: $ty:ty),*) $ret:ty [] [$($missing:expr)?]) => {
+        /// # Safety
+        /// None: the arguments are not touched.
+        pub(super) unsafe extern "C" fn $name($(_: $ty),*) -> $ret {
+            real_functions!(@missing $ret $(, $missing)?)
+        }
+    };
+    (@define_fallback $name:ident ($($arg:ident: $ty:ty),*) $ret:ty [$fnty:ty] [$($missing:expr)?]) => {};
+    (@fallback $name:ident []) => { fallback::$name as *mut c_void };
+    // A variadic function has none (every libc has these): a slot left
+    // null is looked up again.
+    (@fallback $name:ident [$fnty:ty]) => { null_mut() };
     (@missing $ret:ty) => { <$ret>::from(missing() as i8) };
     (@missing $ret:ty, $missing:expr) => { $missing };
 }
@@ -270,36 +335,8 @@ real_functions! {
     // I/O
     fn read(fd: c_int, buf: *mut c_void, count: size_t) -> ssize_t;
     fn write(fd: c_int, buf: *const c_void, count: size_t) -> ssize_t;
-    fn __read_chk(fd: c_int, buf: *mut c_void, count: size_t, buflen: size_t) -> ssize_t;
     fn readv(fd: c_int, iov: *const iovec, iovcnt: c_int) -> ssize_t;
     fn writev(fd: c_int, iov: *const iovec, iovcnt: c_int) -> ssize_t;
-    // sockets
-    fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int) -> ssize_t;
-    fn send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t;
-    fn recvfrom(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int, addr: *mut sockaddr, addrlen: *mut socklen_t) -> ssize_t;
-    fn sendto(fd: c_int, buf: *const c_void, len: size_t, flags: c_int, addr: *const sockaddr, addrlen: socklen_t) -> ssize_t;
-    fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t;
-    fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t;
-    fn recvmmsg(fd: c_int, msgs: *mut mmsghdr, vlen: c_uint, flags: c_int, timeout: *mut timespec) -> c_int;
-    fn sendmmsg(fd: c_int, msgs: *mut mmsghdr, vlen: c_uint, flags: c_int) -> c_int;
-    fn __recv_chk(fd: c_int, buf: *mut c_void, len: size_t, buflen: size_t, flags: c_int) -> ssize_t;
-    fn __recvfrom_chk(fd: c_int, buf: *mut c_void, len: size_t, buflen: size_t, flags: c_int, addr: *mut sockaddr, addrlen: *mut socklen_t) -> ssize_t;
-    fn accept(fd: c_int, addr: *mut sockaddr, addrlen: *mut socklen_t) -> c_int;
-    fn accept4(fd: c_int, addr: *mut sockaddr, addrlen: *mut socklen_t, flags: c_int) -> c_int;
-    fn connect(fd: c_int, addr: *const sockaddr, addrlen: socklen_t) -> c_int;
-    // processes
-    fn waitpid(pid: pid_t, status: *mut c_int, options: c_int) -> pid_t;
-    fn waitid(idtype: libc::idtype_t, id: libc::id_t, info: *mut siginfo_t, options: c_int) -> c_int;
-    // time
-    fn nanosleep(req: *const timespec, rem: *mut timespec) -> c_int;
-    fn clock_nanosleep(clock: libc::clockid_t, flags: c_int, req: *const timespec, rem: *mut timespec) -> c_int,
-        missing = libc::ENOSYS;
-    // multiplexing, used by the slow paths to wait within a deadline
-    fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout: c_int) -> c_int;
-    fn close(fd: c_int) -> c_int;
-    // issue 5: the relatives of the core calls. A row `as TYPE` calls a C
-    // variadic function through its variadic prototype (see
-    // docs/variadic-hooks.md).
     fn pread(fd: c_int, buf: *mut c_void, count: size_t, offset: off_t) -> ssize_t;
     fn pwrite(fd: c_int, buf: *const c_void, count: size_t, offset: off_t) -> ssize_t;
     fn pread64(fd: c_int, buf: *mut c_void, count: size_t, offset: off64_t) -> ssize_t;
@@ -308,8 +345,15 @@ real_functions! {
     fn pwritev(fd: c_int, iov: *const iovec, iovcnt: c_int, offset: off_t) -> ssize_t;
     fn preadv2(fd: c_int, iov: *const iovec, iovcnt: c_int, offset: off_t, flags: c_int) -> ssize_t;
     fn pwritev2(fd: c_int, iov: *const iovec, iovcnt: c_int, offset: off_t, flags: c_int) -> ssize_t;
+    fn __read_chk(fd: c_int, buf: *mut c_void, count: size_t, buflen: size_t) -> ssize_t;
     fn __pread_chk(fd: c_int, buf: *mut c_void, count: size_t, offset: off_t, buflen: size_t) -> ssize_t;
     fn __pread64_chk(fd: c_int, buf: *mut c_void, count: size_t, offset: off64_t, buflen: size_t) -> ssize_t;
+    fn __read(fd: c_int, buf: *mut c_void, count: size_t) -> ssize_t;
+    fn __write(fd: c_int, buf: *const c_void, count: size_t) -> ssize_t;
+    fn close(fd: c_int) -> c_int;
+    fn __close(fd: c_int) -> c_int;
+    // files: locks and opens. A row `as TYPE` calls a C variadic function
+    // through its variadic prototype (see docs/variadic-hooks.md).
     fn flock(fd: c_int, operation: c_int) -> c_int;
     fn fcntl(fd: c_int, cmd: c_int, arg: c_ulong) -> c_int
         as unsafe extern "C" fn(c_int, c_int, ...) -> c_int;
@@ -327,26 +371,43 @@ real_functions! {
     fn __open64_2(path: *const c_char, flags: c_int) -> c_int;
     fn __openat_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int;
     fn __openat64_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int;
-    // public aliases of the core calls
-    fn __read(fd: c_int, buf: *mut c_void, count: size_t) -> ssize_t;
-    fn __write(fd: c_int, buf: *const c_void, count: size_t) -> ssize_t;
-    fn __close(fd: c_int) -> c_int;
+    // sockets
+    fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int) -> ssize_t;
+    fn send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t;
+    fn recvfrom(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int, addr: *mut sockaddr, addrlen: *mut socklen_t) -> ssize_t;
+    fn sendto(fd: c_int, buf: *const c_void, len: size_t, flags: c_int, addr: *const sockaddr, addrlen: socklen_t) -> ssize_t;
+    fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t;
+    fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t;
+    fn recvmmsg(fd: c_int, msgs: *mut mmsghdr, vlen: c_uint, flags: c_int, timeout: *mut timespec) -> c_int;
+    fn sendmmsg(fd: c_int, msgs: *mut mmsghdr, vlen: c_uint, flags: c_int) -> c_int;
+    fn __recv_chk(fd: c_int, buf: *mut c_void, len: size_t, buflen: size_t, flags: c_int) -> ssize_t;
+    fn __recvfrom_chk(fd: c_int, buf: *mut c_void, len: size_t, buflen: size_t, flags: c_int, addr: *mut sockaddr, addrlen: *mut socklen_t) -> ssize_t;
+    fn accept(fd: c_int, addr: *mut sockaddr, addrlen: *mut socklen_t) -> c_int;
+    fn accept4(fd: c_int, addr: *mut sockaddr, addrlen: *mut socklen_t, flags: c_int) -> c_int;
+    fn connect(fd: c_int, addr: *const sockaddr, addrlen: socklen_t) -> c_int;
     fn __connect(fd: c_int, addr: *const sockaddr, addrlen: socklen_t) -> c_int;
     fn __send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t;
-    fn __waitpid(pid: pid_t, status: *mut c_int, options: c_int) -> pid_t;
-    fn __wait(status: *mut c_int) -> pid_t;
-    fn __nanosleep(req: *const timespec, rem: *mut timespec) -> c_int;
-    fn __poll(fds: *mut pollfd, nfds: nfds_t, timeout: c_int) -> c_int;
-    fn __select(nfds: c_int, readfds: *mut fd_set, writefds: *mut fd_set, exceptfds: *mut fd_set, timeout: *mut timeval) -> c_int;
     // processes
+    fn waitpid(pid: pid_t, status: *mut c_int, options: c_int) -> pid_t;
     fn wait(status: *mut c_int) -> pid_t;
     fn wait3(status: *mut c_int, options: c_int, rusage: *mut libc::rusage) -> pid_t;
     fn wait4(pid: pid_t, status: *mut c_int, options: c_int, rusage: *mut libc::rusage) -> pid_t;
-    // multiplexing
+    fn waitid(idtype: libc::idtype_t, id: libc::id_t, info: *mut siginfo_t, options: c_int) -> c_int;
+    fn __waitpid(pid: pid_t, status: *mut c_int, options: c_int) -> pid_t;
+    fn __wait(status: *mut c_int) -> pid_t;
+    // time
+    fn nanosleep(req: *const timespec, rem: *mut timespec) -> c_int;
+    fn clock_nanosleep(clock: libc::clockid_t, flags: c_int, req: *const timespec, rem: *mut timespec) -> c_int,
+        missing = libc::ENOSYS;
+    fn __nanosleep(req: *const timespec, rem: *mut timespec) -> c_int;
+    // multiplexing (the slow paths also wait with `poll`)
+    fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout: c_int) -> c_int;
+    fn __poll(fds: *mut pollfd, nfds: nfds_t, timeout: c_int) -> c_int;
     fn ppoll(fds: *mut pollfd, nfds: nfds_t, timeout: *const timespec, sigmask: *const sigset_t) -> c_int;
     fn __poll_chk(fds: *mut pollfd, nfds: nfds_t, timeout: c_int, fdslen: size_t) -> c_int;
     fn __ppoll_chk(fds: *mut pollfd, nfds: nfds_t, timeout: *const timespec, sigmask: *const sigset_t, fdslen: size_t) -> c_int;
     fn select(nfds: c_int, readfds: *mut fd_set, writefds: *mut fd_set, exceptfds: *mut fd_set, timeout: *mut timeval) -> c_int;
+    fn __select(nfds: c_int, readfds: *mut fd_set, writefds: *mut fd_set, exceptfds: *mut fd_set, timeout: *mut timeval) -> c_int;
     fn pselect(nfds: c_int, readfds: *mut fd_set, writefds: *mut fd_set, exceptfds: *mut fd_set, timeout: *const timespec, sigmask: *const sigset_t) -> c_int;
     fn epoll_wait(epfd: c_int, events: *mut epoll_event, maxevents: c_int, timeout: c_int) -> c_int;
     fn epoll_pwait(epfd: c_int, events: *mut epoll_event, maxevents: c_int, timeout: c_int, sigmask: *const sigset_t) -> c_int;
@@ -421,6 +482,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_slot_knows_missing_from_not_looked_up_and_refuses_its_own_hook() {
+        let slot = AtomicPtr::new(null_mut());
+        let fallback = fallback::epoll_pwait2 as *mut c_void;
+        // SAFETY: a NUL-terminated name.
+        let libc_read = unsafe { libc::dlsym(libc::RTLD_NEXT, c"read".as_ptr()) };
+        assert!(!libc_read.is_null() && !is_own(libc_read as usize));
+        assert_eq!(settle(&slot, libc_read, fallback), libc_read);
+        assert_eq!(settle(&slot, null_mut(), fallback), fallback);
+        assert_eq!(
+            slot.load(Ordering::Relaxed),
+            fallback,
+            "missing is not null"
+        );
+        let own = settle as fn(&AtomicPtr<c_void>, *mut c_void, *mut c_void) -> *mut c_void;
+        assert!(is_own(own as usize));
+        assert_eq!(settle(&slot, own as *mut c_void, fallback), fallback);
+    }
+
+    #[test]
+    fn fallbacks_fail_as_missing_functions() {
+        crate::errno::set(0);
+        // SAFETY: the fallbacks touch no argument.
+        unsafe {
+            let r = fallback::epoll_pwait2(-1, null_mut(), 0, core::ptr::null(), core::ptr::null());
+            assert_eq!((r, crate::errno::get()), (-1, libc::ENOSYS));
+            assert_eq!(fallback::alarm(1), 0);
+            assert_eq!(
+                fallback::clock_nanosleep(0, 0, core::ptr::null(), null_mut()),
+                libc::ENOSYS
+            );
+        }
+    }
+
+    #[test]
     #[cfg(target_pointer_width = "64")]
     fn every_name_is_found_where_dlsym_finds_it() {
         let scope = lookup::Scope::find(dlsym_function()).expect("the scope after the test binary");
@@ -431,7 +526,7 @@ mod tests {
             // Every plain function dlsym finds, this finds: none of libc's
             // functions here is an IFUNC.
             let expected = (!expected.is_null()).then_some(expected);
-            let found = scope.lookup(bare, lookup::gnu_hash(bare));
+            let found = scope.lookup(bare, crate::elf::gnu_hash(bare));
             assert_eq!(found, expected, "{}", String::from_utf8_lossy(bare));
         }
     }

@@ -45,7 +45,7 @@ use core::ffi::{c_int, c_void};
 /// `EINTRFIX_POLICY=pass` handlers are as the program installed them, so
 /// every call behaves exactly as bare).
 pub fn forced() -> bool {
-    arch::SUPPORTED && policy::config().acts_on_anything() && !arch::under_valgrind()
+    arch::SUPPORTED && crate::settings::config().acts_on_anything() && !arch::under_valgrind()
 }
 
 /// Whether a system call's first argument is its fd, worth reporting.
@@ -78,7 +78,7 @@ fn made_by_a_hook(stack: usize, named: bool) -> bool {
         return true;
     }
     if named {
-        code::first_return(stack) == Some((Owner::Shim, true))
+        code::scan::first_return(stack) == Some((Owner::Shim, true))
     } else {
         caller_above_libc(stack) == Some(Owner::Shim)
     }
@@ -86,11 +86,11 @@ fn made_by_a_hook(stack: usize, named: bool) -> bool {
 
 /// The owner of the first code above libc's frames at `stack`, or `None`.
 /// A runtime counts only when its call provably went into libc (the
-/// runtime rule's proof, see [`code::first_caller`]).
+/// runtime rule's proof, see [`code::scan::first_caller`]).
 fn caller_above_libc(stack: usize) -> Option<Owner> {
-    let caller = code::first_caller(stack, |owner| owner == Owner::Libc)?;
+    let caller = code::scan::first_caller(stack, |owner| owner == Owner::Libc)?;
     match caller.owner {
-        Owner::Runtime if !caller.into_skipped => Some(Owner::Other),
+        Owner::Runtime if !caller.calls_skipped => Some(Owner::Other),
         owner => Some(owner),
     }
 }
@@ -118,11 +118,11 @@ pub unsafe fn in_call(context: *mut c_void, trampoline: usize) -> bool {
     };
     match state {
         State::Restart(_) => true,
-        State::Failed { stack } => code::hook_above(stack),
+        State::Failed { stack } => code::scan::hook_above(stack),
         State::Running { pc, .. } if pc == trampoline => true,
         State::Running { pc, stack } => match code::owner_of(pc) {
             Some(Owner::Shim) => true,
-            Some(Owner::Libc) => code::hook_above(stack),
+            Some(Owner::Libc) => code::scan::hook_above(stack),
             _ => false,
         },
     }
@@ -143,8 +143,8 @@ pub unsafe fn after_handler(context: *mut c_void, program_asked_restart: bool) {
         return;
     };
     let function = arch::syscall_function(restart.number);
-    let by_hook =
-        arch::hooks_make(restart.number) && made_by_a_hook(restart.stack, function.is_some());
+    let by_hook = arch::hooks_can_block_in(restart.number)
+        && made_by_a_hook(restart.stack, function.is_some());
     let decision = if by_hook {
         Decision::Pass
     } else {
@@ -157,15 +157,73 @@ pub unsafe fn after_handler(context: *mut c_void, program_asked_restart: bool) {
             |config| match Origin::asked(config) {
                 true => Origin::of_libc_call(
                     config,
-                    code::first_caller(restart.stack, |owner| owner == Owner::Libc),
+                    code::scan::first_caller(restart.stack, |owner| owner == Owner::Libc),
                 ),
                 false => Origin::Program,
             },
-            || code::hook_above(restart.stack),
+            || code::scan::hook_above(restart.stack),
         )
     };
     if decision == Decision::Pass {
         // SAFETY: the caller's contract; a restart is pending in it.
         unsafe { arch::fail_with_eintr(context) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fd_of;
+    use crate::arch;
+    use crate::functions::Function;
+
+    /// The hooks' rows, as `(name, reports an fd)`: a row reports one when
+    /// its slow path hands the policy its first argument, `Some(fd)` or
+    /// `fd`, after `function`.
+    fn hook_rows() -> Vec<(&'static str, bool)> {
+        let sources = [
+            include_str!("hooks/files.rs"),
+            include_str!("hooks/io.rs"),
+            include_str!("hooks/ipc.rs"),
+            include_str!("hooks/multiplex.rs"),
+            include_str!("hooks/process.rs"),
+            include_str!("hooks/sockets.rs"),
+            include_str!("hooks/time.rs"),
+        ];
+        let mut rows = Vec::new();
+        for source in sources {
+            for row in source.split("\n    fn ").skip(1) {
+                let Some((_, slow)) = row.split_once("=> |result, function|") else {
+                    continue;
+                };
+                let Some((name, arguments)) = row.split_once('(') else {
+                    continue;
+                };
+                let first = arguments.split(':').next().unwrap_or_default().trim();
+                let slow = slow.split(";\n").next().unwrap_or_default();
+                let reports = !first.is_empty()
+                    && (slow.contains(&format!("function, Some({first})"))
+                        || slow.contains(&format!("function, {first},")));
+                rows.push((name.trim(), reports));
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn a_call_inside_libc_reports_an_fd_as_its_hook_does() {
+        let rows = hook_rows();
+        assert!(rows.len() > 50, "too few hook rows: {}", rows.len());
+        for function in (0..1024).filter_map(arch::syscall_function) {
+            let Some(&(_, reports)) = rows.iter().find(|(name, _)| *name == function.name()) else {
+                panic!("no hook row for {}", function.name());
+            };
+            assert_eq!(
+                fd_of(function, 7).is_some(),
+                reports,
+                "{}: fd_of must agree with its hook's row",
+                function.name()
+            );
+        }
+        assert_eq!(fd_of(Function::read, -1), Some(-1));
     }
 }

@@ -64,38 +64,38 @@ pub fn prepare() {
     {
         return;
     }
-    let saved = crate::errno::get();
-    let bytes = SLOTS * SLOT_BYTES;
-    // SAFETY: a new private anonymous mapping; nothing else is touched.
-    let base = unsafe {
-        libc::mmap(
-            core::ptr::null_mut(),
-            bytes,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK,
-            -1,
-            0,
-        )
-    };
-    if base != libc::MAP_FAILED {
-        let base = base as usize;
-        for slot in 0..SLOTS {
-            // SAFETY: the lowest page of each stack, within the mapping
-            // just made and used by nothing yet.
-            unsafe {
-                libc::mprotect(
-                    (base + slot * SLOT_BYTES) as *mut libc::c_void,
-                    GUARD,
-                    libc::PROT_NONE,
-                )
-            };
+    crate::errno::preserved(|| {
+        let bytes = SLOTS * SLOT_BYTES;
+        // SAFETY: a new private anonymous mapping; nothing else is touched.
+        let base = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK,
+                -1,
+                0,
+            )
+        };
+        if base != libc::MAP_FAILED {
+            let base = base as usize;
+            for slot in 0..SLOTS {
+                // SAFETY: the lowest page of each stack, within the mapping
+                // just made and used by nothing yet.
+                unsafe {
+                    libc::mprotect(
+                        (base + slot * SLOT_BYTES) as *mut libc::c_void,
+                        GUARD,
+                        libc::PROT_NONE,
+                    )
+                };
+            }
+            BASE.store(base, Ordering::Release);
+            FREE.store(ALL_FREE, Ordering::Release);
+            // A child handler that only stores an atomic.
+            crate::process::on_fork_child(all_free_in_child);
         }
-        BASE.store(base, Ordering::Release);
-        FREE.store(ALL_FREE, Ordering::Release);
-        // SAFETY: registers a child handler that only stores an atomic.
-        unsafe { libc::pthread_atfork(None, None, Some(all_free_in_child)) };
-    }
-    crate::errno::set(saved);
+    });
     STATE.store(MAPPED, Ordering::Release);
 }
 

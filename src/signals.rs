@@ -6,7 +6,7 @@
 //! between calls affects none: see [`crate::restart::in_call`]), with what
 //! the delivery showed: who sent it, whether it was the program's own
 //! alarm timeout, whether the handler left it at a fatal SIG_DFL. A hook
-//! whose call failed with EINTR asks [`take_interrupting`] which signals
+//! whose call failed with EINTR asks [`take_delivered`] which signals
 //! ran on its thread since the last look.
 //!
 //! The record is per thread: a signal handled on one thread did not
@@ -21,7 +21,7 @@
 //! timeout; one from a periodic timer, or from a one-shot timer the
 //! handler re-arms every time (a periodic timer in disguise), is not.
 
-use crate::config::SignalSet;
+use crate::signum::{self, SignalSet};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 /// Who sent a signal, from its `siginfo_t`.
@@ -120,13 +120,13 @@ pub struct Delivery {
     pub left_fatal: bool,
 }
 
-/// The senders of signals 1..=64, by number (0 unused).
+/// The senders of signals 1..=[`signum::MAX`], by number (0 unused).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Senders([Sender; 65]);
+pub struct Senders([Sender; signum::SLOTS]);
 
 impl Default for Senders {
     fn default() -> Senders {
-        Senders([Sender::Unknown; 65])
+        Senders([Sender::Unknown; signum::SLOTS])
     }
 }
 
@@ -144,7 +144,7 @@ impl Senders {
 /// The signals behind one EINTR: those delivered to this thread while it
 /// was in a call, since the last look.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Interrupting {
+pub struct Delivered {
     /// The signals whose handlers ran.
     pub signals: SignalSet,
     /// Whether a SIGALRM among them came from a one-shot timer armed
@@ -214,7 +214,7 @@ pub fn record(signal: i32, delivery: Delivery) {
 /// last look, and forgets them. Empty when no handler ran (a stop signal
 /// then SIGCONT, a handler installed by a raw system call): such an EINTR
 /// is retried.
-pub fn take_interrupting() -> Interrupting {
+pub fn take_delivered() -> Delivered {
     let bits = RAN.with(|ran| ran.swap(0, Ordering::Relaxed));
     let planes = SENDER_PLANES.map(|plane| plane.with(|p| p.load(Ordering::Relaxed)));
     let mut senders = Senders::default();
@@ -226,7 +226,7 @@ pub fn take_interrupting() -> Interrupting {
         *sender = Sender::from_code(code);
     }
     let signals = SignalSet::from_bits(bits);
-    Interrupting {
+    Delivered {
         signals,
         alarm_timeout: ALARM_TIMEOUT.with(|flag| flag.swap(false, Ordering::Relaxed))
             && signals.contains(libc::SIGALRM),
@@ -240,38 +240,22 @@ pub fn take_interrupting() -> Interrupting {
     }
 }
 
-/// Puts back what [`take_interrupting`] took, for a later look on this
+/// Puts back what [`take_delivered`] took, for a later look on this
 /// thread (the trampoline passed an EINTR that a hook above it will judge
 /// again).
-pub fn put_back(by: Interrupting) {
-    for signal in 1..=64 {
-        if by.signals.contains(signal) {
+pub fn put_back(delivered: Delivered) {
+    for signal in 1..=signum::MAX {
+        if delivered.signals.contains(signal) {
             note(
                 SignalSet::EMPTY.with(signal).bits(),
                 Delivery {
-                    sender: by.senders.of(signal),
-                    alarm_timeout: by.alarm_timeout && signal == libc::SIGALRM,
-                    left_fatal: by.left_fatal.contains(signal),
+                    sender: delivered.senders.of(signal),
+                    alarm_timeout: delivered.alarm_timeout && signal == libc::SIGALRM,
+                    left_fatal: delivered.left_fatal.contains(signal),
                 },
             );
         }
     }
-}
-
-/// Whether `signal`'s default action kills the process (or dumps core):
-/// every signal but those ignored by default and the stop signals.
-pub fn kills_by_default(signal: i32) -> bool {
-    !matches!(
-        signal,
-        libc::SIGCHLD
-            | libc::SIGURG
-            | libc::SIGWINCH
-            | libc::SIGCONT
-            | libc::SIGSTOP
-            | libc::SIGTSTP
-            | libc::SIGTTIN
-            | libc::SIGTTOU
-    )
 }
 
 /// What kind of `ITIMER_REAL` the program armed last.
@@ -394,7 +378,7 @@ mod tests {
         std::thread::spawn(move || record(libc::SIGUSR1, plain))
             .join()
             .unwrap();
-        let taken = take_interrupting();
+        let taken = take_delivered();
         assert_eq!(
             taken.signals,
             SignalSet::of(&[libc::SIGTERM, libc::SIGUSR2])
@@ -402,9 +386,9 @@ mod tests {
         assert_eq!(taken.thread_aimed, SignalSet::of(&[libc::SIGUSR2]));
         assert_eq!(taken.senders.of(libc::SIGUSR2), Sender::Thread);
         assert!(!taken.alarm_timeout);
-        assert_eq!(take_interrupting().signals, SignalSet::EMPTY);
+        assert_eq!(take_delivered().signals, SignalSet::EMPTY);
         put_back(taken);
-        assert_eq!(take_interrupting(), taken);
+        assert_eq!(take_delivered(), taken);
     }
 
     #[test]
@@ -433,7 +417,6 @@ mod tests {
         assert_eq!(Sender::of(libc::SIGUSR1, SI_TIMER, 0, || me), Sender::Timer);
         assert_eq!(Sender::of(libc::SIGCHLD, 1, 7, || me), Sender::Child);
         assert_eq!(Sender::of(libc::SIGIO, -5, 0, || me), Sender::Unknown);
-        assert!(kills_by_default(libc::SIGALRM) && !kills_by_default(libc::SIGCHLD));
     }
 
     #[test]

@@ -91,19 +91,17 @@ impl Waits {
 
 /// Whether `fd` is a terminal (`TCGETS` succeeds), errno kept.
 pub fn is_terminal(fd: c_int) -> bool {
-    let saved = errno::get();
     // SAFETY: a zeroed termios is a valid buffer for TCGETS to fill.
     let mut termios: libc::termios = unsafe { core::mem::zeroed() };
     // SAFETY: TCGETS writes at most a termios into the buffer.
-    let r = unsafe {
+    let r = errno::preserved(|| unsafe {
         libc::syscall(
             libc::SYS_ioctl,
             fd,
             libc::TCGETS,
             &mut termios as *mut libc::termios,
         )
-    };
-    errno::set(saved);
+    });
     r == 0
 }
 

@@ -10,7 +10,7 @@
  *
  * B must never see EINTR: a SIGTERM on A must not make B's interruptions
  * pass. When the shim tracks which signal interrupted a call (its
- * `sigaction` is the one the program calls, issue 3), A's read must fail
+ * `sigaction` is the one the program calls), A's read must fail
  * with EINTR (SIGTERM passes) and B's SIGUSR1 interruptions must not make
  * A's call be retried; without tracking, every interruption is of an
  * unknown signal and is retried, so A's read returns A's data.

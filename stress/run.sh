@@ -102,8 +102,7 @@ check_traces() {
     run "$name: trace files end in whole lines" 10 0 test "$bad" = 0
 }
 
-# A traced variant: EINTRFIX_LOG=info into per-process files (issue 4's
-# tracing; with tracing not merged yet, these variables change nothing).
+# A traced variant: EINTRFIX_LOG=info into per-process files.
 traced() {
     local name=$1 limit=$2
     shift 2

@@ -171,7 +171,7 @@ static inline void signaller_stop(pid_t pid)
 		;
 }
 
-/* Whether the preloaded eintrfix tracks signal handlers (issue 3): its
+/* Whether the preloaded eintrfix tracks signal handlers: its
  * sigaction is the one the program calls. */
 static inline int shim_tracks_signals(void)
 {

@@ -2,7 +2,8 @@
 //! depends only on modules below it (docs/design.md, Layout). Read from the
 //! sources: every `crate::...` and `super::...` path and every use of a
 //! child module's name, outside comments and test modules, is an edge to
-//! the module it names.
+//! the module it names. And every legacy program in `c-tests/` is run by
+//! some test.
 
 mod common;
 use std::collections::{BTreeMap, BTreeSet};
@@ -155,4 +156,29 @@ fn no_module_imports_a_module_that_imports_it_back() {
         .map(|c| c.join(" -> "))
         .collect();
     assert!(cycles.is_empty(), "import cycles: {cycles:#?}");
+}
+
+/// Every program in `c-tests/` is named (in quotes) by a test under
+/// `tests/`: the families' tables and runs (`tests/*_calls.rs`), signals,
+/// tracing, stdio, runtimes and the rest.
+#[test]
+fn every_legacy_program_is_run_by_a_test() {
+    let tests: String = std::fs::read_dir(common::root().join("tests"))
+        .expect("tests/ is readable")
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "rs"))
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .collect();
+    let mut unrun: Vec<String> = std::fs::read_dir(common::root().join("c-tests"))
+        .expect("c-tests/ is readable")
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            name.strip_suffix(".c").map(str::to_owned)
+        })
+        .filter(|name| !tests.contains(&format!("\"{name}\"")))
+        .collect();
+    unrun.sort();
+    assert!(unrun.is_empty(), "run by no test under tests/: {unrun:?}");
 }

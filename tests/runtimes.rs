@@ -1,5 +1,5 @@
 //! Runtimes that handle EINTR themselves keep their own behaviour under the
-//! shim (issue 16): CPython's own calls get their EINTR as they would bare,
+//! shim: CPython's own calls get their EINTR as they would bare,
 //! so its signal handlers run on time, while calls made through ctypes in
 //! the same process are still retried. Scripts in `tests/real/`; the C
 //! programs of the `rt_` family in `c-tests/`.

@@ -1,4 +1,4 @@
-//! Reliability (issue 8): a quick pass of every stress program, the shim
+//! Reliability: a quick pass of every stress program, the shim
 //! loaded into a Rust program, and the CLI's arguments.
 //!
 //! `cargo test` runs each program of `stress/` once with small figures

@@ -12,7 +12,7 @@
 //!   context shows it; `fail_with_eintr(context)`: turns a pending restart
 //!   into the EINTR the kernel would have reported without SA_RESTART;
 //! - `syscall_function(number)`: the hooked function named after a system
-//!   call; `hooks_make(number)`: whether a hook's real call can block in it;
+//!   call; `hooks_can_block_in(number)`: whether a hook's real call can block in it;
 //! - `stack_pointer()`, [`Call`], `call_before(ret, lowest)` and
 //!   `plt_slot(entry, end)`: for the stack scans of [`crate::code`];
 //! - `call_ifunc_resolver(resolver)`: an IFUNC's address, as glibc's

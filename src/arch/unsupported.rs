@@ -59,7 +59,7 @@ pub unsafe fn state(_context: *mut c_void) -> Option<State> {
 pub unsafe fn fail_with_eintr(_context: *mut c_void) {}
 
 /// No hook's call is restarted here.
-pub fn hooks_make(_number: i64) -> bool {
+pub fn hooks_can_block_in(_number: i64) -> bool {
     false
 }
 

@@ -18,8 +18,7 @@ pub fn can_block(function: Function, arguments: &[usize]) -> bool {
     use Function as F;
     let argument = |i: usize| arguments.get(i).copied().unwrap_or(0);
     let flag = |i: usize, bit: c_int| argument(i) as c_int & bit != 0;
-    let saved = crate::errno::get();
-    let answer = match function.base() {
+    crate::errno::preserved(|| match function.base() {
         F::close => false,
         F::open | F::open64 => waits_to_open(libc::AT_FDCWD, argument(0)),
         F::openat | F::openat64 => waits_to_open(argument(0) as c_int, argument(1)),
@@ -59,9 +58,7 @@ pub fn can_block(function: Function, arguments: &[usize]) -> bool {
         | F::mq_timedreceive
         | F::mq_timedsend => waits_on(argument(0) as c_int),
         _ => true,
-    };
-    crate::errno::set(saved);
-    answer
+    })
 }
 
 /// Whether I/O on `fd` can wait interruptibly: not in non-blocking mode,

@@ -147,10 +147,10 @@ fn emit(kind: &str, function: Name, address: usize, calls: Option<u32>) {
     }
     line.push(b"\n");
     let bytes = line.as_bytes();
-    let saved = crate::errno::get();
     // SAFETY: `bytes` is valid for reads of its length.
-    unsafe { libc::syscall(libc::SYS_write, fd, bytes.as_ptr(), bytes.len()) };
-    crate::errno::set(saved);
+    crate::errno::preserved(|| unsafe {
+        libc::syscall(libc::SYS_write, fd, bytes.as_ptr(), bytes.len())
+    });
 }
 
 /// The object holding `address` and the offset in its file; the main
@@ -250,7 +250,7 @@ extern "C" {
 
 /// The return address of the program's call into the running hook: the
 /// first frame outside the shim, by the unwinder (the scan the policy
-/// engine uses, [`code::hook_caller`], can take a stale return address
+/// engine uses, [`code::scan::hook_caller`], can take a stale return address
 /// left in a hook's frame by an earlier call for the live one; it is the
 /// fallback). The unwinder takes the loader's lock: the audit mode is not
 /// async-signal-safe where a signal handler makes a hooked call while
@@ -266,7 +266,7 @@ pub(super) fn program_caller() -> Option<usize> {
         .iter()
         .map(|&f| f as usize)
         .find(|&a| code::owner_of(a) != Some(code::Owner::Shim))
-        .or_else(|| code::hook_caller().map(|c| c.address))
+        .or_else(|| code::scan::hook_caller().map(|c| c.address))
 }
 
 /// Counts a call at `address` of the function tagged `tag` (its index

@@ -83,13 +83,13 @@ pub fn start(fast: bool) {
 /// The handler: see the module documentation. Async-signal-safe but for
 /// the unwinder (see `record::program_caller`); errno is kept.
 extern "C" fn tick(_signal: c_int, _info: *mut libc::siginfo_t, context: *mut c_void) {
-    let saved = crate::errno::get();
-    // SAFETY: the third argument of this SA_SIGINFO handler.
-    if let Some(restart) = unsafe { arch::pending_restart(context) } {
-        // SAFETY: the same context, with a restart pending in it.
-        unsafe { sample(restart, context) };
-    }
-    crate::errno::set(saved);
+    crate::errno::preserved(|| {
+        // SAFETY: the third argument of this SA_SIGINFO handler.
+        if let Some(restart) = unsafe { arch::pending_restart(context) } {
+            // SAFETY: the same context, with a restart pending in it.
+            unsafe { sample(restart, context) };
+        }
+    });
 }
 
 /// # Safety

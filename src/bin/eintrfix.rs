@@ -20,6 +20,11 @@ macro_rules! sayln {
 #[allow(dead_code)]
 #[path = "../config.rs"]
 mod config;
+/// The ELF format's constants, shared with the library (`elf` below is
+/// the command's own reader of files).
+#[allow(dead_code)]
+#[path = "../elf.rs"]
+mod elf_format;
 #[allow(dead_code)]
 #[path = "../errno.rs"]
 mod errno;
@@ -29,6 +34,9 @@ mod functions;
 #[allow(dead_code)]
 #[path = "../trace/open_rules.rs"]
 mod open_rules;
+#[allow(dead_code)]
+#[path = "../signum.rs"]
+mod signum;
 
 #[path = "eintrfix/audit.rs"]
 mod audit;

@@ -10,9 +10,11 @@
 //! signal handler. A full neighbourhood of the table just means the site
 //! is decoded again next time.
 
-use super::{destination, find_object, locate, read_word, scan, Destination, Image, Owner, Place};
+use super::scan::{call_target, read_word, scan, CallTarget};
+use super::{find_object, locate, Owner, Place};
 use crate::arch::errno_check::{self, Code, Target, Verdict};
 use crate::arch::{self};
+use crate::elf::Image;
 use core::ptr::read_volatile;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -117,7 +119,7 @@ pub fn hook_site(name: &[u8]) -> Option<usize> {
         // SAFETY: the bytes before `word`, down to the segment's start at
         // most, are in a readable code segment.
         let call = unsafe { arch::call_before(word, segment.start) }?;
-        if destination(call, &skip) != Destination::Skipped {
+        if call_target(call, &skip) != CallTarget::Skipped {
             return None;
         }
         let slot = match call {
@@ -206,7 +208,7 @@ impl Code for Loaded {
             Target::Direct(to) => arch::Call::Direct(to),
             Target::Slot(slot) => arch::Call::Slot(slot),
         };
-        destination(call, &|owner| owner == Owner::Shim) == Destination::Skipped
+        call_target(call, &|owner| owner == Owner::Shim) == CallTarget::Skipped
     }
 }
 

@@ -91,23 +91,23 @@ pub fn copy_words(at: usize, into: &mut [usize], in_place_end: usize) -> usize {
         iov_base: into.as_mut_ptr().cast(),
         iov_len: from - at,
     };
-    let saved = crate::errno::get();
-    // SAFETY: the local iovec covers the start of `into`, which the call
-    // may write; the remote ones are only read, by the kernel, which
-    // checks them.
-    let copied = unsafe {
-        libc::syscall(
-            libc::SYS_process_vm_readv,
-            own_pid(),
-            &local as *const libc::iovec,
-            1usize,
-            remote.as_ptr(),
-            pieces,
-            0usize,
-        )
-    };
-    let failure = crate::errno::get();
-    crate::errno::set(saved);
+    let (copied, failure) = crate::errno::preserved(|| {
+        // SAFETY: the local iovec covers the start of `into`, which the
+        // call may write; the remote ones are only read, by the kernel,
+        // which checks them.
+        let copied = unsafe {
+            libc::syscall(
+                libc::SYS_process_vm_readv,
+                own_pid(),
+                &local as *const libc::iovec,
+                1usize,
+                remote.as_ptr(),
+                pieces,
+                0usize,
+            )
+        };
+        (copied, crate::errno::get())
+    });
     if copied < 0 && matches!(failure, libc::ENOSYS | libc::EPERM) {
         NO_VM_READ.store(true, Ordering::Relaxed);
         return copy_checked(at, into);
@@ -126,21 +126,20 @@ fn readable(at: usize) -> bool {
     const NO_HOW: libc::c_int = 99;
     /// The kernel's sigset_t (64 signals; 128 on MIPS).
     const KERNEL_SIGSET: usize = 8;
-    let saved = crate::errno::get();
-    // SAFETY: the kernel only reads KERNEL_SIGSET bytes at `at`, checking
-    // the address, and writes nothing (no old set).
-    let answer = unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigprocmask,
-            NO_HOW,
-            at,
-            core::ptr::null_mut::<libc::c_void>(),
-            KERNEL_SIGSET,
-        )
-    };
-    let readable = answer == -1 && crate::errno::get() == libc::EINVAL;
-    crate::errno::set(saved);
-    readable
+    crate::errno::preserved(|| {
+        // SAFETY: the kernel only reads KERNEL_SIGSET bytes at `at`,
+        // checking the address, and writes nothing (no old set).
+        let answer = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigprocmask,
+                NO_HOW,
+                at,
+                core::ptr::null_mut::<libc::c_void>(),
+                KERNEL_SIGSET,
+            )
+        };
+        answer == -1 && crate::errno::get() == libc::EINVAL
+    })
 }
 
 /// [`copy_words`] without `process_vm_readv`: page by page, each read in

@@ -1,8 +1,9 @@
-//! Property tests of every variable's parser (issue 8): whatever a variable
+//! Property tests of every variable's parser: whatever a variable
 //! holds, parsing never panics, and it either succeeds or fails naming that
 //! variable, with a message that says the shim changes nothing.
 
 use super::*;
+use crate::signum::SignalName;
 use proptest::prelude::*;
 
 /// Words the grammar knows, and near misses, to build values from.

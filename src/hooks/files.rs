@@ -27,12 +27,6 @@ fn waits_for_lock(cmd: c_int) -> bool {
     cmd == libc::F_SETLKW || cmd == libc::F_OFD_SETLKW
 }
 
-hooks! {
-    /// `flock(2)`: a blocking lock, retried until it is taken.
-    fn flock(fd: c_int, operation: c_int) -> c_int
-        => |result, function| retry(function, Some(fd), result, || real::flock(fd, operation));
-}
-
 #[cfg(all(
     target_os = "linux",
     any(target_arch = "x86_64", target_arch = "aarch64")
@@ -77,6 +71,9 @@ hooks! {
 }
 
 hooks! {
+    /// `flock(2)`: a blocking lock, retried until it is taken.
+    fn flock(fd: c_int, operation: c_int) -> c_int
+        => |result, function| retry(function, Some(fd), result, || real::flock(fd, operation));
     /// `__open_2`, the fortified `open` for flags not known at compile time: as `open`.
     fn __open_2(path: *const c_char, flags: c_int) -> c_int
         => |result, function| retry(function, None, result, || real::__open_2(path, flags));

@@ -6,7 +6,8 @@
 //! `close` is the exception: it is never made again (see [`close`]).
 //! The variadic `fcntl` and `open` are in [`super::files`].
 
-use super::retry::{interrupted, retry, retry_within_timeout, Direction};
+use super::retry::{interrupted, retry, retry_within_timeout};
+use super::socket_options::Direction;
 use crate::functions::Function;
 use crate::policy::{Decision, Interruption};
 use crate::real;
@@ -31,19 +32,6 @@ hooks! {
         => |result, function| retry_within_timeout(function, fd, Direction::Receive, result, |ready| {
             if ready { real::recv(fd, buf, count, MSG_DONTWAIT) } else { real::__read_chk(fd, buf, count, buflen) }
         });
-}
-
-/// A message header over the caller's iovecs, for a non-blocking retry of
-/// `readv`/`writev` on a socket that `poll` reported ready.
-fn iov_message(iov: *const libc::iovec, iovcnt: c_int) -> libc::msghdr {
-    // SAFETY: a zeroed msghdr (null pointers, zero lengths) is a valid value.
-    let mut message: libc::msghdr = unsafe { core::mem::zeroed() };
-    message.msg_iov = iov.cast_mut();
-    message.msg_iovlen = usize::try_from(iovcnt).unwrap_or(0) as _;
-    message
-}
-
-hooks! {
     /// `readv(2)`: as `read`.
     fn readv(fd: c_int, iov: *const libc::iovec, iovcnt: c_int) -> ssize_t
         => |result, function| retry_within_timeout(function, fd, Direction::Receive, result, |ready| {
@@ -130,6 +118,16 @@ hooks! {
     /// `__close`, a public alias of `close`: as `close`.
     fn __close(fd: c_int) -> c_int
         => |result, function| close_interrupted(function, fd, result);
+}
+
+/// A message header over the caller's iovecs, for a non-blocking retry of
+/// `readv`/`writev` on a socket that `poll` reported ready.
+fn iov_message(iov: *const libc::iovec, iovcnt: c_int) -> libc::msghdr {
+    // SAFETY: a zeroed msghdr (null pointers, zero lengths) is a valid value.
+    let mut message: libc::msghdr = unsafe { core::mem::zeroed() };
+    message.msg_iov = iov.cast_mut();
+    message.msg_iovlen = usize::try_from(iovcnt).unwrap_or(0) as _;
+    message
 }
 
 /// The slow path of `close`: see its documentation.

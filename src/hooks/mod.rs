@@ -6,6 +6,9 @@
 //! value, and for a failure one read of errno. Only a failure with EINTR
 //! reaches the slow path, which asks the policy engine; the slow paths
 //! that several families share are in [`retry`].
+//!
+//! Adding a hook takes six rows, not only the `hooks!` one: see the
+//! checklist in [`crate::functions`].
 
 /// Generates exported hooks from rows of
 /// `fn name(args) -> ret => |result, function| slow_path;`.
@@ -17,20 +20,39 @@
 /// A row may add `where entry = expr` before `=>`: `expr` is evaluated
 /// before the first call and `entry` is visible to the slow path (calls
 /// with a timeout read the clock there, `select` copies its fd sets).
+///
+/// A table that starts with `pass_through:` has rows of
+/// `fn name(args) -> ret => body;` instead: the export is `body` alone,
+/// with no fast path of its own (the signal hooks, which never fail with
+/// EINTR and do their work in `body`).
 macro_rules! hooks {
-    ($(
-        $(#[$doc:meta])*
-        fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty
-            $(where $entry:ident = $init:expr)?
-            => |$result:ident, $function:ident| $slow:expr;
-    )*) => {$(
+    (@export $(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty $body:block) => {
         $(#[$doc])*
         ///
         /// # Safety
         /// Exactly libc's contract for this function.
         #[cfg_attr(not(test), no_mangle)]
         #[cfg_attr(test, allow(dead_code))]
-        pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
+        pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret $body
+    };
+    (pass_through: $(
+        $(#[$doc:meta])*
+        fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty => $body:expr;
+    )*) => {$(
+        hooks!(@export $(#[$doc])* fn $name($($arg: $ty),*) -> $ret {
+            #[allow(unused_unsafe)]
+            // SAFETY: the program's arguments go through unchanged, under
+            // the same contract.
+            unsafe { $body }
+        });
+    )*};
+    ($(
+        $(#[$doc:meta])*
+        fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty
+            $(where $entry:ident = $init:expr)?
+            => |$result:ident, $function:ident| $slow:expr;
+    )*) => {$(
+        hooks!(@export $(#[$doc])* fn $name($($arg: $ty),*) -> $ret {
             $(
                 #[allow(unused_unsafe)]
                 // SAFETY: the entry step only reads the caller's arguments
@@ -53,7 +75,7 @@ macro_rules! hooks {
             unsafe {
                 $slow
             }
-        }
+        });
     )*};
 }
 
@@ -64,5 +86,6 @@ pub mod multiplex;
 pub mod process;
 pub mod retry;
 pub mod signals;
+pub mod socket_options;
 pub mod sockets;
 pub mod time;

@@ -12,9 +12,6 @@ hooks! {
     /// `waitpid(2)`: retried until a child changes state or another error.
     fn waitpid(pid: pid_t, status: *mut c_int, options: c_int) -> pid_t
         => |result, function| retry(function, None, result, || real::waitpid(pid, status, options));
-}
-
-hooks! {
     /// `wait(2)`: as `waitpid` (glibc's `wait` calls its own `wait4`
     /// inside libc, so only this hook reaches it).
     fn wait(status: *mut c_int) -> pid_t

@@ -10,15 +10,14 @@
 //! - [`wait_within`]: a wait whose timeout was fixed as a deadline when
 //!   the call was made (the multiplexers, `semtimedop`).
 
+use super::socket_options::{socket_timeout, Direction};
 use crate::deadline::Deadline;
 use crate::errno;
 use crate::functions::Function;
 use crate::policy::{Decision, Interruption};
 use crate::real;
 use crate::waits::Waits;
-use core::ffi::{c_int, c_short, c_void};
-use core::time::Duration;
-use libc::socklen_t;
+use core::ffi::{c_int, c_short};
 
 /// A return value whose failure is -1 with errno set.
 pub trait Outcome: Copy {
@@ -63,59 +62,6 @@ pub fn retry<R: Outcome>(
         result = again();
     }
     result
-}
-
-/// Which way a call moves data, and so which timeout applies to it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Direction {
-    /// Reads, receives, accepts: SO_RCVTIMEO, wait for POLLIN.
-    Receive,
-    /// Writes, sends, connects: SO_SNDTIMEO, wait for POLLOUT.
-    Send,
-}
-
-impl Direction {
-    /// The socket option that holds the timeout in this direction.
-    pub fn timeout_option(self) -> c_int {
-        match self {
-            Direction::Receive => libc::SO_RCVTIMEO,
-            Direction::Send => libc::SO_SNDTIMEO,
-        }
-    }
-
-    fn poll_events(self) -> c_short {
-        match self {
-            Direction::Receive => libc::POLLIN,
-            Direction::Send => libc::POLLOUT,
-        }
-    }
-}
-
-/// The socket's timeout in that direction; `None` when it has none or `fd`
-/// is not a socket.
-pub fn socket_timeout(fd: c_int, direction: Direction) -> Option<Duration> {
-    let mut tv = libc::timeval {
-        tv_sec: 0,
-        tv_usec: 0,
-    };
-    let mut len = core::mem::size_of::<libc::timeval>() as socklen_t;
-    let saved = errno::get();
-    // SAFETY: `tv` and `len` are valid for writes and `len` is its size.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_getsockopt,
-            fd,
-            libc::SOL_SOCKET,
-            direction.timeout_option(),
-            (&mut tv as *mut libc::timeval).cast::<c_void>(),
-            &mut len,
-        )
-    };
-    errno::set(saved);
-    let secs = u64::try_from(tv.tv_sec).ok()?;
-    let micros = u32::try_from(tv.tv_usec).ok()?;
-    let timeout = Duration::from_secs(secs) + Duration::from_micros(u64::from(micros));
-    (r == 0 && !timeout.is_zero()).then_some(timeout)
 }
 
 /// What waiting for readiness came to.

@@ -21,14 +21,10 @@
 //! SO_SNDTIMEO set, each retry runs with the timeout lowered to what is left
 //! of the deadline (and the socket's own value put back after), ending with
 //! EAGAIN as the kernel does.
-//!
-//! Socket options and names are read with the raw system calls rather than
-//! libc's wrappers (here and in [`super::retry`]): each libc function the
-//! library imports is one more symbol every process binds when it loads
-//! the library, and these are used only on slow paths.
 
-use super::retry::{
-    interrupted, retry, retry_within_timeout, socket_timeout, wait_ready, Direction, Wait,
+use super::retry::{interrupted, retry, retry_within_timeout, wait_ready, Wait};
+use super::socket_options::{
+    is_unix_socket, pending_error, set_socket_timeout, socket_timeout, Direction,
 };
 use crate::deadline::Deadline;
 use crate::errno;
@@ -38,47 +34,6 @@ use crate::real;
 use core::ffi::{c_int, c_void};
 use core::time::Duration;
 use libc::{size_t, sockaddr, socklen_t, ssize_t, MSG_DONTWAIT};
-
-/// Whether `fd` is an AF_UNIX socket.
-fn is_unix_socket(fd: c_int) -> bool {
-    // SAFETY: a zeroed sockaddr_storage is a valid value.
-    let mut addr: libc::sockaddr_storage = unsafe { core::mem::zeroed() };
-    let mut len = core::mem::size_of::<libc::sockaddr_storage>() as socklen_t;
-    let saved = errno::get();
-    // SAFETY: `addr` and `len` are valid for writes and `len` is its size.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_getsockname,
-            fd,
-            (&mut addr as *mut libc::sockaddr_storage).cast::<c_void>(),
-            &mut len,
-        )
-    };
-    errno::set(saved);
-    r == 0 && c_int::from(addr.ss_family) == libc::AF_UNIX
-}
-
-/// The pending error of a socket, as SO_ERROR reports it.
-fn pending_error(fd: c_int) -> c_int {
-    let mut error: c_int = 0;
-    let mut len = core::mem::size_of::<c_int>() as socklen_t;
-    // SAFETY: `error` and `len` are valid for writes and `len` is its size.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_getsockopt,
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_ERROR,
-            (&mut error as *mut c_int).cast::<c_void>(),
-            &mut len,
-        )
-    };
-    if r == 0 {
-        error
-    } else {
-        errno::get()
-    }
-}
 
 /// The slow path of `connect`: see the module documentation.
 #[cold]
@@ -124,30 +79,6 @@ pub fn complete_connect(
             -1
         }
     }
-}
-
-/// Sets the socket's timeout in that direction, rounded up to a whole
-/// microsecond (a zero timeout would mean none), keeping errno.
-fn set_socket_timeout(fd: c_int, direction: Direction, timeout: Duration) {
-    let micros = timeout.as_nanos().div_ceil(1000).max(1);
-    let tv = libc::timeval {
-        tv_sec: libc::time_t::try_from(micros / 1_000_000).unwrap_or(libc::time_t::MAX),
-        // Below 1e6, so it fits any suseconds_t.
-        tv_usec: (micros % 1_000_000) as libc::suseconds_t,
-    };
-    let saved = errno::get();
-    // SAFETY: `tv` is a valid timeval and the length is its size.
-    unsafe {
-        libc::syscall(
-            libc::SYS_setsockopt,
-            fd,
-            libc::SOL_SOCKET,
-            direction.timeout_option(),
-            (&tv as *const libc::timeval).cast::<c_void>(),
-            core::mem::size_of::<libc::timeval>() as socklen_t,
-        )
-    };
-    errno::set(saved);
 }
 
 /// The slow path of an AF_UNIX `connect` with SO_SNDTIMEO. Such a connect
@@ -245,9 +176,6 @@ hooks! {
     /// `connect(2)`: never made again on TCP; completes by polling, then SO_ERROR.
     fn connect(fd: c_int, addr: *const sockaddr, addrlen: socklen_t) -> c_int
         => |result, function| complete_connect(function, fd, result, || real::connect(fd, addr, addrlen));
-}
-
-hooks! {
     /// `sendto(2)`: as `send`.
     fn sendto(fd: c_int, buf: *const c_void, len: size_t, flags: c_int, addr: *const sockaddr, addrlen: socklen_t) -> ssize_t
         => |result, function| retry_within_timeout(function, fd, Direction::Send, result, |ready| {

@@ -229,51 +229,52 @@ unsafe fn clock_nanosleep_interrupted(
     left: &timespec,
     rem: *mut timespec,
 ) -> c_int {
-    let saved = errno::get();
-    let mut interruption = Interruption::new(Function::clock_nanosleep, None);
-    let error = if flags & libc::TIMER_ABSTIME != 0 {
-        loop {
-            if interruption.decide() == Decision::Pass {
-                break libc::EINTR;
+    // clock_nanosleep returns its error and leaves errno alone.
+    errno::preserved(|| {
+        let mut interruption = Interruption::new(Function::clock_nanosleep, None);
+        if flags & libc::TIMER_ABSTIME != 0 {
+            loop {
+                if interruption.decide() == Decision::Pass {
+                    break libc::EINTR;
+                }
+                // SAFETY: `req` is the caller's valid timespec; an absolute
+                // sleep reports no remainder.
+                let error =
+                    unsafe { real::clock_nanosleep(clock, flags, req, core::ptr::null_mut()) };
+                if error != libc::EINTR {
+                    break error;
+                }
             }
-            // SAFETY: `req` is the caller's valid timespec; an absolute
-            // sleep reports no remainder.
-            let error = unsafe { real::clock_nanosleep(clock, flags, req, core::ptr::null_mut()) };
-            if error != libc::EINTR {
-                break error;
-            }
-        }
-    } else {
-        let on = if clock == libc::CLOCK_REALTIME {
-            libc::CLOCK_MONOTONIC
         } else {
-            clock
-        };
-        let at = clock_now_ns(on).saturating_add(timespec_ns(left));
-        let mut error;
-        loop {
-            if interruption.decide() == Decision::Pass {
-                error = libc::EINTR;
-                break;
-            }
-            let until = ns_timespec(at);
-            // SAFETY: `until` is a valid timespec; no remainder is asked for.
-            error = unsafe {
-                real::clock_nanosleep(on, libc::TIMER_ABSTIME, &until, core::ptr::null_mut())
+            let on = if clock == libc::CLOCK_REALTIME {
+                libc::CLOCK_MONOTONIC
+            } else {
+                clock
             };
-            if error != libc::EINTR {
-                break;
+            let at = clock_now_ns(on).saturating_add(timespec_ns(left));
+            let mut error;
+            loop {
+                if interruption.decide() == Decision::Pass {
+                    error = libc::EINTR;
+                    break;
+                }
+                let until = ns_timespec(at);
+                // SAFETY: `until` is a valid timespec; no remainder is asked for.
+                error = unsafe {
+                    real::clock_nanosleep(on, libc::TIMER_ABSTIME, &until, core::ptr::null_mut())
+                };
+                if error != libc::EINTR {
+                    break;
+                }
             }
+            if error == libc::EINTR && !rem.is_null() {
+                let still_left = ns_timespec(at.saturating_sub(clock_now_ns(on)));
+                // SAFETY: `rem` is non-null and valid for writes (caller's contract).
+                unsafe { *rem = still_left };
+            }
+            error
         }
-        if error == libc::EINTR && !rem.is_null() {
-            let still_left = ns_timespec(at.saturating_sub(clock_now_ns(on)));
-            // SAFETY: `rem` is non-null and valid for writes (caller's contract).
-            unsafe { *rem = still_left };
-        }
-        error
-    };
-    errno::set(saved);
-    error
+    })
 }
 
 /// Now on `clock`, in nanoseconds (0 if the clock cannot be read).

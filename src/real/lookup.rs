@@ -33,47 +33,24 @@
 //! Only from the constructor or a first call: dlsym and `dl_iterate_phdr`
 //! take the loader's locks.
 
+use crate::elf::{
+    gnu_hash, Image, Symbols, PT_DYNAMIC, PT_LOAD, SHN_UNDEF, STB_LOCAL, STT_FUNC, STT_GNU_IFUNC,
+    STT_NOTYPE, STT_TLS, VERSYM_HIDDEN,
+};
 use core::ffi::{c_int, c_void};
-use libc::{dl_phdr_info, size_t, Elf64_Sym, PT_DYNAMIC, PT_LOAD};
+use libc::{dl_phdr_info, size_t, Elf64_Sym};
 
 /// The most objects searched (the program's own preloads between this
 /// library and libc, libc itself); more, and dlsym does it all.
 const MAX_OBJECTS: usize = 16;
 
-const DT_NULL: i64 = 0;
-const DT_STRTAB: i64 = 5;
-const DT_SYMTAB: i64 = 6;
-const DT_STRSZ: i64 = 10;
-const DT_GNU_HASH: i64 = 0x6fff_fef5;
-const DT_VERSYM: i64 = 0x6fff_fff0;
-
-const STT_FUNC: u8 = 2;
-const STT_NOTYPE: u8 = 0;
-const STT_TLS: u8 = 6;
-const STT_GNU_IFUNC: u8 = 10;
-const STB_LOCAL: u8 = 0;
-const SHN_UNDEF: u16 = 0;
-/// In a version index: the symbol is not the default version.
-const VERSYM_HIDDEN: u16 = 0x8000;
-
-/// One entry of a dynamic section.
-#[repr(C)]
-struct Dyn {
-    tag: i64,
-    value: u64,
-}
-
-/// The dynamic symbol table of one loaded object.
+/// The dynamic symbols of one loaded object.
 #[derive(Clone, Copy)]
 struct Object {
     /// Where it is loaded (what its addresses are relative to).
     bias: usize,
-    symbols: *const Elf64_Sym,
-    strings: *const u8,
-    strings_len: usize,
-    /// Null when the object has no symbol versions.
-    versions: *const u16,
-    gnu_hash: *const u32,
+    /// Its tables, each read within the segment it lies in.
+    symbols: Symbols,
 }
 
 /// What searching one object for a name found.
@@ -112,29 +89,6 @@ struct Walk {
     len: usize,
 }
 
-/// The GNU hash of a symbol name (computed when the library is compiled).
-pub const fn gnu_hash(name: &[u8]) -> u32 {
-    let mut h = 5381u32;
-    let mut i = 0;
-    while i < name.len() {
-        h = h.wrapping_mul(33).wrapping_add(name[i] as u32);
-        i += 1;
-    }
-    h
-}
-
-/// An address from a dynamic entry: glibc rewrites the entries of most
-/// objects to absolute addresses when it loads them, not those of objects
-/// whose dynamic section is read-only (the vDSO), which stay relative.
-fn address(bias: usize, value: u64) -> usize {
-    let value = usize::try_from(value).unwrap_or(0);
-    if value < bias {
-        bias.wrapping_add(value)
-    } else {
-        value
-    }
-}
-
 /// Whether `address` is inside one of the object's loaded segments.
 ///
 /// # Safety
@@ -154,42 +108,21 @@ unsafe fn contains(info: &dl_phdr_info, address: usize) -> bool {
 /// symbols); `Err`: it has symbols this lookup cannot search.
 ///
 /// # Safety
-/// As for [`contains`]; the object is loaded and its dynamic section valid.
+/// As for [`contains`]; the object is loaded, and stays so while the
+/// [`Object`] is used.
 unsafe fn object(info: &dl_phdr_info) -> Result<Option<Object>, ()> {
     // SAFETY: as in `contains`.
     let headers = unsafe { core::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum.into()) };
     let bias = usize::try_from(info.dlpi_addr).unwrap_or(0);
-    let Some(dynamic) = headers.iter().find(|h| h.p_type == PT_DYNAMIC) else {
+    if !headers.iter().any(|h| h.p_type == PT_DYNAMIC) {
         return Ok(None);
-    };
-    let mut entry = bias.wrapping_add(usize::try_from(dynamic.p_vaddr).unwrap_or(0)) as *const Dyn;
-    let (mut symbols, mut strings, mut strings_len, mut versions, mut gnu_hash) = (0, 0, 0, 0, 0);
-    loop {
-        // SAFETY: the dynamic section is an array ending with DT_NULL.
-        let Dyn { tag, value } = unsafe { entry.read() };
-        match tag {
-            DT_NULL => break,
-            DT_SYMTAB => symbols = address(bias, value),
-            DT_STRTAB => strings = address(bias, value),
-            DT_STRSZ => strings_len = usize::try_from(value).unwrap_or(0),
-            DT_VERSYM => versions = address(bias, value),
-            DT_GNU_HASH => gnu_hash = address(bias, value),
-            _ => {}
-        }
-        // SAFETY: not past DT_NULL, which ends the array.
-        entry = unsafe { entry.add(1) };
     }
-    if symbols == 0 || strings == 0 || gnu_hash == 0 {
-        return Err(());
+    // SAFETY: the object's own headers; it stays loaded (the contract).
+    let image = unsafe { Image::new(bias, headers) };
+    match image.symbols() {
+        Some(symbols) if symbols.has_gnu_hash() => Ok(Some(Object { bias, symbols })),
+        _ => Err(()),
     }
-    Ok(Some(Object {
-        bias,
-        symbols: symbols as *const Elf64_Sym,
-        strings: strings as *const u8,
-        strings_len,
-        versions: versions as *const u16,
-        gnu_hash: gnu_hash as *const u32,
-    }))
 }
 
 /// `dl_iterate_phdr`'s callback: notes the objects after this library, up
@@ -300,98 +233,35 @@ fn definition(name: &[u8], hash: u32, everywhere: bool) -> Option<*mut c_void> {
 }
 
 impl Object {
-    /// The NUL-terminated name at `offset` in the string table, if it is `name`.
-    ///
-    /// # Safety
-    /// The object's tables are valid (it is loaded).
-    unsafe fn name_is(&self, offset: u32, name: &[u8]) -> bool {
-        let Ok(offset) = usize::try_from(offset) else {
-            return false;
-        };
-        if offset.saturating_add(name.len()) >= self.strings_len {
-            return false;
-        }
-        // SAFETY: offset + len + 1 <= the string table's size (checked).
-        let stored =
-            unsafe { core::slice::from_raw_parts(self.strings.add(offset), name.len() + 1) };
-        stored.split_last() == Some((&0, name))
-    }
-
     /// Searches this object for `name` (hash `hash`) as dlsym does.
     ///
     /// # Safety
-    /// The object's tables are valid (it is loaded).
+    /// The object is still loaded.
     unsafe fn find(&self, name: &[u8], hash: u32) -> Found {
-        let table = self.gnu_hash;
-        // SAFETY: a GNU hash table starts with four words: bucket count,
-        // first hashed symbol, bloom filter words, bloom shift; then the
-        // filter, the buckets and the chains.
-        let [buckets, first, bloom_words, shift] = unsafe { table.cast::<[u32; 4]>().read() };
-        if buckets == 0 {
-            return Found::Nothing;
-        }
-        // SAFETY: the header is followed by `bloom_words` 64-bit words.
-        let bloom = unsafe { table.add(4).cast::<u64>() };
-        if bloom_words != 0 {
-            // SAFETY: the index is below `bloom_words`.
-            let word = unsafe {
-                bloom
-                    .add((hash / 64 % bloom_words) as usize)
-                    .read_unaligned()
-            };
-            let bits = (1u64 << (hash % 64)) | (1u64 << ((hash >> (shift % 32)) % 64));
-            if word & bits != bits {
-                return Found::Nothing;
-            }
-        }
-        // SAFETY: the buckets follow the filter, then the chains.
-        let bucket_array = unsafe { bloom.add(bloom_words as usize).cast::<u32>() };
-        // SAFETY: the index is below `buckets`.
-        let mut index = unsafe { bucket_array.add((hash % buckets) as usize).read() };
-        if index < first {
-            return Found::Nothing;
-        }
-        // SAFETY: as above.
-        let chains = unsafe { bucket_array.add(buckets as usize) };
         let mut default_version: Option<Elf64_Sym> = None;
         let mut default_versions = 0u32;
-        loop {
-            // SAFETY: `index` >= `first`, within the chain of this bucket,
-            // which ends with an entry whose low bit is set.
-            let entry = unsafe { chains.add((index - first) as usize).read() };
-            if (entry ^ hash) >> 1 == 0 {
-                // SAFETY: a symbol index from the hash table.
-                let symbol = unsafe { self.symbols.add(index as usize).read() };
-                let kind = symbol.st_info & 0xf;
-                // SAFETY: the object's tables are valid.
-                let named = unsafe { self.name_is(symbol.st_name, name) };
-                let defined =
-                    symbol.st_shndx != SHN_UNDEF && (symbol.st_value != 0 || kind == STT_TLS);
-                if named && defined {
-                    let version = if self.versions.is_null() {
-                        0
-                    } else {
-                        // SAFETY: one version index per symbol.
-                        unsafe { self.versions.add(index as usize).read() }
-                    };
-                    if (version & !VERSYM_HIDDEN) < 2 {
-                        // Unversioned, or the base version: taken at once.
-                        return self.found(symbol);
-                    }
-                    if version & VERSYM_HIDDEN == 0 {
-                        // A default version: taken if it is the only one.
-                        default_versions += 1;
-                        default_version.get_or_insert(symbol);
-                    }
-                }
+        let taken = self.symbols.gnu_chain(hash, |index| {
+            let symbol = self.symbols.symbol(index)?;
+            let kind = symbol.st_info & 0xf;
+            let defined = symbol.st_shndx != SHN_UNDEF && (symbol.st_value != 0 || kind == STT_TLS);
+            if !defined || !self.symbols.name_is(&symbol, name) {
+                return None;
             }
-            if entry & 1 != 0 {
-                break;
+            let version = self.symbols.version(index);
+            if (version & !VERSYM_HIDDEN) < 2 {
+                // Unversioned, or the base version: taken at once.
+                return Some(symbol);
             }
-            index += 1;
-        }
-        match default_version {
-            Some(symbol) if default_versions == 1 => self.found(symbol),
+            if version & VERSYM_HIDDEN == 0 {
+                // A default version: taken if it is the only one.
+                default_versions += 1;
+                default_version.get_or_insert(symbol);
+            }
+            None
+        });
+        match (taken, default_version) {
+            (Some(symbol), _) => self.found(symbol),
+            (None, Some(symbol)) if default_versions == 1 => self.found(symbol),
             _ => Found::Nothing,
         }
     }

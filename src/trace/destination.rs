@@ -72,14 +72,12 @@ impl LogFile {
 /// closed, the shim's lines go nowhere, because the next file the program
 /// opens would get fd 2 and the shim would write into it.
 pub fn init() {
-    let saved = errno::get();
     // SAFETY: F_GETFD on fd 2 only asks whether it is open; the raw
     // system call, not libc's fcntl, which is one of the hooked names.
-    let closed = unsafe {
+    let closed = errno::preserved(|| unsafe {
         libc::syscall(libc::SYS_fcntl, libc::STDERR_FILENO, libc::F_GETFD) == -1
             && errno::get() == libc::EBADF
-    };
-    errno::set(saved);
+    });
     if closed {
         STDERR_OPEN.store(false, Ordering::Relaxed);
         let _ = FD.compare_exchange(
@@ -104,10 +102,9 @@ pub fn stderr() -> c_int {
 /// Whether `fd` is a regular file.
 fn is_regular(fd: c_int) -> bool {
     let mut stat = core::mem::MaybeUninit::<libc::stat>::zeroed();
-    let saved = errno::get();
     // SAFETY: fstat into a zeroed structure of the right type.
-    let ok = unsafe { libc::syscall(libc::SYS_fstat, fd, stat.as_mut_ptr()) } == 0;
-    errno::set(saved);
+    let ok =
+        errno::preserved(|| unsafe { libc::syscall(libc::SYS_fstat, fd, stat.as_mut_ptr()) }) == 0;
     // SAFETY: zeroed is a valid stat, filled on success.
     ok && unsafe { stat.assume_init() }.st_mode & libc::S_IFMT == libc::S_IFREG
 }
@@ -354,10 +351,9 @@ fn unblocked(fd: c_int) -> c_int {
 /// final link).
 fn exists(path: &[u8; MAX_PATH]) -> bool {
     let mut stat = core::mem::MaybeUninit::<libc::stat>::zeroed();
-    let saved = errno::get();
     // SAFETY: `path` is NUL-terminated (expand's contract); `stat` is a
     // valid buffer.
-    let found = unsafe {
+    errno::preserved(|| unsafe {
         libc::syscall(
             libc::SYS_newfstatat,
             libc::AT_FDCWD,
@@ -365,9 +361,7 @@ fn exists(path: &[u8; MAX_PATH]) -> bool {
             stat.as_mut_ptr(),
             libc::AT_SYMLINK_NOFOLLOW,
         )
-    } == 0;
-    errno::set(saved);
-    found
+    }) == 0
 }
 
 /// The first fd tried for the log: high enough that programs that number
@@ -400,11 +394,10 @@ fn high_fd_floor() -> c_int {
 /// Moves `fd` to a high fd (close-on-exec); keeps it where it is if none
 /// is free.
 fn move_high(fd: c_int) -> Option<c_int> {
-    let saved = crate::errno::get();
     // SAFETY: fcntl(F_DUPFD_CLOEXEC) on our own fd.
-    let high =
-        unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_DUPFD_CLOEXEC, high_fd_floor()) };
-    crate::errno::set(saved);
+    let high = errno::preserved(|| unsafe {
+        libc::syscall(libc::SYS_fcntl, fd, libc::F_DUPFD_CLOEXEC, high_fd_floor())
+    });
     match c_int::try_from(high) {
         Ok(high) if high >= 0 => {
             // SAFETY: our own fd, now duplicated.
@@ -429,16 +422,16 @@ fn report_failure(path: &[u8], error: c_int) {
 #[cold]
 #[inline(never)]
 fn report(path: &[u8], reason: &dyn core::fmt::Display) {
-    let saved = crate::errno::get();
-    let mut line = Line::new();
-    let _ = write!(
-        line,
-        "eintrfix: {}: cannot open '{}': {reason}; logging to stderr instead",
-        crate::config::LOG_FILE,
-        crate::config::Escaped(path)
-    );
-    line.write_to(stderr());
-    crate::errno::set(saved);
+    errno::preserved(|| {
+        let mut line = Line::new();
+        let _ = write!(
+            line,
+            "eintrfix: {}: cannot open '{}': {reason}; logging to stderr instead",
+            crate::config::LOG_FILE,
+            crate::config::Escaped(path)
+        );
+        line.write_to(stderr());
+    });
 }
 
 #[cfg(test)]

@@ -10,9 +10,10 @@
 use super::destination;
 use super::format::{Record, Timestamp};
 use super::line::Line;
-use crate::config::{Config, LogLevel, SignalName, LOG_TARGET};
+use crate::config::{Config, LogLevel, LOG_TARGET};
 use crate::functions::Function;
 use crate::process;
+use crate::signum::SignalName;
 use core::ffi::c_int;
 
 /// Where an interrupted call was made.
@@ -26,8 +27,9 @@ pub enum Site {
     Libc,
 }
 
-/// One interruption as the sink writes and counts it: plain data, which
-/// the policy engine fills in with its own words.
+/// One interruption as the sink writes and counts it: plain data, the one
+/// event the policy engine reports, in its own words ([`Event::of_call`],
+/// then the decision).
 #[derive(Clone, Copy, Debug)]
 pub struct Event {
     /// The hooked function, or the one named after the system call.
@@ -59,6 +61,31 @@ pub struct Event {
 }
 
 impl Event {
+    /// The event of an interruption of `function`'s call at `site`, before
+    /// the policy engine fills in what it decided and why.
+    pub const fn of_call(
+        function: Function,
+        site: Site,
+        fd: Option<c_int>,
+        attempt: u32,
+        waited_us: u64,
+    ) -> Event {
+        Event {
+            function,
+            site,
+            fd,
+            signal: None,
+            sender: "unknown",
+            level: LogLevel::Info,
+            action: "",
+            retried: false,
+            reason: "",
+            attempt,
+            waited_us,
+            runtime: false,
+        }
+    }
+
     /// The call's name in events and the summary.
     pub const fn name(&self) -> CallName {
         CallName {

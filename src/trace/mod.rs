@@ -70,9 +70,7 @@ pub fn interruption(config: &Config, event: &Event) {
 /// holds the call's result.
 pub fn finished(config: &Config, function: Function, first_ns: u64) {
     if config.summary {
-        let saved = crate::errno::get();
-        summary::finished(function, first_ns);
-        crate::errno::set(saved);
+        crate::errno::preserved(|| summary::finished(function, first_ns));
     }
 }
 

@@ -23,14 +23,15 @@ use super::event::Event;
 use super::event::{CallName, Site};
 use super::format::{Record, Timestamp};
 use super::line::Line;
-use crate::config::{Config, LogFormat, SignalName, LOG_TARGET};
+use crate::config::{Config, LogFormat, LOG_TARGET};
 use crate::functions::Function;
 use crate::process;
+use crate::signum::{self, SignalName};
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
-/// Signals 1..=64 count at their number; index 0 counts unknown signals.
-const SIGNAL_SLOTS: usize = 65;
+/// Signals count at their number; index 0 counts unknown signals.
+const SIGNAL_SLOTS: usize = signum::SLOTS;
 
 /// The counts of one function.
 struct Counts {
@@ -97,11 +98,12 @@ fn slot_name(index: usize) -> Option<CallName> {
 /// the library is both preloaded and `dlopen`ed).
 static PRINTED: AtomicBool = AtomicBool::new(false);
 
-/// Registers the fork handler, from the constructor.
+/// Has every fork child start its summary from zero, from the
+/// constructor.
 pub fn init() {
-    // SAFETY: `forked_child` is an `extern "C" fn()` that only stores to
-    // atomics, which is allowed in a child of a threaded parent.
-    unsafe { libc::pthread_atfork(None, None, Some(forked_child)) };
+    // `forked_child` only stores to atomics, which is allowed in a child
+    // of a threaded parent.
+    crate::process::on_fork_child(forked_child);
 }
 
 /// In a forked child: its summary covers its own calls only.

@@ -187,3 +187,4 @@ impl Timeout for Command {
         }
     }
 }
+pub mod legacy;

@@ -113,7 +113,7 @@ pub fn run(program: &OsStr) -> i32 {
         Ok(found) => details.push(format!("library: {} ({})", shown(&found.path), found.how)),
         Err(message) => details.push(format!("library: {message}")),
     }
-    let verdict = match examine(&path, 0, &mut details) {
+    let verdict = match verdict_of(&path, 0, &mut details) {
         Ok(verdict) => verdict,
         Err(message) => {
             crate::say(&format!("error: {}: {message}\n", shown(&path)));
@@ -232,7 +232,7 @@ pub fn has_capabilities(path: &Path) -> bool {
 }
 
 /// Looks at one file (a program, or a script's interpreter).
-fn examine(path: &Path, depth: usize, details: &mut Vec<String>) -> Result<Verdict, String> {
+fn verdict_of(path: &Path, depth: usize, details: &mut Vec<String>) -> Result<Verdict, String> {
     let meta = match std::fs::metadata(path) {
         Ok(meta) => meta,
         Err(e) => {
@@ -335,13 +335,13 @@ fn examine(path: &Path, depth: usize, details: &mut Vec<String>) -> Result<Verdi
         ));
     }
 
-    let search::Walked {
+    let search::Libraries {
         imports,
         libraries,
         missing,
         refused,
         inside,
-    } = search::walk(path, &program)?;
+    } = search::libraries_of(path, &program)?;
     let mut total: Vec<&'static str> = Vec::new();
     for (object, hooked) in &imports {
         details.push(format!(
@@ -591,7 +591,7 @@ fn wrap(
             format!("{what}, which {reason}"),
         ));
     }
-    Ok(match examine(interpreter, depth + 1, details)? {
+    Ok(match verdict_of(interpreter, depth + 1, details)? {
         Verdict::Reachable(r) => Verdict::Reachable(format!("{what}: {r}")),
         Verdict::Unreachable(r) => Verdict::Unreachable(format!("{what}: {r}")),
         Verdict::NothingToHook(r) => Verdict::NothingToHook(format!("{what}: {r}")),

@@ -4,6 +4,10 @@
 //! count is bounded and every repeated entry read once.
 
 use crate::elf::{file_offset, Elf, Opened, Reader, Segment, MAX_NAME, MAX_TABLE, TRUNCATED};
+use crate::elf_format::{
+    DT_GNU_HASH, DT_HASH, DT_NEEDED, DT_NULL, DT_RPATH, DT_RUNPATH, DT_STRSZ, DT_STRTAB, DT_SYMENT,
+    DT_SYMTAB,
+};
 use std::collections::HashSet;
 
 /// The most dynamic entries read before `DT_NULL` (real files have a few
@@ -20,17 +24,6 @@ pub const MAX_SYMBOLS: u64 = 1 << 21;
 pub const MAX_IMPORT_NAME: usize = 64;
 /// Symbols read at once.
 const SYMBOL_CHUNK: u64 = 4096;
-
-const DT_NULL: u64 = 0;
-const DT_NEEDED: u64 = 1;
-const DT_HASH: u64 = 4;
-const DT_STRTAB: u64 = 5;
-const DT_SYMTAB: u64 = 6;
-const DT_STRSZ: u64 = 10;
-const DT_SYMENT: u64 = 11;
-const DT_RPATH: u64 = 15;
-const DT_RUNPATH: u64 = 29;
-const DT_GNU_HASH: u64 = 0x6fff_fef5;
 
 /// The dynamic segment: needed libraries, search paths, and through the
 /// symbol table, the imports `wanted` asks about.

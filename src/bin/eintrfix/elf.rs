@@ -13,6 +13,7 @@
 //! one error, never a panic, a hang or an allocation it did not earn.
 
 use crate::dynamic;
+use crate::elf_format::{PT_DYNAMIC, PT_INTERP, PT_LOAD};
 use std::collections::HashSet;
 use std::fs::File;
 use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
@@ -34,9 +35,6 @@ pub const MAX_FILE: u64 = 16 << 30;
 pub const MAX_TABLE: u64 = 64 << 20;
 /// The longest name read (a library's, a section's).
 pub const MAX_NAME: usize = 4096;
-const PT_LOAD: u32 = 1;
-const PT_DYNAMIC: u32 = 2;
-const PT_INTERP: u32 = 3;
 /// What `check` learns from one ELF file.
 #[derive(Debug, Default)]
 pub struct Elf {

@@ -412,4 +412,86 @@ mod tests {
             assert!(parse_strs(bad).is_err(), "{bad:?} was accepted");
         }
     }
+
+    /// The `EINTRFIX_*` names in `text`.
+    fn variables_in(text: &str) -> std::collections::BTreeSet<String> {
+        text.split(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+            .filter(|word| word.starts_with("EINTRFIX_") && word.len() > "EINTRFIX_".len())
+            .map(String::from)
+            .collect()
+    }
+
+    /// A file of the source tree.
+    fn document(path: &str) -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// The text of `document` from `start` to the next `end`.
+    fn section<'a>(document: &'a str, start: &str, end: &str) -> &'a str {
+        let rest = document
+            .split_once(start)
+            .unwrap_or_else(|| panic!("no {start:?}"))
+            .1;
+        rest.split(end).next().unwrap_or_default()
+    }
+
+    /// The checklist for adding a variable (see [`config::VARIABLES`]):
+    /// the library's list, the command's options, the README's
+    /// configuration table and the man page's ENVIRONMENT section name the
+    /// same variables (the audit's own only in the last), and the man page
+    /// and `--help` every option.
+    #[test]
+    fn every_variable_has_an_option_a_readme_row_and_a_man_page_entry() {
+        let library: std::collections::BTreeSet<String> =
+            config::VARIABLES.iter().map(|v| v.to_string()).collect();
+        let mut for_users = library.clone();
+        for audit in config::SET_BY_AUDIT {
+            assert!(for_users.remove(*audit), "{audit} not in config::VARIABLES");
+        }
+        let options: std::collections::BTreeSet<String> =
+            OPTIONS.iter().map(|o| o.variable.to_string()).collect();
+        assert_eq!(
+            options, for_users,
+            "the command's options against config::VARIABLES but SET_BY_AUDIT"
+        );
+        let mut documented = for_users.clone();
+        documented.insert(config::LIB.to_string());
+        let readme = document("README.md");
+        let table: String = section(&readme, "\n## Configuration\n", "\n## ")
+            .lines()
+            .filter(|l| l.starts_with('|'))
+            .map(|row| row.split('|').nth(1).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert_eq!(
+            variables_in(&table),
+            documented,
+            "README's Configuration table against config::VARIABLES but SET_BY_AUDIT, and EINTRFIX_LIB"
+        );
+        let manual = document("docs/eintrfix.1");
+        assert_eq!(
+            variables_in(section(&manual, "\n.SH ENVIRONMENT\n", "\n.SH ")),
+            library
+                .into_iter()
+                .chain([config::LIB.to_string()])
+                .collect(),
+            "the man page's ENVIRONMENT against config::VARIABLES and EINTRFIX_LIB"
+        );
+        let man_options = section(&manual, "\n.SH OPTIONS\n", "\n.SH ").replace("\\-", "-");
+        for option in OPTIONS {
+            let named = |text: &str| {
+                text.match_indices(option.long).any(|(at, _)| {
+                    !text[at + option.long.len()..]
+                        .starts_with(|c: char| c == '-' || c.is_ascii_alphanumeric())
+                })
+            };
+            assert!(
+                named(&man_options),
+                "{} missing from the man page's OPTIONS",
+                option.long
+            );
+            assert!(named(HELP), "{} missing from --help", option.long);
+        }
+    }
 }

@@ -30,9 +30,9 @@ struct Need {
     runpath: Rc<[String]>,
 }
 
-/// What the walk found.
+/// What the search of a program's libraries found.
 #[derive(Default)]
-pub struct Walked {
+pub struct Libraries {
     /// Each object (the program, then its libraries breadth-first) that
     /// imports hooked functions, with them.
     pub imports: Vec<(PathBuf, Vec<&'static str>)>,
@@ -61,7 +61,7 @@ pub fn wanted(name: &str) -> bool {
         .contains(name)
 }
 
-/// The search state of one walk.
+/// The state of one search.
 struct Search {
     cache: Vec<(String, String)>,
     library_path: Vec<String>,
@@ -74,7 +74,7 @@ struct Search {
 
 /// Finds and reads the program's libraries, breadth-first. Fails with one
 /// line when a bound is passed.
-pub fn walk(path: &Path, program: &Elf) -> Result<Walked, String> {
+pub fn libraries_of(path: &Path, program: &Elf) -> Result<Libraries, String> {
     let mut library_path: Vec<String> = Vec::new();
     let value = std::env::var_os("LD_LIBRARY_PATH").unwrap_or_default();
     for dir in value.to_string_lossy().split([':', ';']) {
@@ -96,18 +96,18 @@ pub fn walk(path: &Path, program: &Elf) -> Result<Walked, String> {
         refused: Vec::new(),
         refusals: 0,
     };
-    let mut walked = Walked::default();
+    let mut found = Libraries::default();
     let mut seen_names: HashSet<String> = HashSet::new();
     let mut seen_paths: HashSet<PathBuf> = HashSet::new();
     let mut queue = VecDeque::new();
 
     let mut visit = |object: &Path, elf: &Elf, queue: &mut VecDeque<Need>| -> Result<(), String> {
-        walked.imports.push((object.to_path_buf(), hooked(elf)));
+        found.imports.push((object.to_path_buf(), hooked(elf)));
         for name in &elf.imports {
             let listed =
                 INSIDE_LIBC.contains(&name.as_str()) || HANDLER_INSTALLERS.contains(&name.as_str());
-            if listed && !walked.inside.contains(name) {
-                walked.inside.push(name.clone());
+            if listed && !found.inside.contains(name) {
+                found.inside.push(name.clone());
             }
         }
         let origin = object
@@ -151,23 +151,23 @@ pub fn walk(path: &Path, program: &Elf) -> Result<Walked, String> {
         }
     }
     // In the lists' order, whatever order the symbols came in.
-    walked.inside.sort_by_key(|name| {
+    found.inside.sort_by_key(|name| {
         INSIDE_LIBC
             .iter()
             .chain(HANDLER_INSTALLERS)
             .position(|n| n == name)
     });
-    walked.libraries = libraries;
-    walked.missing = missing;
-    walked.imports.retain(|(_, hooked)| !hooked.is_empty());
+    found.libraries = libraries;
+    found.missing = missing;
+    found.imports.retain(|(_, hooked)| !hooked.is_empty());
     if search.refusals > search.refused.len() {
         search.refused.push(format!(
             "and {} more candidates refused",
             search.refusals - search.refused.len()
         ));
     }
-    walked.refused = search.refused;
-    Ok(walked)
+    found.refused = search.refused;
+    Ok(found)
 }
 
 /// The hooked functions an object imports, in catalogue order.
