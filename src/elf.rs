@@ -310,10 +310,12 @@ impl<'a> Image<'a> {
         let dynamic = self.dynamic();
         let (symtab, strtab) = (dynamic.symtab?, dynamic.strtab?);
         let table = |at: Option<usize>| at.and_then(|at| Some((at, self.region(at)?)));
+        // How many `size`-byte entries lie in `at`'s segment from `at`.
+        let entries = |at: usize, region: Region, size: usize| (region.end() - at) / size;
         let strings = self.region(strtab)?;
         Some(Symbols {
             symtab,
-            symbols: self.region(symtab)?,
+            count: entries(symtab, self.region(symtab)?, size_of::<libc::Elf64_Sym>()),
             strtab,
             strings: Region {
                 start: strings.start,
@@ -322,7 +324,7 @@ impl<'a> Image<'a> {
                     .min(strtab.saturating_add(dynamic.strsz))
                     .saturating_sub(strings.start),
             },
-            versym: table(dynamic.versym),
+            versym: table(dynamic.versym).map(|(at, region)| (at, entries(at, region, 2))),
             gnu_hash: table(dynamic.gnu_hash).and_then(|(at, region)| GnuHash::at(at, region)),
             hash: table(dynamic.hash),
         })

@@ -123,6 +123,7 @@ fn resolve(name: &'static [u8]) -> *mut c_void {
 /// forever (the scope searched was not the one after this library). A
 /// slot is null only until looked up: a function libc lacks is not looked
 /// up again at every call.
+#[inline(always)]
 fn settle(slot: &AtomicPtr<c_void>, found: *mut c_void, fallback: *mut c_void) -> *mut c_void {
     let f = if found.is_null() || is_own(found as usize) {
         fallback

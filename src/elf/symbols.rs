@@ -60,10 +60,13 @@ impl Region {
 #[derive(Clone, Copy, Debug)]
 pub struct Symbols {
     pub(super) symtab: usize,
-    pub(super) symbols: Region,
+    /// How many whole symbols lie in the symbol table's segment from
+    /// `symtab`: an index below it is read with one compare.
+    pub(super) count: usize,
     pub(super) strtab: usize,
     pub(super) strings: Region,
-    pub(super) versym: Option<(usize, Region)>,
+    /// The version table and how many entries lie in its segment.
+    pub(super) versym: Option<(usize, usize)>,
     pub(super) gnu_hash: Option<GnuHash>,
     pub(super) hash: Option<(usize, Region)>,
 }
@@ -71,7 +74,6 @@ pub struct Symbols {
 /// A GNU hash table (`DT_GNU_HASH`), its header read once.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct GnuHash {
-    pub(super) region: Region,
     pub(super) buckets: u32,
     pub(super) first: u32,
     pub(super) bloom_words: u32,
@@ -79,6 +81,8 @@ pub(super) struct GnuHash {
     pub(super) bloom_at: usize,
     pub(super) buckets_at: usize,
     pub(super) chains_at: usize,
+    /// How many chain words lie in the region after `chains_at`.
+    pub(super) chain_words: usize,
 }
 
 impl GnuHash {
@@ -94,7 +98,7 @@ impl GnuHash {
             return None;
         }
         Some(GnuHash {
-            region,
+            chain_words: (region.end() - chains_at) / 4,
             buckets,
             first,
             bloom_words,
@@ -115,10 +119,14 @@ impl Symbols {
     /// Symbol `index`.
     #[inline]
     pub fn symbol(&self, index: u32) -> Option<Elf64_Sym> {
-        let offset = usize::try_from(index)
-            .ok()?
-            .checked_mul(size_of::<Elf64_Sym>())?;
-        self.symbols.read(self.symtab.checked_add(offset)?)
+        let index = index as usize;
+        if index >= self.count {
+            return None;
+        }
+        // SAFETY: below `count`: inside the symbol table's segment.
+        Some(unsafe {
+            read_unaligned((self.symtab + index * size_of::<Elf64_Sym>()) as *const Elf64_Sym)
+        })
     }
 
     /// Whether `symbol` is named `name`.
@@ -129,15 +137,16 @@ impl Symbols {
     }
 
     /// The version index of symbol `index` (0, unversioned, without a
-    /// version table).
+    /// version table or past its end).
     #[inline]
     pub fn version(&self, index: u32) -> u16 {
-        let Some((versym, region)) = self.versym else {
-            return 0;
-        };
-        region
-            .read::<u16>(versym.wrapping_add(index as usize * 2))
-            .unwrap_or(0)
+        match self.versym {
+            // SAFETY: below the count: inside the version table's segment.
+            Some((versym, count)) if (index as usize) < count => unsafe {
+                read_unaligned((versym + index as usize * 2) as *const u16)
+            },
+            _ => 0,
+        }
     }
 
     /// Hands `each` the index of every symbol in the GNU hash table's chain
@@ -147,9 +156,6 @@ impl Symbols {
     #[inline]
     pub fn gnu_chain<T>(&self, hash: u32, mut each: impl FnMut(u32) -> Option<T>) -> Option<T> {
         let table = self.gnu_hash?;
-        // Offsets below wrap rather than overflow: a wrapped address falls
-        // outside the region, whose every read is checked.
-        let word = |at: usize| table.region.read::<u32>(at);
         if table.buckets == 0 {
             return None;
         }
@@ -173,23 +179,25 @@ impl Symbols {
         if index < table.first {
             return None;
         }
-        for _ in 0..MAX_CHAIN {
-            let entry = word(
-                table
-                    .chains_at
-                    .wrapping_add((index - table.first) as usize * 4),
-            )?;
+        // One compare bounds each chain word ([`GnuHash::at`] counted them).
+        let limit = table.chain_words.min(MAX_CHAIN);
+        loop {
+            let slot = (index - table.first) as usize;
+            if slot >= limit {
+                return None;
+            }
+            // SAFETY: `slot` is below `chain_words`: inside the region.
+            let entry = unsafe { read_unaligned((table.chains_at + slot * 4) as *const u32) };
             if (entry ^ hash) >> 1 == 0 {
                 if let Some(found) = each(index) {
                     return Some(found);
                 }
             }
             if entry & 1 != 0 {
-                break;
+                return None;
             }
             index = index.checked_add(1)?;
         }
-        None
     }
 
     /// The same for the System V hash table (`DT_HASH`): every symbol in
