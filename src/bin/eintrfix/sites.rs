@@ -14,6 +14,7 @@
 #[allow(dead_code)]
 mod errno_check;
 
+use crate::elf_format::{R_GLOB_DAT, R_JUMP_SLOT};
 pub use errno_check::Verdict;
 use errno_check::{Code, Target};
 use std::collections::HashMap;
@@ -22,8 +23,6 @@ const EM_X86_64: u16 = 62;
 const SHT_RELA: u32 = 4;
 const SHT_DYNSYM: u32 = 11;
 const SHF_EXECINSTR: u64 = 4;
-const R_GLOB_DAT: u32 = 6;
-const R_JUMP_SLOT: u32 = 7;
 
 /// One call site.
 #[derive(Clone, Debug, PartialEq, Eq)]
