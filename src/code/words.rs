@@ -176,30 +176,29 @@ pub fn init() {
     if PID_PAGE.load(Ordering::Relaxed) != 0 {
         return;
     }
-    let saved = crate::errno::get();
-    // SAFETY: a new private anonymous page; madvise only on it.
-    unsafe {
-        let page = libc::mmap(
-            core::ptr::null_mut(),
-            PAGE,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        );
-        if page != libc::MAP_FAILED {
-            if libc::madvise(page, PAGE, libc::MADV_WIPEONFORK) == 0
-                && PID_PAGE
-                    .compare_exchange(0, page as usize, Ordering::AcqRel, Ordering::Relaxed)
-                    .is_ok()
-            {
-                crate::errno::set(saved);
-                return;
+    crate::errno::preserved(|| {
+        // SAFETY: a new private anonymous page; madvise only on it.
+        unsafe {
+            let page = libc::mmap(
+                core::ptr::null_mut(),
+                PAGE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            if page != libc::MAP_FAILED {
+                if libc::madvise(page, PAGE, libc::MADV_WIPEONFORK) == 0
+                    && PID_PAGE
+                        .compare_exchange(0, page as usize, Ordering::AcqRel, Ordering::Relaxed)
+                        .is_ok()
+                {
+                    return;
+                }
+                libc::munmap(page, PAGE);
             }
-            libc::munmap(page, PAGE);
         }
-    }
-    crate::errno::set(saved);
+    });
 }
 
 /// This process's id for `process_vm_readv`: kept in the pid page, which
