@@ -67,6 +67,67 @@ pub fn getpid() -> c_int {
     unsafe { libc::getpid() }
 }
 
+/// A page the kernel wipes in every child (`MADV_WIPEONFORK`, Linux 4.14),
+/// holding this process's id once asked: 0 when there is none.
+static PID_PAGE: AtomicUsize = AtomicUsize::new(0);
+
+/// The size of the pid page.
+const PAGE: usize = 4096;
+
+/// Maps the pid page, once: at the first handler install (an ordinary
+/// call). Without `MADV_WIPEONFORK` there is none, and the id is asked of
+/// the kernel for every copy.
+pub fn map_pid_page() {
+    if PID_PAGE.load(Ordering::Relaxed) != 0 {
+        return;
+    }
+    crate::errno::preserved(|| {
+        // SAFETY: a new private anonymous page; madvise only on it.
+        unsafe {
+            let page = libc::mmap(
+                core::ptr::null_mut(),
+                PAGE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            if page != libc::MAP_FAILED {
+                if libc::madvise(page, PAGE, libc::MADV_WIPEONFORK) == 0
+                    && PID_PAGE
+                        .compare_exchange(0, page as usize, Ordering::AcqRel, Ordering::Relaxed)
+                        .is_ok()
+                {
+                    return;
+                }
+                libc::munmap(page, PAGE);
+            }
+        }
+    });
+}
+
+/// This process's id for `process_vm_readv`: kept in the pid page, which
+/// reads 0 in a child of any kind of `fork` (raw `clone` included), so the
+/// child asks again. A `vfork` child sees its parent's id there, and so
+/// reads its parent's memory, which is its own.
+pub fn cached_pid() -> c_int {
+    let page = PID_PAGE.load(Ordering::Acquire);
+    if page == 0 {
+        return getpid();
+    }
+    // SAFETY: the page is mapped for the life of the process, aligned, and
+    // zero-filled (a valid AtomicI32) until written here.
+    let slot = unsafe { &*(page as *const AtomicI32) };
+    match slot.load(Ordering::Relaxed) {
+        0 => {
+            let pid = getpid();
+            slot.store(pid, Ordering::Relaxed);
+            pid
+        }
+        pid => pid,
+    }
+}
+
 /// The calling thread's id.
 pub fn gettid() -> c_int {
     // SAFETY: gettid has no preconditions.
