@@ -44,6 +44,11 @@
 //! compare `cmp w1, #4` (`subs wzr, w1, #4`) followed by `b.eq`/`b.ne`,
 //! or the fused `cbz`/`cbnz` after a `sub`; a retry loop is a `b` back.
 //! Callee-saved registers are x19–x28; x0–x18 are clobbered by a call.
+//!
+//! Here: what counts as a check and as handling it, and the verdict. What
+//! one path knows of errno and what each instruction does to it:
+//! `errno_check/state.rs`; following the paths within the budgets:
+//! `errno_check/paths.rs`; decoding: `decode.rs`.
 
 #[path = "decode.rs"]
 mod decode;
