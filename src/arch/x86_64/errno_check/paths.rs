@@ -7,9 +7,9 @@ use super::state::{look, mark_loaded, step, State, Step};
 use super::Code;
 
 /// Paths waiting to be followed at most; more forks are dropped.
-pub(super) const MAX_PENDING: usize = 16;
+const MAX_PENDING: usize = 16;
 /// Places already followed from, remembered to cut loops.
-pub(super) const MAX_SEEN: usize = 48;
+const MAX_SEEN: usize = 48;
 
 /// Reads and decodes the instruction at `pc`: `Err(true)` where the code
 /// ends (past a call that does not return, at the end of a section),
@@ -23,20 +23,27 @@ pub(super) fn fetch(code: &impl Code, pc: usize) -> Result<Insn, bool> {
     buf.get(..n).and_then(decode).ok_or(false)
 }
 
-/// A small fixed queue of paths to follow.
-pub(super) struct Pending {
-    items: [(usize, State); MAX_PENDING],
+/// Places in the code with the state a path is in there, at most `N`:
+/// the paths waiting to be followed ([`Pending`]), and the places already
+/// followed ([`Seen`]).
+struct Places<const N: usize> {
+    items: [(usize, State); N],
     len: usize,
 }
 
-impl Pending {
-    fn new() -> Pending {
-        Pending {
-            items: [(0, State::default()); MAX_PENDING],
+/// Paths waiting to be followed, a stack.
+type Pending = Places<MAX_PENDING>;
+/// Places already followed, with the state they were followed in.
+type Seen = Places<MAX_SEEN>;
+
+impl<const N: usize> Places<N> {
+    fn new() -> Places<N> {
+        Places {
+            items: [(0, State::default()); N],
             len: 0,
         }
     }
-    /// Adds a path; returns false when full (the path is dropped).
+    /// Adds a place; returns false when full (the place is dropped).
     fn push(&mut self, pc: usize, state: State) -> bool {
         match self.items.get_mut(self.len) {
             Some(slot) => {
@@ -47,26 +54,12 @@ impl Pending {
             None => false,
         }
     }
+    /// Takes the place added last.
     fn pop(&mut self) -> Option<(usize, State)> {
         self.len = self.len.checked_sub(1)?;
         self.items.get(self.len).copied()
     }
-}
-
-/// Places already followed, with the state they were followed in.
-pub(super) struct Seen {
-    items: [(usize, State); MAX_SEEN],
-    len: usize,
-}
-
-impl Seen {
-    fn new() -> Seen {
-        Seen {
-            items: [(0, State::default()); MAX_SEEN],
-            len: 0,
-        }
-    }
-    /// Whether `pc` was followed with this state; remembers it if not.
+    /// Whether `pc` is here with this state; adds it if not.
     fn check(&mut self, pc: usize, state: &State) -> bool {
         if self
             .items
@@ -76,10 +69,7 @@ impl Seen {
         {
             return true;
         }
-        if let Some(slot) = self.items.get_mut(self.len) {
-            *slot = (pc, *state);
-            self.len += 1;
-        }
+        self.push(pc, *state);
         false
     }
 }

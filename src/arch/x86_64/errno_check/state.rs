@@ -5,14 +5,14 @@ use super::decode::{Insn, Memory};
 use super::{Code, Target, EINTR};
 
 /// Stack slots remembered as holding errno's value.
-pub(super) const SLOTS: usize = 4;
+const SLOTS: usize = 4;
 /// Registers a call may change (System V ABI): rax, rcx, rdx, rsi, rdi,
 /// r8–r11.
-pub(super) const CLOBBERED: u16 = 0b0000_1111_1100_0111;
-pub(super) const RAX: u8 = 0;
-pub(super) const RDX: u8 = 2;
-pub(super) const RSP: u8 = 4;
-pub(super) const RBP: u8 = 5;
+const CLOBBERED: u16 = 0b0000_1111_1100_0111;
+const RAX: u8 = 0;
+const RDX: u8 = 2;
+const RSP: u8 = 4;
+const RBP: u8 = 5;
 
 /// What one path knows about errno.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
