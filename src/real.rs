@@ -303,7 +303,16 @@ macro_rules! real_functions {
                     // and this signature is its C prototype.
                     let f: unsafe extern "C" fn($($ty),*) -> $ret = unsafe { core::mem::transmute(f) };
                     // SAFETY: the caller upholds the function's contract.
-                    unsafe { f($($arg),*) }
+                    let result = unsafe { f($($arg),*) };
+                    // Not a tail call: this function's return address stays
+                    // on the stack during the call, after an indirect call
+                    // from this library's code, which is how the signal
+                    // trampoline's scan knows a hook is waiting
+                    // (`code::scan::hook_above`); the hook's own call of
+                    // this function is direct, to this library's code,
+                    // which the scan does not take as proof.
+                    core::sync::atomic::compiler_fence(Ordering::SeqCst);
+                    result
                 }
             )*
         }
