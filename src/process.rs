@@ -110,8 +110,8 @@ static PID_PAGE: AtomicUsize = AtomicUsize::new(0);
 const PAGE: usize = 4096;
 
 /// Maps the pid page, once: at the first handler install (an ordinary
-/// call). Without `MADV_WIPEONFORK` there is none, and the id is asked of
-/// the kernel for every copy.
+/// call). Without `MADV_WIPEONFORK` there is none, and [`cached_pid`]
+/// asks the kernel each time.
 pub fn map_pid_page() {
     if PID_PAGE.load(Ordering::Relaxed) != 0 {
         return;
