@@ -33,7 +33,6 @@
 
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, c_long, c_uint, c_ulong, c_void};
-use core::mem::MaybeUninit;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use libc::{
@@ -58,8 +57,14 @@ mod lookup {
     ) -> *mut core::ffi::c_void;
 
     impl Scope {
+        pub const EMPTY: Scope = Scope;
+
         pub fn find(_dlsym: Option<Dlsym>) -> Option<Scope> {
             None
+        }
+
+        pub fn find_into(&mut self, _dlsym: Option<Dlsym>) -> bool {
+            false
         }
 
         pub fn may_define(&self, _hash: u32) -> bool {
@@ -143,13 +148,15 @@ fn resolve(name: &'static [u8]) -> *mut c_void {
 }
 
 /// The scope the constructor found (see the module's documentation),
-/// written once, then only read.
+/// written once, then only read. In C's order, flags first: what a
+/// process writes of it stays together, in as few pages as can be.
+#[repr(C)]
 struct Published {
     /// Set (release) once `scope` is written; never cleared.
     ready: AtomicBool,
     /// Claimed by the one writer.
     claimed: AtomicBool,
-    scope: UnsafeCell<MaybeUninit<lookup::Scope>>,
+    scope: UnsafeCell<lookup::Scope>,
 }
 
 // SAFETY: `scope` is written only by the thread that claimed it, before
@@ -160,7 +167,7 @@ unsafe impl Sync for Published {}
 static PUBLISHED: Published = Published {
     ready: AtomicBool::new(false),
     claimed: AtomicBool::new(false),
-    scope: UnsafeCell::new(MaybeUninit::uninit()),
+    scope: UnsafeCell::new(lookup::Scope::EMPTY),
 };
 
 /// The published scope, once the constructor has found one.
@@ -170,17 +177,21 @@ fn published() -> Option<&'static lookup::Scope> {
     }
     // SAFETY: written before `ready` was set, and never again (see
     // `Published`).
-    Some(unsafe { (*PUBLISHED.scope.get()).assume_init_ref() })
+    Some(unsafe { &*PUBLISHED.scope.get() })
 }
 
-/// Publishes `scope` for the first calls; `None` if a scope was already
+/// Finds the scope (see [`lookup::Scope::find`]) and publishes it for
+/// the first calls; `None` if none was found, or one was already
 /// published (by an earlier run of the constructor).
-fn publish(scope: lookup::Scope) -> Option<&'static lookup::Scope> {
+fn publish() -> Option<&'static lookup::Scope> {
     if PUBLISHED.claimed.swap(true, Ordering::AcqRel) {
         return None;
     }
     // SAFETY: the one claimant writes, before `ready` lets anyone read.
-    unsafe { (*PUBLISHED.scope.get()).write(scope) };
+    let found = unsafe { (*PUBLISHED.scope.get()).find_into(dlsym_function()) };
+    if !found {
+        return None;
+    }
     PUBLISHED.ready.store(true, Ordering::Release);
     published()
 }
@@ -190,8 +201,8 @@ fn publish(scope: lookup::Scope) -> Option<&'static lookup::Scope> {
 /// every name that none of the scope's objects can define, or every name
 /// when there is no scope.
 pub fn init() {
-    match lookup::Scope::find(dlsym_function()).and_then(publish) {
-        Some(scope) => resolve_now(Some(scope), |hash| !scope.may_define(hash)),
+    match publish() {
+        Some(scope) => resolve_now(Some(scope), true),
         None => resolve_all(),
     }
 }
@@ -199,7 +210,7 @@ pub fn init() {
 /// Resolves every real function not resolved yet (the audit mode's
 /// wrappers need them all).
 pub fn resolve_all() {
-    resolve_now(published(), |_| true);
+    resolve_now(published(), false);
 }
 
 /// What a function's first call finds (`name` NUL-terminated, `hash` the
@@ -215,6 +226,25 @@ fn first_resolve(name: &'static [u8], hash: u32) -> *mut c_void {
         Some(found) => found,
         None => resolve(name),
     }
+}
+
+/// Resolves `slot` now, for [`resolve_now`]: `name` NUL-terminated,
+/// `hash` its GNU hash without the NUL, `fallback` what the slot holds if
+/// nothing is found.
+#[inline(never)]
+fn resolve_slot(
+    slot: &AtomicPtr<c_void>,
+    name: &'static [u8],
+    hash: u32,
+    fallback: *mut c_void,
+    scope: Option<&lookup::Scope>,
+) {
+    let bare = name.split_last().map_or(name, |(_, bare)| bare);
+    let found = match scope.and_then(|s| s.lookup(bare, hash)) {
+        Some(f) => f,
+        None => resolve(name),
+    };
+    settle(slot, found, fallback);
 }
 
 /// Stores in `slot` what a look-up found, and returns it: the real
@@ -363,20 +393,23 @@ macro_rules! real_functions {
         #[cfg(test)]
         const NAMES: &[&[u8]] = &[$(concat!(stringify!($name), "\0").as_bytes()),*];
 
-        /// Resolves now every real function not resolved yet for which
-        /// `now` says yes (given the name's GNU hash): from `scope`'s
-        /// symbol tables where it can answer, else with dlsym (or,
-        /// without it, one name at a time).
-        fn resolve_now(scope: Option<&lookup::Scope>, now: impl Fn(u32) -> bool) {
+        /// Resolves now every real function not resolved yet: all of
+        /// them, or only those `scope` cannot define (its bloom filters
+        /// rule them out). One call a name, so that the constructor runs
+        /// through little code.
+        fn resolve_now(scope: Option<&lookup::Scope>, undefinable_only: bool) {
             $({
                 const HASH: u32 = crate::elf::gnu_hash(stringify!($name).as_bytes());
-                if slot::$name.load(Ordering::Relaxed).is_null() && now(HASH) {
-                    let name = stringify!($name).as_bytes();
-                    let found = match scope.and_then(|s| s.lookup(name, HASH)) {
-                        Some(f) => f,
-                        None => resolve(concat!(stringify!($name), "\0").as_bytes()),
-                    };
-                    settle(&slot::$name, found, real_functions!(@fallback $name [$($fnty)?]));
+                if slot::$name.load(Ordering::Relaxed).is_null()
+                    && !(undefinable_only && scope.is_some_and(|s| s.may_define(HASH)))
+                {
+                    resolve_slot(
+                        &slot::$name,
+                        concat!(stringify!($name), "\0").as_bytes(),
+                        HASH,
+                        real_functions!(@fallback $name [$($fnty)?]),
+                        scope,
+                    );
                 }
             })*
         }
