@@ -129,3 +129,98 @@ fn every_hook_has_a_policy_name_and_every_name_a_hook() {
         "catalogued but not exported: {unhooked:?}"
     );
 }
+
+/// The aliases, large-file and fortified entry points that a program or a
+/// library may call by name, and that can wait interruptibly: each in
+/// `c-tests/alias_calls.c`, which finds it with `dlsym`, fails bare with
+/// EINTR under a storm, keeps it with `pass`, and works under the shim.
+const ALIASES: &[&str] = &[
+    "__read",
+    "__write",
+    "__send",
+    "__connect",
+    "__poll",
+    "__select",
+    "__nanosleep",
+    "__wait",
+    "__waitpid",
+    "open64",
+    "openat",
+    "openat64",
+    "__open_2",
+    "__open64_2",
+    "__openat_2",
+    "__openat64_2",
+    "fcntl64",
+];
+
+/// Hooked functions no test interrupts, and why.
+const NOT_INTERRUPTED: &[(&str, &str)] = &[
+    ("pread", POSITIONED),
+    ("pwrite", POSITIONED),
+    ("pread64", POSITIONED),
+    ("pwrite64", POSITIONED),
+    ("preadv", POSITIONED),
+    ("pwritev", POSITIONED),
+    ("__pread_chk", POSITIONED),
+    ("__pread64_chk", POSITIONED),
+    (
+        "__close",
+        "close is never retried, and no descriptor here waits in close",
+    ),
+];
+
+/// Why the positioned forms are not interrupted (`preadv2` and
+/// `pwritev2` are: an offset of -1 uses a pipe's current position).
+const POSITIONED: &str = "needs a seekable descriptor, and none of those waits interruptibly";
+
+#[test]
+fn every_alias_that_can_wait_is_retried_as_its_base() {
+    for name in ALIASES {
+        common::legacy::legacy("alias_calls", &[name]);
+    }
+}
+
+/// Every catalogued function is named by a test or a test program (its
+/// legacy program, or [`ALIASES`]), or listed in [`NOT_INTERRUPTED`].
+#[test]
+fn every_hooked_function_is_tested_or_says_why_not() {
+    let root = common::root();
+    let mut sources = String::new();
+    for dir in ["tests", "c-tests", "audit-tests"] {
+        for entry in std::fs::read_dir(root.join(dir)).expect("a test folder") {
+            let path = entry.expect("an entry").path();
+            let is_test = matches!(path.extension().and_then(|e| e.to_str()), Some("rs" | "c"));
+            if is_test && !path.ends_with("exports.rs") {
+                sources.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+                sources.push('\n');
+            }
+        }
+    }
+    let named = |name: &str| {
+        sources.match_indices(name).any(|(at, _)| {
+            let before = sources[..at].chars().next_back();
+            let after = sources[at + name.len()..].chars().next();
+            let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+            !word(before) && !word(after)
+        })
+    };
+    let untested: Vec<String> = catalogued()
+        .into_iter()
+        .filter(|name| {
+            !named(name)
+                && !ALIASES.contains(&name.as_str())
+                && !NOT_INTERRUPTED.iter().any(|(n, _)| n == name)
+        })
+        .collect();
+    assert!(
+        untested.is_empty(),
+        "hooked functions no test names, and not in NOT_INTERRUPTED: {untested:?}"
+    );
+    for (name, _) in NOT_INTERRUPTED {
+        assert!(
+            !named(name),
+            "{name} is tested now: take it out of NOT_INTERRUPTED"
+        );
+    }
+}
