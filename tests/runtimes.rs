@@ -343,7 +343,9 @@ fn stale_words_library() -> &'static Path {
         let out = common::root().join("target/c-tests/libstale_words.so");
         let built = common::output(
             Command::new("cc")
-                .args(["-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-o"])
+                .args([
+                    "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-o",
+                ])
                 .arg(&out)
                 .arg(common::root().join("c-tests/lib/stale_words.c")),
         );
