@@ -58,6 +58,9 @@ static RETRYING_TID: AtomicI32 = AtomicI32::new(0);
 /// From the constructor, after the real functions are resolved: turns the
 /// audit mode on when either variable is set.
 pub fn init(config: &'static config::Config<'static>) {
+    if !config::variables_set() {
+        return;
+    }
     let record = config::environment(config::AUDIT).filter(|v| !v.is_empty());
     let inject = config::environment(config::INJECT).filter(|v| !v.is_empty());
     if record.is_none() && inject.is_none() {

@@ -415,7 +415,51 @@ fn yes_or_no<'a>(variable: &'static str, value: &'a [u8]) -> Result<bool, Config
 
 /// Parses the variables of this process's environment.
 pub fn from_environment() -> Result<Config<'static>, ConfigError<'static>> {
-    parse(environment)
+    if variables_set() {
+        parse(environment)
+    } else {
+        parse(|_| None)
+    }
+}
+
+extern "C" {
+    /// The process's environment (`environ@GLIBC_2.2.5` in every glibc).
+    static environ: *const *const core::ffi::c_char;
+}
+
+/// Whether this process's environment sets one of [`VARIABLES`]: one pass
+/// over it, so that a process without any (most of those the library is
+/// loaded into) pays that instead of a `getenv` a variable.
+pub fn variables_set() -> bool {
+    const PREFIX: &[u8] = b"EINTRFIX_";
+    // SAFETY: `environ` is the loader-initialised pointer to the
+    // environment, a null-terminated array of NUL-terminated strings that
+    // the process keeps alive (as getenv reads it).
+    let mut entry = unsafe { core::ptr::addr_of!(environ).read() };
+    if entry.is_null() {
+        return false;
+    }
+    loop {
+        // SAFETY: `entry` points into the array, before or at its null.
+        let string = unsafe { entry.read() };
+        if string.is_null() {
+            return false;
+        }
+        // SAFETY: the string's bytes up to its NUL, which stops the
+        // comparison (no byte of the prefix is NUL).
+        let prefixed = (0..PREFIX.len())
+            .all(|i| PREFIX.get(i) == Some(&unsafe { string.add(i).cast::<u8>().read() }));
+        if prefixed {
+            // SAFETY: a NUL-terminated string of the environment.
+            let bytes = unsafe { core::ffi::CStr::from_ptr(string) }.to_bytes();
+            let name = bytes.split(|&b| b == b'=').next().unwrap_or(bytes);
+            if VARIABLES.iter().any(|v| v.as_bytes() == name) {
+                return true;
+            }
+        }
+        // SAFETY: not yet at the null that ends the array.
+        entry = unsafe { entry.add(1) };
+    }
 }
 
 /// A variable of this process's environment, as bytes, without allocating

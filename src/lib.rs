@@ -64,12 +64,14 @@ pub mod trace;
 pub mod waits;
 
 /// Runs when the library is loaded, before `main`: notes whether stderr is
-/// open, resolves every real function and reads the configuration, so that
-/// the hooks' slow paths find both ready, and sets up the signal table and
-/// the tracing sink. Hooks that run earlier resolve and read lazily.
+/// open, prepares the real functions' resolution (so that a first call,
+/// even in a signal handler, resolves without the loader's lock) and reads
+/// the configuration, so that the hooks' slow paths find both ready, and
+/// sets up the signal table and the tracing sink. Hooks that run earlier
+/// resolve and read lazily.
 extern "C" fn init() {
     trace::destination::init();
-    real::resolve_all();
+    real::init();
     let config = settings::config();
     process::init();
     trace::init(config);

@@ -1,12 +1,24 @@
 //! The real libc functions behind the hooks: the one place that resolves
 //! symbols.
 //!
-//! Each function has an `AtomicPtr` slot filled with `dlsym(RTLD_NEXT, ...)`
-//! eagerly by the library's constructor ([`resolve_all`]) and lazily by the
-//! first call when a hook runs before it (another library's constructor may
-//! call `write`). The fast path is one relaxed load, one null test that
-//! always predicts, and the call: no lock, no `Once`, nothing that could
-//! deadlock if `dlsym` re-entered a hook or a signal arrived mid-resolution.
+//! Each function has an `AtomicPtr` slot holding what
+//! `dlsym(RTLD_NEXT, ...)` gives, filled by the function's first call. The
+//! fast path is one relaxed load, one null test that always predicts, and
+//! the call: no lock, no `Once`, nothing that could deadlock if a look-up
+//! re-entered a hook or a signal arrived mid-resolution.
+//!
+//! A first call may come from a signal handler, where dlsym (the loader's
+//! lock, `malloc` for its errors) must not run. So the constructor
+//! ([`init`]) finds the objects after this library once (the scope of
+//! `src/real/lookup.rs`) and publishes it: a first call after that only
+//! reads their symbol tables, without a lock or a system call. The names
+//! those objects cannot define (their bloom filters prove it: a function
+//! of `libpthread.so.0` or `librt.so.1` after libc on an older glibc, or
+//! one the libc lacks) are resolved by the constructor itself, as is every
+//! name where no scope could be found. A process pays at start-up only for
+//! the scope and the bloom tests, and for each function it calls, once.
+//! Before the constructor (another library's constructor may call
+//! `write`), a first call asks dlsym.
 //!
 //! A slot knows "missing" from "not looked up yet": null means not looked
 //! up; a function libc lacks (`epoll_pwait2` before glibc 2.35) gets a
@@ -19,9 +31,11 @@
 
 #![allow(non_upper_case_globals)]
 
+use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, c_long, c_uint, c_ulong, c_void};
+use core::mem::MaybeUninit;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use libc::{
     epoll_event, fd_set, iovec, mmsghdr, mqd_t, msghdr, nfds_t, off64_t, off_t, pid_t, pollfd,
     sem_t, sembuf, siginfo_t, sigset_t, size_t, sockaddr, socklen_t, ssize_t, timespec, timeval,
@@ -34,11 +48,22 @@ mod lookup;
 #[cfg(not(target_pointer_width = "64"))]
 mod lookup {
     /// No scope: dlsym does it all.
+    #[derive(Clone, Copy)]
     pub struct Scope;
 
+    /// dlsym's type.
+    pub type Dlsym = unsafe extern "C" fn(
+        *mut core::ffi::c_void,
+        *const core::ffi::c_char,
+    ) -> *mut core::ffi::c_void;
+
     impl Scope {
-        pub fn find() -> Option<Scope> {
+        pub fn find(_dlsym: Option<Dlsym>) -> Option<Scope> {
             None
+        }
+
+        pub fn may_define(&self, _hash: u32) -> bool {
+            true
         }
 
         pub fn lookup(&self, _name: &[u8], _hash: u32) -> Option<*mut core::ffi::c_void> {
@@ -114,6 +139,81 @@ fn resolve(name: &'static [u8]) -> *mut c_void {
             let bare = name.split_last().map_or(name, |(_, bare)| bare);
             lookup::next_definition(bare, crate::elf::gnu_hash(bare)).unwrap_or(null_mut())
         }
+    }
+}
+
+/// The scope the constructor found (see the module's documentation),
+/// written once, then only read.
+struct Published {
+    /// Set (release) once `scope` is written; never cleared.
+    ready: AtomicBool,
+    /// Claimed by the one writer.
+    claimed: AtomicBool,
+    scope: UnsafeCell<MaybeUninit<lookup::Scope>>,
+}
+
+// SAFETY: `scope` is written only by the thread that claimed it, before
+// `ready` is set with release ordering, and read only after `ready` is
+// seen with acquire ordering; it is never written again.
+unsafe impl Sync for Published {}
+
+static PUBLISHED: Published = Published {
+    ready: AtomicBool::new(false),
+    claimed: AtomicBool::new(false),
+    scope: UnsafeCell::new(MaybeUninit::uninit()),
+};
+
+/// The published scope, once the constructor has found one.
+fn published() -> Option<&'static lookup::Scope> {
+    if !PUBLISHED.ready.load(Ordering::Acquire) {
+        return None;
+    }
+    // SAFETY: written before `ready` was set, and never again (see
+    // `Published`).
+    Some(unsafe { (*PUBLISHED.scope.get()).assume_init_ref() })
+}
+
+/// Publishes `scope` for the first calls; `None` if a scope was already
+/// published (by an earlier run of the constructor).
+fn publish(scope: lookup::Scope) -> Option<&'static lookup::Scope> {
+    if PUBLISHED.claimed.swap(true, Ordering::AcqRel) {
+        return None;
+    }
+    // SAFETY: the one claimant writes, before `ready` lets anyone read.
+    unsafe { (*PUBLISHED.scope.get()).write(scope) };
+    PUBLISHED.ready.store(true, Ordering::Release);
+    published()
+}
+
+/// The constructor's part: finds and publishes the scope the first calls
+/// search, and resolves now what they could not resolve without dlsym:
+/// every name that none of the scope's objects can define, or every name
+/// when there is no scope.
+pub fn init() {
+    match lookup::Scope::find(dlsym_function()).and_then(publish) {
+        Some(scope) => resolve_now(Some(scope), |hash| !scope.may_define(hash)),
+        None => resolve_all(),
+    }
+}
+
+/// Resolves every real function not resolved yet (the audit mode's
+/// wrappers need them all).
+pub fn resolve_all() {
+    resolve_now(published(), |_| true);
+}
+
+/// What a function's first call finds (`name` NUL-terminated, `hash` the
+/// GNU hash of the name without it): after the constructor, from the
+/// published scope's symbol tables, without a lock; dlsym only where
+/// those cannot answer (before the constructor, an IFUNC, a name a bloom
+/// filter let through that the objects lack).
+#[cold]
+#[inline(never)]
+fn first_resolve(name: &'static [u8], hash: u32) -> *mut c_void {
+    let bare = name.split_last().map_or(name, |(_, bare)| bare);
+    match published().and_then(|scope| scope.lookup(bare, hash)) {
+        Some(found) => found,
+        None => resolve(name),
     }
 }
 
@@ -193,7 +293,8 @@ macro_rules! real_functions {
                 #[cold]
                 #[inline(never)]
                 pub(super) unsafe fn $name($($arg: $ty),*) -> $ret {
-                    let found = resolve(concat!(stringify!($name), "\0").as_bytes());
+                    const HASH: u32 = crate::elf::gnu_hash(stringify!($name).as_bytes());
+                    let found = first_resolve(concat!(stringify!($name), "\0").as_bytes(), HASH);
                     let f = settle(&slot::$name, found, real_functions!(@fallback $name [$($fnty)?]));
                     if f.is_null() {
                         return real_functions!(@missing $ret $(, $missing)?);
@@ -202,7 +303,16 @@ macro_rules! real_functions {
                     // and this signature is its C prototype.
                     let f: unsafe extern "C" fn($($ty),*) -> $ret = unsafe { core::mem::transmute(f) };
                     // SAFETY: the caller upholds the function's contract.
-                    unsafe { f($($arg),*) }
+                    let result = unsafe { f($($arg),*) };
+                    // Not a tail call: this function's return address stays
+                    // on the stack during the call, after an indirect call
+                    // from this library's code, which is how the signal
+                    // trampoline's scan knows a hook is waiting
+                    // (`code::scan::hook_above`); the hook's own call of
+                    // this function is direct, to this library's code,
+                    // which the scan does not take as proof.
+                    core::sync::atomic::compiler_fence(Ordering::SeqCst);
+                    result
                 }
             )*
         }
@@ -253,22 +363,22 @@ macro_rules! real_functions {
         #[cfg(test)]
         const NAMES: &[&[u8]] = &[$(concat!(stringify!($name), "\0").as_bytes()),*];
 
-        /// Resolves every real function now (from the constructor): from
-        /// the loaded objects' symbol tables where `lookup` can, else
-        /// with dlsym (or, without it, one name at a time).
-        pub fn resolve_all() {
-            let scope = lookup::Scope::find(dlsym_function());
-            $(
-                if slot::$name.load(Ordering::Relaxed).is_null() {
-                    const HASH: u32 = crate::elf::gnu_hash(stringify!($name).as_bytes());
+        /// Resolves now every real function not resolved yet for which
+        /// `now` says yes (given the name's GNU hash): from `scope`'s
+        /// symbol tables where it can answer, else with dlsym (or,
+        /// without it, one name at a time).
+        fn resolve_now(scope: Option<&lookup::Scope>, now: impl Fn(u32) -> bool) {
+            $({
+                const HASH: u32 = crate::elf::gnu_hash(stringify!($name).as_bytes());
+                if slot::$name.load(Ordering::Relaxed).is_null() && now(HASH) {
                     let name = stringify!($name).as_bytes();
-                    let found = match scope.as_ref().and_then(|s| s.lookup(name, HASH)) {
+                    let found = match scope.and_then(|s| s.lookup(name, HASH)) {
                         Some(f) => f,
                         None => resolve(concat!(stringify!($name), "\0").as_bytes()),
                     };
                     settle(&slot::$name, found, real_functions!(@fallback $name [$($fnty)?]));
                 }
-            )*
+            })*
         }
     };
     // A wrapper only for a function whose failure is -1 with errno, and
@@ -469,11 +579,12 @@ fn word<T: Copy>(argument: &T) -> usize {
 
 /// Points the real-function slots that `divert` chooses (by name) at the
 /// audit mode's wrappers, which ask `check` about each call before making
-/// it. From the constructor, after [`resolve_all`], and only in the audit
-/// mode: otherwise the slots stay libc's and the hooks' fast path is
-/// unchanged. Functions whose failure is not -1 with errno, and the
+/// it. From the constructor, and only in the audit mode: otherwise the
+/// slots stay libc's and the hooks' fast path is unchanged. Resolves every
+/// function first. Functions whose failure is not -1 with errno, and the
 /// variadic ones, keep their slot.
 pub fn divert(divert: impl Fn(&'static str) -> bool, check: Check) {
+    resolve_all();
     AUDIT.store(check as usize, Ordering::Relaxed);
     audited::divert_all(divert);
 }

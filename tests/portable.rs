@@ -247,7 +247,7 @@ fn build(dir: &Path, version: &str, name: &str) -> PathBuf {
         .args(["-l:libpthread.so.0", "-l:librt.so.1"]);
     // dlopen is in libdl before glibc 2.34; the other programs do without
     // it, so that the library finds no dlsym in them.
-    if name == "rt_late_load" {
+    if name == "rt_late_load" || name == "first_call_locked" {
         cc.arg("-l:libdl.so.2");
     }
     let built = output(&mut cc);
@@ -330,11 +330,26 @@ fn on_old_glibc(version: &str) {
         .join("target/oldglibc")
         .join(version)
         .join("liblate_read.so");
-    build_library(Command::new(dir.join("cc")), &library);
+    build_library(Command::new(dir.join("cc")), "late_read", &library);
     let late = build(&dir, version, "rt_late_load");
     for (again, code) in [(false, 0), (true, 1)] {
         if let Err(e) = late_runtime(&late, &library, again, code) {
             failures.push(e);
+        }
+    }
+    // First calls resolve without the loader's lock, also where dlsym is
+    // libdl's and libpthread's functions come before libc's.
+    let library = common::root()
+        .join("target/oldglibc")
+        .join(version)
+        .join("libfirst_calls.so");
+    build_library(Command::new(dir.join("cc")), "first_calls", &library);
+    let locked = build(&dir, version, "first_call_locked");
+    let library = library.to_str().unwrap_or_default();
+    for mode in [Mode::Bare, Mode::Shim(&[])] {
+        let first = run(&locked, &[library], mode);
+        if first.code != Some(0) {
+            failures.push(format!("first_call_locked: {first:?}"));
         }
     }
     assert!(
@@ -344,15 +359,16 @@ fn on_old_glibc(version: &str) {
     );
 }
 
-/// `c-tests/lib/late_read.c` built by `cc` (gcc, or a runtime's `cc`
-/// wrapper) into `out`.
-fn build_library(mut cc: Command, out: &Path) {
+/// `c-tests/lib/NAME.c` built by `cc` (gcc, or a runtime's `cc` wrapper)
+/// into `out`.
+fn build_library(mut cc: Command, name: &str, out: &Path) {
     cc.args(["-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC"])
         .args(["-static-libgcc", "-Wl,-z,now", "-o"])
         .arg(out)
-        .arg(common::root().join("c-tests/lib/late_read.c"));
+        .arg(common::root().join(format!("c-tests/lib/{name}.c")))
+        .arg("-l:libpthread.so.0");
     let built = output(&mut cc);
-    assert!(built.status.success(), "liblate_read.so: {built:?}");
+    assert!(built.status.success(), "lib{name}.so: {built:?}");
 }
 
 /// Runs `rt_late_load LIBRARY [again]` with the library named as a
@@ -392,7 +408,7 @@ fn a_runtime_loaded_later_is_known_at_once_with_dl_find_object() {
     }
     let program = common::c_program("rt_late_load");
     let library = common::root().join("target/c-tests/liblate_read.so");
-    build_library(Command::new("gcc"), &library);
+    build_library(Command::new("gcc"), "late_read", &library);
     for again in [false, true] {
         late_runtime(&program, &library, again, 1).unwrap_or_else(|e| panic!("{e}"));
     }

@@ -60,3 +60,41 @@ fn an_interposer_loaded_after_the_shim_stays_between_it_and_libc() {
         );
     }
 }
+
+/// A first call of a hooked function resolves it without the loader's
+/// lock: `c-tests/lib/first_calls.c`'s constructor, run by dlopen under
+/// that lock, waits for a thread's first calls (bounded at 5 s, then exit
+/// 1). A look-up through dlsym there would wait for the constructor.
+#[test]
+fn a_first_call_resolves_without_the_loaders_lock() {
+    let library = root().join("target/c-tests/libfirst_calls.so");
+    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args([
+            "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-o",
+        ])
+        .arg(&library)
+        .arg(root().join("c-tests/lib/first_calls.c"))
+        .arg("-lpthread")
+        .status()
+        .expect("cc runs");
+    assert!(status.success(), "cc failed");
+    let program = c_program("first_call_locked");
+    for preload in [None, Some(library_path())] {
+        let mut cmd = Command::new(&program);
+        cmd.arg(&library).env_remove("LD_PRELOAD");
+        if let Some(preload) = &preload {
+            cmd.env("LD_PRELOAD", preload);
+        }
+        let out = cmd.output().expect("first_call_locked runs");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "preload {preload:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn library_path() -> String {
+    library().display().to_string()
+}

@@ -110,7 +110,34 @@ impl GnuHash {
     }
 }
 
+impl GnuHash {
+    /// Whether the bloom filter lets a symbol of this hash be in the
+    /// table: `false` proves it is not (a few dozen instructions, without
+    /// the chain or the names).
+    #[inline]
+    fn may_hold(&self, hash: u32) -> bool {
+        if self.bloom_words == 0 {
+            return true;
+        }
+        let at = self
+            .bloom_at
+            .wrapping_add((hash / 64 % self.bloom_words) as usize * 8);
+        let bits = (1u64 << (hash % 64)) | (1u64 << ((hash >> (self.shift % 32)) % 64));
+        // SAFETY: a bloom word below `bloom_words`, inside the region
+        // ([`GnuHash::at`] checked the filter and the buckets).
+        let word = unsafe { read_unaligned(at as *const u64) };
+        word & bits == bits
+    }
+}
+
 impl Symbols {
+    /// Whether the GNU hash table may define a symbol of hash `hash`
+    /// (its bloom filter); `true` without a GNU hash table.
+    #[inline]
+    pub fn may_define(&self, hash: u32) -> bool {
+        self.gnu_hash.map_or(true, |table| table.may_hold(hash))
+    }
+
     /// Whether the object has a GNU hash table.
     pub fn has_gnu_hash(&self) -> bool {
         self.gnu_hash.is_some()
@@ -156,20 +183,8 @@ impl Symbols {
     #[inline]
     pub fn gnu_chain<T>(&self, hash: u32, mut each: impl FnMut(u32) -> Option<T>) -> Option<T> {
         let table = self.gnu_hash?;
-        if table.buckets == 0 {
+        if table.buckets == 0 || !table.may_hold(hash) {
             return None;
-        }
-        if table.bloom_words != 0 {
-            let at = table
-                .bloom_at
-                .wrapping_add((hash / 64 % table.bloom_words) as usize * 8);
-            let bits = (1u64 << (hash % 64)) | (1u64 << ((hash >> (table.shift % 32)) % 64));
-            // SAFETY: a bloom word below `bloom_words`, inside the region
-            // ([`GnuHash::at`] checked the filter and the buckets).
-            let word = unsafe { read_unaligned(at as *const u64) };
-            if word & bits != bits {
-                return None;
-            }
         }
         let bucket = table
             .buckets_at

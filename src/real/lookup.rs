@@ -66,6 +66,7 @@ enum Found {
 }
 
 /// The objects `RTLD_NEXT` searches from this library, in order.
+#[derive(Clone, Copy)]
 pub struct Scope {
     objects: [Option<Object>; MAX_OBJECTS],
     /// Checked against dlsym's answer: anything unusual goes back to it.
@@ -318,6 +319,16 @@ impl Scope {
         (scope.lookup(b"read", gnu_hash(b"read")) == Some(anchor as *mut c_void)).then_some(scope)
     }
 
+    /// Whether one of the objects may define a symbol of hash `hash`, by
+    /// their bloom filters: `false` proves that none does, so that
+    /// [`Scope::lookup`] would send the name to dlsym.
+    pub fn may_define(&self, hash: u32) -> bool {
+        self.objects
+            .iter()
+            .map_while(Option::as_ref)
+            .any(|object| object.symbols.may_define(hash))
+    }
+
     /// The address `dlsym(RTLD_NEXT, name)` gives, or `None` when dlsym
     /// must be asked (`name` without its NUL, `hash` its [`gnu_hash`]).
     pub fn lookup(&self, name: &[u8], hash: u32) -> Option<*mut c_void> {
@@ -375,6 +386,10 @@ mod tests {
         for name in NAMES {
             let found = scope.lookup(name, gnu_hash(name));
             assert_eq!(found, Some(next(name)), "{}", String::from_utf8_lossy(name));
+            assert!(
+                scope.may_define(gnu_hash(name)),
+                "the bloom filters let it through"
+            );
         }
         let missing = b"no_such_function_anywhere";
         assert_eq!(scope.lookup(missing, gnu_hash(missing)), None);
