@@ -131,6 +131,17 @@ impl GnuHash {
 }
 
 impl Symbols {
+    /// No tables: every read fails.
+    pub const EMPTY: Symbols = Symbols {
+        symtab: 0,
+        count: 0,
+        strtab: 0,
+        strings: Region { start: 0, len: 0 },
+        versym: None,
+        gnu_hash: None,
+        hash: None,
+    };
+
     /// Whether the GNU hash table may define a symbol of hash `hash`
     /// (its bloom filter); `true` without a GNU hash table.
     #[inline]

@@ -68,7 +68,9 @@ enum Found {
 /// The objects `RTLD_NEXT` searches from this library, in order.
 #[derive(Clone, Copy)]
 pub struct Scope {
-    objects: [Option<Object>; MAX_OBJECTS],
+    /// The first `len` are the objects, in order.
+    objects: [Object; MAX_OBJECTS],
+    len: usize,
     /// Checked against dlsym's answer: anything unusual goes back to it.
     anchored: bool,
 }
@@ -77,7 +79,7 @@ pub struct Scope {
 pub type Dlsym = unsafe extern "C" fn(*mut c_void, *const core::ffi::c_char) -> *mut c_void;
 
 /// The state of the walk over the loaded objects.
-struct Walk {
+struct Walk<'a> {
     /// An address inside this library.
     ours: usize,
     /// dlsym's address of `read` (0 without dlsym: every later object).
@@ -86,8 +88,8 @@ struct Walk {
     reached_anchor: bool,
     /// An object could not be read, or there were too many.
     failed: bool,
-    objects: [Option<Object>; MAX_OBJECTS],
-    len: usize,
+    /// Where the objects go.
+    scope: &'a mut Scope,
 }
 
 /// Whether `address` is inside one of the object's loaded segments.
@@ -140,10 +142,10 @@ extern "C" fn visit(info: *mut dl_phdr_info, _size: size_t, data: *mut c_void) -
     // SAFETY: as above.
     match unsafe { object(info) } {
         Ok(None) => {}
-        Ok(Some(object)) => match walk.objects.get_mut(walk.len) {
+        Ok(Some(object)) => match walk.scope.objects.get_mut(walk.scope.len) {
             Some(slot) => {
-                *slot = Some(object);
-                walk.len += 1;
+                *slot = object;
+                walk.scope.len += 1;
             }
             None => walk.failed = true,
         },
@@ -234,6 +236,12 @@ fn definition(name: &[u8], hash: u32, everywhere: bool) -> Option<*mut c_void> {
 }
 
 impl Object {
+    /// No object: what the unused entries of a [`Scope`] hold.
+    const EMPTY: Object = Object {
+        bias: 0,
+        symbols: Symbols::EMPTY,
+    };
+
     /// Searches this object for `name` (hash `hash`) as dlsym does.
     ///
     /// # Safety
@@ -282,57 +290,75 @@ impl Object {
 }
 
 impl Scope {
+    /// A scope of no objects, for a static that a scope is copied into.
+    pub const EMPTY: Scope = Scope {
+        objects: [Object::EMPTY; MAX_OBJECTS],
+        len: 0,
+        anchored: false,
+    };
+
+    /// The objects to search, in order.
+    fn searched(&self) -> &[Object] {
+        self.objects.get(..self.len).unwrap_or(&[])
+    }
+
     /// The objects to search, or `None` when dlsym must do it all (or,
     /// without dlsym, [`next_definition`]). Takes the loader's locks: from
     /// the constructor only.
     pub fn find(dlsym: Option<Dlsym>) -> Option<Scope> {
+        let mut scope = Scope::EMPTY;
+        scope.find_into(dlsym).then_some(scope)
+    }
+
+    /// [`Scope::find`] into this scope, empty so far: whether it found
+    /// one. Writes only the entries of the objects found (in a static,
+    /// the rest of its pages are left untouched, not copied into every
+    /// process's private memory).
+    pub fn find_into(&mut self, dlsym: Option<Dlsym>) -> bool {
         let anchor = match dlsym {
             // SAFETY: the name is NUL-terminated; RTLD_NEXT is a valid
             // pseudo-handle.
             Some(dlsym) => match unsafe { dlsym(libc::RTLD_NEXT, c"read".as_ptr()) } {
-                anchor if anchor.is_null() => return None,
+                anchor if anchor.is_null() => return false,
                 anchor => anchor as usize,
             },
             None => 0,
         };
+        self.anchored = anchor != 0;
+        self.len = 0;
         let mut walk = Walk {
             ours: Scope::find as fn(Option<Dlsym>) -> Option<Scope> as usize,
             anchor,
             after_ours: false,
             reached_anchor: false,
             failed: false,
-            objects: [None; MAX_OBJECTS],
-            len: 0,
+            scope: self,
         };
         // SAFETY: `visit` is the callback's type and `walk` outlives the call.
         unsafe { libc::dl_iterate_phdr(Some(visit), (&mut walk as *mut Walk).cast()) };
-        if walk.failed || (anchor != 0 && !walk.reached_anchor) {
-            return None;
+        let found = !walk.failed
+            && (anchor == 0
+                || (walk.reached_anchor
+                    && self.lookup(b"read", gnu_hash(b"read")) == Some(anchor as *mut c_void)));
+        if !found {
+            self.len = 0;
         }
-        let scope = Scope {
-            objects: walk.objects,
-            anchored: anchor != 0,
-        };
-        if anchor == 0 {
-            return Some(scope);
-        }
-        (scope.lookup(b"read", gnu_hash(b"read")) == Some(anchor as *mut c_void)).then_some(scope)
+        found
     }
 
     /// Whether one of the objects may define a symbol of hash `hash`, by
     /// their bloom filters: `false` proves that none does, so that
     /// [`Scope::lookup`] would send the name to dlsym.
     pub fn may_define(&self, hash: u32) -> bool {
-        self.objects
+        self.searched()
             .iter()
-            .map_while(Option::as_ref)
             .any(|object| object.symbols.may_define(hash))
     }
 
     /// The address `dlsym(RTLD_NEXT, name)` gives, or `None` when dlsym
     /// must be asked (`name` without its NUL, `hash` its [`gnu_hash`]).
     pub fn lookup(&self, name: &[u8], hash: u32) -> Option<*mut c_void> {
-        for object in self.objects.iter().map_while(Option::as_ref) {
+        for object in self.searched() {
             // SAFETY: the objects were loaded when the scope was made, and
             // the constructor runs before anything could unload them.
             match unsafe { object.find(name, hash) } {
