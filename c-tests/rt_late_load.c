@@ -8,22 +8,6 @@
 #include <sys/wait.h>
 #include <dlfcn.h>
 
-/* Zeroes the stack below main's frame. dlopen's internals leave return
- * addresses there (glibc 2.28's: after indirect calls, which the shim's
- * stack scan cannot disprove), where the hook's frames later keep slots
- * they never write: a scan that meets one first stops there, and the
- * library's call counts as the program's. This program tests how the
- * library comes to be known, so it starts from a clean stack; the stale
- * words themselves are the scan's problem (docs/portability.md). */
-static __attribute__((noinline)) void wipe_stack(void)
-{
-	volatile char below[16384];
-	size_t i;
-
-	for (i = 0; i < sizeof below; i++)
-		below[i] = 0;
-}
-
 int main(int argc, char **argv)
 {
 	int p[2];
@@ -55,7 +39,6 @@ int main(int argc, char **argv)
 	it.it_value = it.it_interval;
 	if (setitimer(ITIMER_REAL, &it, NULL) != 0)
 		fail("setitimer");
-	wipe_stack();
 	n = late_read(p[0], buf, sizeof buf);
 	if (n < 0)
 		fail("read");

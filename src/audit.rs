@@ -88,8 +88,9 @@ pub fn init(config: &'static config::Config<'static>) {
     if let Some(spec) = target {
         record::TARGET.get_or_init(|| spec);
     }
-    // The unwinder is loaded now, in the constructor, not in a hook.
-    let _ = record::program_caller();
+    // The unwinder is loaded now, in the constructor, not in a hook (for
+    // any function: only the loading matters here).
+    let _ = record::program_caller(Function::read);
     ON.store(true, Ordering::Release);
     sampling::start(target.is_some_and(|t| t.signal || t.function.starts_with(b"libc:")));
     let all = record.is_some();
@@ -116,7 +117,7 @@ fn at_call(name: &'static str, arguments: &[usize]) -> Audited {
     let Some(function) = Function::from_name(name.as_bytes()) else {
         return Audited::Call;
     };
-    let Some(address) = record::program_caller() else {
+    let Some(address) = record::program_caller(function) else {
         return Audited::Call;
     };
     emit_site(Kind::Hook, function, address);

@@ -4,7 +4,7 @@
 //! it retries each interrupted call once the script's signal handlers have
 //! run) must see its own calls' EINTR as it would bare, or its handlers
 //! wait until the call completes. So on the slow path the policy engine
-//! asks who called the hook: [`hook_caller`].
+//! asks who called the hook: [`sites::hook_site`].
 //!
 //! # The table
 //! [`init`] (at the first handler install) lists the `PT_LOAD` segments
@@ -34,24 +34,24 @@
 //!
 //! # Finding the caller
 //! Release builds have no frame pointers and there is no stable
-//! return-address intrinsic, so [`first_caller`] scans the stack upwards
-//! from a stack pointer for the first word that is a plausible return
-//! address outside the code to skip: it points into a known object's code
-//! just past a call instruction ([`arch::call_before`]), and that call
-//! does not provably go somewhere else. Measured under Python, the frames
-//! between a hook's slow path and its caller hold stale return addresses
-//! left by earlier calls (after `call _Py_Dealloc`, `call memcmp@plt`):
-//! each provably calls something else, so the scan passes it. A call that
-//! provably goes into the skipped code (directly, through a PLT stub, or
-//! through a GOT slot) is what the hook's true caller shows, and the
-//! runtime rule requires it ([`Caller::calls_skipped`]); a call through a
-//! register proves nothing (libffi's call of a `ctypes` function is one).
+//! return-address intrinsic, so the stack is scanned upwards from a stack
+//! pointer ([`scan`]) for words that are plausible return addresses: they
+//! point into a known object's code just past a call instruction
+//! ([`arch::call_before`]). The frames between a hook's slow path and its
+//! caller keep, in slots they never write, stale return addresses of
+//! earlier calls (after `call _Py_Dealloc` under Python, after the `write`
+//! made just before). So a hook's caller is the first word whose call
+//! provably reached this hook's function ([`sites::hook_site`]), not the
+//! first plausible one. For a call inside libc, which the stack cannot
+//! name, the signal trampoline takes the first word above libc's frames
+//! whose call does not provably go elsewhere ([`scan::first_caller`]).
 //!
 //! A caller that reached the hook by a jump (a tail call) leaves only its
 //! own caller's return address, whose call goes elsewhere: the scan then
-//! goes on up the stack, to the first call it cannot disprove (at the
-//! latest the indirect call that started the thread, in libc), within the
-//! thread's stack and 4 KiB. Such a call follows the usual rules.
+//! goes on up the stack, to the first call it cannot prove or disprove (at
+//! the latest the indirect call that started the thread, in libc, for the
+//! trampoline's scan), within the thread's stack and 4 KiB. Such a call
+//! follows the usual rules.
 
 mod runtimes;
 pub mod scan;
@@ -118,6 +118,9 @@ static REBUILDING: AtomicBool = AtomicBool::new(false);
 static FIND_OBJECT: AtomicUsize = AtomicUsize::new(0);
 /// `__libc_stack_end`: the top of the main thread's stack (0 if unknown).
 static STACK_END: AtomicUsize = AtomicUsize::new(0);
+/// This library's load address, where its ELF header is mapped: 0 until
+/// the table is built.
+static OWN_BASE: AtomicUsize = AtomicUsize::new(0);
 
 /// What decides which later objects are runtimes (`EINTRFIX_RUNTIMES`):
 /// set once by [`init`], with the table's first build.
@@ -299,6 +302,7 @@ unsafe extern "C" fn find_self(
     let image = unsafe { image_of(info) };
     if image.has_text(census.own) {
         census.build_id_len = image.build_id(&mut census.build_id);
+        OWN_BASE.store(info.dlpi_addr as usize, Ordering::Relaxed);
         return 1;
     }
     0
@@ -532,6 +536,11 @@ pub fn ready() -> bool {
     LOADED.ready()
 }
 
+/// This library's load address, once the table is built.
+fn own_base() -> Option<usize> {
+    Some(OWN_BASE.load(Ordering::Relaxed)).filter(|&base| base != 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -542,7 +551,7 @@ mod tests {
         // In the test binary this crate is linked into the program, which
         // therefore counts as the shim.
         assert_eq!(
-            owner_of(scan::hook_caller as *const () as usize),
+            owner_of(scan::hook_above as *const () as usize),
             Some(Owner::Shim)
         );
         let read = libc::read as *const () as usize;

@@ -335,3 +335,49 @@ fn a_tail_called_read_is_retried_and_the_search_stays_on_the_stack() {
         .expect("env runs");
     assert_eq!(run.status.code(), Some(0), "{run:?}");
 }
+
+/// `c-tests/lib/stale_words.c` built into target/c-tests, once.
+fn stale_words_library() -> &'static Path {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let out = common::root().join("target/c-tests/libstale_words.so");
+        let built = common::output(
+            Command::new("cc")
+                .args([
+                    "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-o",
+                ])
+                .arg(&out)
+                .arg(common::root().join("c-tests/lib/stale_words.c")),
+        );
+        assert!(built.status.success(), "libstale_words.so: {built:?}");
+        out
+    })
+}
+
+/// A stale return address cannot stand for the live caller: the hook's
+/// frames keep slots they never write, where the other side's earlier
+/// calls of `write` left their return addresses; the read that meets the
+/// storm right after is judged by its own call site. The program's read
+/// after the runtime's words is retried; the runtime's read after the
+/// program's words keeps its EINTR. Both fail bare.
+#[test]
+fn a_stale_return_address_is_not_taken_for_the_caller() {
+    let program = c_program("rt_stale_word");
+    let library = stale_words_library().to_str().expect("a UTF-8 path");
+    for (side, code) in [("program", 0), ("runtime", 1)] {
+        let bare = common::run(&program, &[library, side], Mode::Bare);
+        assert_eq!(bare.code, Some(1), "{side} bare: {bare:?}");
+        for (runtimes, code) in [("libstale_words.so", code), ("none", 0)] {
+            let run = common::run(
+                &program,
+                &[library, side],
+                Mode::Shim(&[("EINTRFIX_RUNTIMES", runtimes)]),
+            );
+            assert_eq!(
+                run.code,
+                Some(code),
+                "{side}, EINTRFIX_RUNTIMES={runtimes}: {run:?}"
+            );
+        }
+    }
+}

@@ -9,6 +9,7 @@ use crate::code;
 use crate::config::inject::Spec;
 use crate::functions::Function;
 use crate::once::Once;
+use crate::origin;
 use crate::trace::line::Line;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
@@ -248,14 +249,14 @@ extern "C" {
     ) -> core::ffi::c_int;
 }
 
-/// The return address of the program's call into the running hook: the
-/// first frame outside the shim, by the unwinder (the scan the policy
-/// engine uses, [`code::scan::hook_caller`], can take a stale return address
-/// left in a hook's frame by an earlier call for the live one; it is the
-/// fallback). The unwinder takes the loader's lock: the audit mode is not
-/// async-signal-safe where a signal handler makes a hooked call while
-/// another thread loads a library.
-pub(super) fn program_caller() -> Option<usize> {
+/// The return address of the program's call into the running hook of
+/// `function`: the first frame outside the shim, by the unwinder; else
+/// the site the policy engine finds ([`origin::hook_site`]: the first
+/// return address whose call provably reached this hook). The unwinder
+/// takes the loader's lock: the audit mode is not async-signal-safe where
+/// a signal handler makes a hooked call while another thread loads a
+/// library.
+pub(super) fn program_caller(function: Function) -> Option<usize> {
     let mut frames = [core::ptr::null_mut(); 32];
     // SAFETY: `frames` holds 32 writable pointers.
     let n = unsafe { backtrace(frames.as_mut_ptr(), 32) };
@@ -266,7 +267,7 @@ pub(super) fn program_caller() -> Option<usize> {
         .iter()
         .map(|&f| f as usize)
         .find(|&a| code::owner_of(a) != Some(code::Owner::Shim))
-        .or_else(|| code::scan::hook_caller().map(|c| c.address))
+        .or_else(|| origin::hook_site(function).map(|site| site.address))
 }
 
 /// Counts a call at `address` of the function tagged `tag` (its index

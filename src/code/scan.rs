@@ -16,7 +16,7 @@ pub struct Caller {
     /// Whose code it returns into.
     pub owner: Owner,
     /// Whether the call before it provably goes into the skipped code
-    /// (the proof the runtime rule asks for).
+    /// (the proof the rules for a call inside libc ask for).
     pub calls_skipped: bool,
 }
 
@@ -130,13 +130,6 @@ const BLOCK_WORDS: usize = 128;
 /// AddressSanitizer's).
 pub fn hook_above(stack: usize) -> bool {
     first_caller(stack, |owner| owner != Owner::Shim).is_some()
-}
-
-/// The caller of the running hook: the first return address outside the
-/// shim. Called from the hook's slow path.
-#[inline(never)]
-pub fn hook_caller() -> Option<Caller> {
-    first_caller(arch::stack_pointer(), |owner| owner == Owner::Shim)
 }
 
 /// Where a scan from `sp` stops.

@@ -1,4 +1,6 @@
-//! Which call sites handle EINTR themselves: the per-site rule's memory.
+//! Call sites: which one made the running hook's call ([`hook_site`], for
+//! the runtime rule and the per-site rule alike), and which ones handle
+//! EINTR themselves (the per-site rule's memory).
 //!
 //! A call site is named by its return address. The first time one of its
 //! calls is interrupted, the code after it is decoded
@@ -11,10 +13,10 @@
 //! is decoded again next time.
 
 use super::scan::{call_target, read_word, scan, CallTarget};
-use super::{find_object, locate, Owner, Place};
+use super::{find_object, locate, own_base, Owner, Place};
 use crate::arch::errno_check::{self, Code, Target, Verdict};
 use crate::arch::{self};
-use crate::elf::Image;
+use crate::elf::{gnu_hash, sysv_hash, Image, SHN_UNDEF};
 use core::ptr::read_volatile;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -98,46 +100,112 @@ pub fn verdict(ret: usize) -> Verdict {
     verdict
 }
 
+/// A call site on the stack: the return address, and whose code it is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Site {
+    /// The return address.
+    pub address: usize,
+    /// Whose code holds it.
+    pub owner: Owner,
+}
+
 /// The call site of the running hook, found from its slow path: the first
 /// word on the stack, above the shim's own frames, that returns just past
-/// a call which provably goes to the hooked function `name` through the
-/// caller's own PLT stub or GOT slot for that name. Words whose call goes
-/// elsewhere or cannot be proved (a call through a register: stale words
-/// in the uninitialised slots of the hook's frames hold such addresses)
-/// are passed over. A tail call into the hook leaves no such word: the
-/// call then follows the usual rules.
+/// a call which provably reaches `entry`, this library's definition of the
+/// hooked function ([`entry_of`]): a call through the caller's PLT stub or
+/// through a slot (`call *slot(%rip)`) that holds `entry`, or a direct
+/// call to it. A bound GOT slot holds the definition its name resolved to,
+/// so a call through the caller's slot for `read` proves a call of `read`;
+/// the live call's slot is bound by the time the hook runs (the loader's
+/// lazy resolver binds it before it jumps to the hook).
+///
+/// Stale return addresses, left by earlier calls in the slots that the
+/// hook's frames reserve but never write, are passed over when their call
+/// provably went elsewhere (another hook, other code), and so are words in
+/// libc's or a runtime's code whose call cannot be proved. No site is
+/// found (the call follows the usual rules) at a word in other code whose
+/// call cannot be proved (through a register, or to code not known: a
+/// function pointer's call may be the live one), at a word in an object
+/// loaded later that is not a runtime (never read: libffi under `ctypes`),
+/// or when a tail call into the hook left no word of its caller's. So a
+/// word further up, stale or not, never stands for such a call.
 #[inline(never)]
-pub fn hook_site(name: &[u8]) -> Option<usize> {
-    let skip = |owner: Owner| owner == Owner::Shim;
-    scan(arch::stack_pointer(), |word| {
-        let Place::Known { owner, segment } = locate(word) else {
-            return None;
-        };
-        if !segment.is_text() || skip(owner) {
-            return None;
+pub fn hook_site(entry: usize) -> Option<Site> {
+    site_above(arch::stack_pointer(), entry)
+}
+
+/// [`hook_site`]'s scan from `sp`, in a frame of its own below `sp`: the
+/// scan's buffer is not among the words it reads.
+#[inline(never)]
+fn site_above(sp: usize, entry: usize) -> Option<Site> {
+    let found = scan(sp, |word| match locate(word) {
+        Place::Known { owner, segment } if segment.is_text() && owner != Owner::Shim => {
+            // SAFETY: the bytes before `word`, down to the segment's start
+            // at most, are in a readable code segment.
+            let call = unsafe { arch::call_before(word, segment.start) }?;
+            if calls_entry(call, entry) {
+                return Some(Some(Site {
+                    address: word,
+                    owner,
+                }));
+            }
+            // An unproved call of the program's (or its libraries') may be
+            // the live one, through a function pointer: the scan ends.
+            // libc calls no hook through a pointer; an unproved word of a
+            // runtime's leaves the call a runtime's, or the program's (the
+            // safe side) when a proved word of the program's lies above.
+            let unproved = owner == Owner::Other
+                && call_target(call, &|owner| owner == Owner::Shim) == CallTarget::Unknown;
+            unproved.then_some(None)
         }
-        // SAFETY: the bytes before `word`, down to the segment's start at
-        // most, are in a readable code segment.
-        let call = unsafe { arch::call_before(word, segment.start) }?;
-        if call_target(call, &skip) != CallTarget::Skipped {
-            return None;
-        }
-        let slot = match call {
-            arch::Call::Direct(stub) => match locate(stub) {
-                Place::Known { segment, .. } => {
-                    // SAFETY: a stub in a known readable segment; reads
-                    // stop at the end of the segment that holds it.
-                    unsafe { arch::plt_slot(stub, segment.end) }
-                }
-                _ => None,
-            }?,
-            arch::Call::Slot(slot) => slot,
-            arch::Call::Indirect => return None,
-        };
-        let mut slots = [0usize; MAX_SLOTS];
-        let found = loaded_image(word)?.import_slots(name, &mut slots);
-        slots.iter().take(found).any(|&s| s == slot).then_some(word)
-    })
+        Place::Opaque => Some(None),
+        _ => None,
+    });
+    found.flatten()
+}
+
+/// Whether `call` provably reaches `entry`: directly, or through its PLT
+/// stub's slot or the slot it names, holding `entry`.
+fn calls_entry(call: arch::Call, entry: usize) -> bool {
+    let slot = match call {
+        arch::Call::Direct(target) if target == entry => return true,
+        arch::Call::Direct(stub) => match locate(stub) {
+            // SAFETY: a stub in a known code segment; reads stop at the
+            // end of that segment.
+            Place::Known { segment, .. } if segment.is_text() => unsafe {
+                arch::plt_slot(stub, segment.end)
+            },
+            _ => None,
+        },
+        arch::Call::Slot(slot) => Some(slot),
+        arch::Call::Indirect => None,
+    };
+    slot.and_then(read_word) == Some(entry)
+}
+
+/// This library's definition of the dynamic symbol `name` (a hook's entry
+/// point, what a caller's GOT slot for `name` holds once bound), read from
+/// its own symbol table; `None` before the table is built, or if it
+/// defines no such symbol. Out of line: looked up once per function, it
+/// does not widen the frames that a scan reads.
+#[cold]
+#[inline(never)]
+pub fn entry_of(name: &[u8]) -> Option<usize> {
+    let base = own_base()?;
+    // SAFETY: this library stays loaded while its code runs, and its first
+    // segment (at its load address) maps its ELF header.
+    let image = unsafe { Image::from_mapping(base, base) }?;
+    let symbols = image.symbols()?;
+    let defined = |index: u32| {
+        let sym = symbols.symbol(index)?;
+        let named = sym.st_shndx != SHN_UNDEF && sym.st_value != 0 && symbols.name_is(&sym, name);
+        named.then(|| base.wrapping_add(sym.st_value as usize))
+    };
+    if symbols.has_gnu_hash() {
+        symbols.gnu_chain(gnu_hash(name), defined)
+    } else {
+        symbols.sysv_chain(sysv_hash(name), defined)
+    }
 }
 
 /// The image of the loaded object that holds `addr` (`_dl_find_object`).
