@@ -43,11 +43,31 @@ static inline void legacy_handle(int sig, void (*handler)(int))
 	}
 }
 
-/* Starts a SIGALRM storm: one signal every `period_us` microseconds. */
-static inline void storm_start(long period_us)
+/* Stops the storm (children inherit no timer, but be explicit). */
+static inline void storm_stop(void)
 {
 	struct itimerval it;
-	legacy_handle(SIGALRM, legacy_count_signal);
+	memset(&it, 0, sizeof it);
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* Signals left in a storm that ends by itself (storm_start_for). */
+static volatile sig_atomic_t legacy_storm_left;
+
+/* Counts a signal of a storm that ends by itself; stops it at the last. */
+static void legacy_count_down(int sig)
+{
+	legacy_count_signal(sig);
+	if (--legacy_storm_left == 0)
+		storm_stop();
+}
+
+/* Installs `handler` for SIGALRM and sends one every `period_us`
+ * microseconds. */
+static inline void legacy_storm(void (*handler)(int), long period_us)
+{
+	struct itimerval it;
+	legacy_handle(SIGALRM, handler);
 	it.it_interval.tv_sec = period_us / 1000000;
 	it.it_interval.tv_usec = period_us % 1000000;
 	it.it_value = it.it_interval;
@@ -57,12 +77,20 @@ static inline void storm_start(long period_us)
 	}
 }
 
-/* Stops the storm (children inherit no timer, but be explicit). */
-static inline void storm_stop(void)
+/* Starts a SIGALRM storm: one signal every `period_us` microseconds,
+ * counted in legacy_signals. */
+static inline void storm_start(long period_us)
 {
-	struct itimerval it;
-	memset(&it, 0, sizeof it);
-	setitimer(ITIMER_REAL, &it, NULL);
+	legacy_storm(legacy_count_signal, period_us);
+}
+
+/* Starts a SIGALRM storm that stops by itself after `count` signals: for
+ * code whose own wait outlasts the storm bare (a timeout restarted whole
+ * at each signal), so that the program ends either way. */
+static inline void storm_start_for(long period_us, int count)
+{
+	legacy_storm_left = count;
+	legacy_storm(legacy_count_down, period_us);
 }
 
 /* A call failed: exit 1 if with EINTR, else 2, naming the call. */

@@ -8,22 +8,11 @@
 #include "net.h"
 #include <poll.h>
 
-static volatile sig_atomic_t ticks, stop;
-
-static void tick(int sig)
-{
-	struct itimerval off;
-	(void)sig;
-	if (++ticks == 3000) {
-		memset(&off, 0, sizeof off);
-		setitimer(ITIMER_REAL, &off, NULL);
-	}
-}
+static volatile sig_atomic_t stop;
 
 int main(int argc, char **argv)
 {
 	struct sockaddr_in addr;
-	struct itimerval it = { { 0, 1000 }, { 0, 1000 } };
 	int listener = tcp_listener(1, &addr);
 	int fd = tcp_client(&addr);
 	int use_poll = argc > 1 && !strcmp(argv[1], "poll");
@@ -33,10 +22,8 @@ int main(int argc, char **argv)
 	double start;
 
 	set_timeout(fd, SO_RCVTIMEO, 1000);
-	legacy_handle(SIGALRM, tick);
 	start = now_ms();
-	if (setitimer(ITIMER_REAL, &it, NULL) != 0)
-		fail("setitimer");
+	storm_start_for(1000, 3000);
 	if (use_poll) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
 		while ((r = poll(&pfd, 1, 1000)) < 0 && errno == EINTR)

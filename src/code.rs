@@ -159,7 +159,7 @@ fn first_build(config: &'static config::Config<'static>) -> RuntimeSelection {
             names: &[],
         };
     }
-    words::init();
+    crate::process::map_pid_page();
     // The loader lock dlsym takes is free in a handler install (an
     // ordinary call, with every signal blocked).
     let find = crate::real::default_symbol(c"_dl_find_object");

@@ -287,9 +287,11 @@ impl fmt::Display for ConfigError<'_> {
 /// table; and its option in the man page's OPTIONS and its name in its
 /// ENVIRONMENT (`docs/eintrfix.1`). A variable that `eintrfix audit` sets
 /// for the processes it runs ([`SET_BY_AUDIT`]) has no option and no
-/// README row, only its entry in the man page. The command's unit test
-/// `every_variable_has_an_option_a_readme_row_and_a_man_page_entry` fails
-/// on any of the last three missing.
+/// README row, only its entry in the man page. The unit test
+/// `parse_reads_every_variable_but_the_audits` fails on a variable that
+/// is missing from this list or that [`parse`] does not read; the
+/// command's `every_variable_has_an_option_a_readme_row_and_a_man_page_entry`
+/// on any of the last three rows missing.
 pub const VARIABLES: &[&str] = &[
     POLICY,
     PASS_SIGNALS,

@@ -3,7 +3,8 @@
 //! sources: every `crate::...` and `super::...` path and every use of a
 //! child module's name, outside comments and test modules, is an edge to
 //! the module it names. And every legacy program in `c-tests/` is run by
-//! some test.
+//! some test, every source file in `src/` is named in the Layout, and
+//! errno is kept around the shim's own calls by its one helper.
 
 mod common;
 use std::collections::{BTreeMap, BTreeSet};
@@ -181,4 +182,132 @@ fn every_legacy_program_is_run_by_a_test() {
         .collect();
     unrun.sort();
     assert!(unrun.is_empty(), "run by no test under tests/: {unrun:?}");
+}
+
+/// The rows of the Layout table in docs/design.md.
+fn layout_rows() -> Vec<String> {
+    let design = std::fs::read_to_string(common::root().join("docs/design.md"))
+        .expect("docs/design.md is readable");
+    design
+        .split("\n## ")
+        .find(|section| section.starts_with("Layout\n"))
+        .expect("docs/design.md has a Layout section")
+        .lines()
+        .filter(|line| line.starts_with('|'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The source files below `dir` (test modules left out), by path from
+/// the clone's root.
+fn sources(dir: &Path, found: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            sources(&path, found);
+        } else if (name.ends_with(".rs") || name.ends_with(".c"))
+            && name != "tests.rs"
+            && name != "proptests.rs"
+        {
+            let relative = path.strip_prefix(common::root()).unwrap();
+            found.push(relative.to_string_lossy().into_owned());
+        }
+    }
+}
+
+/// Whether `row` names the file `path` (`src/code/words.rs`): by its path,
+/// or by its name in code (`words`, `words.rs`) in a row that names a
+/// folder or module it lies in (`src/code/`, `src/code.rs`); a `mod.rs`
+/// by its folder.
+fn names(row: &str, path: &str) -> bool {
+    if row.contains(&format!("`{path}`")) {
+        return true;
+    }
+    let (parent, file) = path.rsplit_once('/').unwrap();
+    let (stem, extension) = file.rsplit_once('.').unwrap();
+    let mut folder = parent;
+    loop {
+        let folder_named =
+            row.contains(&format!("`{folder}/`")) || row.contains(&format!("`{folder}.rs`"));
+        if folder_named && stem == "mod" && folder == parent {
+            return true;
+        }
+        let file_named = [
+            format!("`{stem}`"),
+            format!("`{stem}.{extension}`"),
+            format!("/{stem}.{extension}`"),
+            format!("`{stem}/"),
+            format!("/{stem}/`"),
+        ]
+        .iter()
+        .any(|name| row.contains(name.as_str()));
+        if folder_named && file_named {
+            return true;
+        }
+        match folder.rsplit_once('/') {
+            Some((up, _)) => folder = up,
+            None => return false,
+        }
+    }
+}
+
+/// Every source file in `src/` is named in docs/design.md's Layout table,
+/// so that a newcomer finds each file's job there.
+#[test]
+fn every_source_file_is_named_in_the_layout() {
+    let rows = layout_rows();
+    assert!(names(
+        "| `src/code.rs`, `src/code/` | `words` reads |",
+        "src/code/words.rs"
+    ));
+    assert!(!names(
+        "| `src/code.rs` | `words` reads |",
+        "src/trace/words.rs"
+    ));
+    assert!(names("| `src/hooks/` | by family |", "src/hooks/mod.rs"));
+    let mut files = Vec::new();
+    sources(&common::root().join("src"), &mut files);
+    files.sort();
+    assert!(files.len() > 50, "{files:?}");
+    let unnamed: Vec<&String> = files
+        .iter()
+        .filter(|path| !rows.iter().any(|row| names(row, path)))
+        .collect();
+    assert!(
+        unnamed.is_empty(),
+        "not named in docs/design.md's Layout: {unnamed:#?}"
+    );
+}
+
+/// errno is kept around the shim's own calls by `errno::preserved` alone:
+/// no source file but `src/errno.rs` saves it in a variable
+/// (`let saved = errno::get();`) that it later sets it back from.
+#[test]
+fn errno_is_kept_by_its_one_helper() {
+    let mut files = Vec::new();
+    sources(&common::root().join("src"), &mut files);
+    let mut by_hand = Vec::new();
+    for path in files.iter().filter(|p| p.as_str() != "src/errno.rs") {
+        let source = std::fs::read_to_string(common::root().join(path)).unwrap();
+        for line in source.lines() {
+            let Some((left, _)) = line.split_once("errno::get();") else {
+                continue;
+            };
+            let Some(name) = left
+                .trim()
+                .trim_end_matches("crate::")
+                .trim_end()
+                .strip_prefix("let ")
+                .and_then(|rest| rest.strip_suffix('='))
+                .map(|name| name.trim().trim_start_matches("mut "))
+            else {
+                continue;
+            };
+            if source.contains(&format!("errno::set({name})")) {
+                by_hand.push(format!("{path}: {}", line.trim()));
+            }
+        }
+    }
+    assert!(by_hand.is_empty(), "errno saved by hand: {by_hand:#?}");
 }

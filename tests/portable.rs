@@ -326,11 +326,7 @@ fn on_old_glibc(version: &str) {
     }
     // A runtime loaded after the first handler install: known from the
     // next install on (this glibc has no `_dl_find_object`).
-    let library = common::root()
-        .join("target/oldglibc")
-        .join(version)
-        .join("liblate_read.so");
-    build_library(Command::new(dir.join("cc")), "late_read", &library);
+    let library = build_library(&dir, version, "late_read");
     let late = build(&dir, version, "rt_late_load");
     for (again, code) in [(false, 0), (true, 1)] {
         if let Err(e) = late_runtime(&late, &library, again, code) {
@@ -339,11 +335,7 @@ fn on_old_glibc(version: &str) {
     }
     // First calls resolve without the loader's lock, also where dlsym is
     // libdl's and libpthread's functions come before libc's.
-    let library = common::root()
-        .join("target/oldglibc")
-        .join(version)
-        .join("libfirst_calls.so");
-    build_library(Command::new(dir.join("cc")), "first_calls", &library);
+    let library = build_library(&dir, version, "first_calls");
     let locked = build(&dir, version, "first_call_locked");
     let library = library.to_str().unwrap_or_default();
     for mode in [Mode::Bare, Mode::Shim(&[])] {
@@ -359,9 +351,20 @@ fn on_old_glibc(version: &str) {
     );
 }
 
+/// `c-tests/lib/NAME.c` built by the `cc` wrapper of the runtime in `dir`
+/// into target/oldglibc/VERSION/libNAME.so.
+fn build_library(dir: &Path, version: &str, name: &str) -> PathBuf {
+    let out = common::root()
+        .join("target/oldglibc")
+        .join(version)
+        .join(format!("lib{name}.so"));
+    compile_library(Command::new(dir.join("cc")), name, &out);
+    out
+}
+
 /// `c-tests/lib/NAME.c` built by `cc` (gcc, or a runtime's `cc` wrapper)
 /// into `out`.
-fn build_library(mut cc: Command, name: &str, out: &Path) {
+fn compile_library(mut cc: Command, name: &str, out: &Path) {
     cc.args(["-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC"])
         .args(["-static-libgcc", "-Wl,-z,now", "-o"])
         .arg(out)
@@ -408,7 +411,7 @@ fn a_runtime_loaded_later_is_known_at_once_with_dl_find_object() {
     }
     let program = common::c_program("rt_late_load");
     let library = common::root().join("target/c-tests/liblate_read.so");
-    build_library(Command::new("gcc"), "late_read", &library);
+    compile_library(Command::new("gcc"), "late_read", &library);
     for again in [false, true] {
         late_runtime(&program, &library, again, 1).unwrap_or_else(|e| panic!("{e}"));
     }

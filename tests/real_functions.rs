@@ -9,21 +9,25 @@ mod common;
 use common::{c_program, library, root};
 use std::process::Command;
 
-/// Builds `c-tests/lib/next_write.c` with `defines` into target/c-tests.
-fn interposer(name: &str, defines: &[&str]) -> std::path::PathBuf {
-    let out = root().join("target/c-tests").join(name);
+/// Builds `c-tests/lib/NAME.c` with `flags` into target/c-tests/OUT.
+fn shared_library(name: &str, out: &str, flags: &[&str]) -> std::path::PathBuf {
+    let out = root().join("target/c-tests").join(out);
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
     let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
         .args(["-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC"])
-        .args(defines)
         .arg("-o")
         .arg(&out)
-        .arg(root().join("c-tests/lib/next_write.c"))
-        .arg("-ldl")
+        .arg(root().join(format!("c-tests/lib/{name}.c")))
+        .args(flags)
         .status()
         .expect("cc runs");
     assert!(status.success(), "cc failed");
     out
+}
+
+/// Builds `c-tests/lib/next_write.c` with `defines` into target/c-tests.
+fn interposer(name: &str, defines: &[&str]) -> std::path::PathBuf {
+    shared_library("next_write", name, &[defines, &["-ldl"]].concat())
 }
 
 /// Runs write_pipe (a 1 MiB write under a signal storm) with `preload`;
@@ -67,17 +71,7 @@ fn an_interposer_loaded_after_the_shim_stays_between_it_and_libc() {
 /// 1). A look-up through dlsym there would wait for the constructor.
 #[test]
 fn a_first_call_resolves_without_the_loaders_lock() {
-    let library = root().join("target/c-tests/libfirst_calls.so");
-    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-        .args([
-            "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-o",
-        ])
-        .arg(&library)
-        .arg(root().join("c-tests/lib/first_calls.c"))
-        .arg("-lpthread")
-        .status()
-        .expect("cc runs");
-    assert!(status.success(), "cc failed");
+    let library = shared_library("first_calls", "libfirst_calls.so", &["-lpthread"]);
     let program = c_program("first_call_locked");
     for preload in [None, Some(library_path())] {
         let mut cmd = Command::new(&program);

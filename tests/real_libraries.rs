@@ -14,8 +14,9 @@ use common::{run, Mode, Run};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Builds `tests/libraries/NAME.c` with `libs`, or `None` (with one line
-/// on stderr) when `header` is not installed.
+/// Builds `tests/libraries/NAME.c` with `libs` (and `c-tests/` searched
+/// for headers: the storm in `legacy.h`), or `None` (with one line on
+/// stderr) when `header` is not installed.
 fn build(name: &str, header: &str, libs: &[&str]) -> Option<PathBuf> {
     if !Path::new("/usr/include").join(header).exists()
         && !Path::new("/usr/include/x86_64-linux-gnu")
@@ -31,7 +32,9 @@ fn build(name: &str, header: &str, libs: &[&str]) -> Option<PathBuf> {
     let out = dir.join(name);
     let status = common::status(
         Command::new("gcc")
-            .args(["-O2", "-g", "-Wall", "-Wextra", "-Werror", "-o"])
+            .args(["-O2", "-g", "-Wall", "-Wextra", "-Werror", "-I"])
+            .arg(root.join("c-tests"))
+            .arg("-o")
             .arg(&out)
             .arg(root.join("tests/libraries").join(format!("{name}.c")))
             .args(libs),

@@ -367,7 +367,7 @@ pub unsafe fn fail_with_eintr(context: *mut c_void) {
     crate::errno::preserved(|| unsafe {
         libc::syscall(
             libc::SYS_process_vm_writev,
-            libc::getpid(),
+            crate::process::getpid(),
             &local as *const libc::iovec,
             1usize,
             remote.as_ptr(),

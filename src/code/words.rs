@@ -24,7 +24,7 @@
 //! nothing readable is mapped, then rejects `how` with EINVAL, changing
 //! nothing.
 
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 /// How far above the scan's own stack pointer `sp` may lie to count as on
 /// the same stack (the signal frame and the trampoline's frames).
@@ -98,7 +98,7 @@ pub fn copy_words(at: usize, into: &mut [usize], in_place_end: usize) -> usize {
         let copied = unsafe {
             libc::syscall(
                 libc::SYS_process_vm_readv,
-                own_pid(),
+                crate::process::cached_pid(),
                 &local as *const libc::iovec,
                 1usize,
                 remote.as_ptr(),
@@ -165,65 +165,6 @@ fn copy_checked(at: usize, into: &mut [usize]) -> usize {
     copied
 }
 
-/// A page the kernel wipes in every child (`MADV_WIPEONFORK`, Linux 4.14),
-/// holding this process's id once asked: 0 when there is none.
-static PID_PAGE: AtomicUsize = AtomicUsize::new(0);
-
-/// Maps the pid page, once: at the first handler install (an ordinary
-/// call). Without `MADV_WIPEONFORK` there is none, and the id is asked of
-/// the kernel for every copy.
-pub fn init() {
-    if PID_PAGE.load(Ordering::Relaxed) != 0 {
-        return;
-    }
-    let saved = crate::errno::get();
-    // SAFETY: a new private anonymous page; madvise only on it.
-    unsafe {
-        let page = libc::mmap(
-            core::ptr::null_mut(),
-            PAGE,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        );
-        if page != libc::MAP_FAILED {
-            if libc::madvise(page, PAGE, libc::MADV_WIPEONFORK) == 0
-                && PID_PAGE
-                    .compare_exchange(0, page as usize, Ordering::AcqRel, Ordering::Relaxed)
-                    .is_ok()
-            {
-                crate::errno::set(saved);
-                return;
-            }
-            libc::munmap(page, PAGE);
-        }
-    }
-    crate::errno::set(saved);
-}
-
-/// This process's id for `process_vm_readv`: kept in the pid page, which
-/// reads 0 in a child of any kind of `fork` (raw `clone` included), so the
-/// child asks again. A `vfork` child sees its parent's id there, and so
-/// reads its parent's memory, which is its own.
-fn own_pid() -> libc::c_int {
-    let page = PID_PAGE.load(Ordering::Acquire);
-    if page == 0 {
-        return crate::process::getpid();
-    }
-    // SAFETY: the page is mapped for the life of the process, aligned, and
-    // zero-filled (a valid AtomicI32) until written here.
-    let slot = unsafe { &*(page as *const AtomicI32) };
-    match slot.load(Ordering::Relaxed) {
-        0 => {
-            let pid = crate::process::getpid();
-            slot.store(pid, Ordering::Relaxed);
-            pid
-        }
-        pid => pid,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,7 +184,7 @@ mod tests {
 
     #[test]
     fn words_are_copied_in_place_or_by_the_kernel() {
-        init();
+        crate::process::map_pid_page();
         let source = [1usize, 2, 3, 4];
         let at = source.as_ptr() as usize;
         let mut into = [0usize; 4];
@@ -252,7 +193,7 @@ mod tests {
         let mut into = [0usize; 4];
         assert_eq!(copy_words(at, &mut into, 0), 4);
         assert_eq!(into, source);
-        assert_eq!(own_pid(), crate::process::getpid());
+        assert_eq!(crate::process::cached_pid(), crate::process::getpid());
         let mut into = [0usize; 1];
         assert_eq!(copy_words(8, &mut into, 0), 0, "nothing mapped there");
     }

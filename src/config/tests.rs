@@ -170,3 +170,21 @@ fn other_variables() {
         );
     }
 }
+
+/// The parser's row of the checklist for adding a variable (see
+/// `VARIABLES`): `parse` reads every variable but those `eintrfix audit`
+/// sets, which the audit mode reads itself.
+#[test]
+fn parse_reads_every_variable_but_the_audits() {
+    let asked = std::cell::RefCell::new(std::collections::BTreeSet::new());
+    let _ = parse(|name| {
+        asked.borrow_mut().insert(name.to_string());
+        None
+    });
+    let expected: std::collections::BTreeSet<String> = VARIABLES
+        .iter()
+        .filter(|v| !SET_BY_AUDIT.contains(v))
+        .map(|v| v.to_string())
+        .collect();
+    assert_eq!(asked.into_inner(), expected);
+}

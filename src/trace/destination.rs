@@ -50,7 +50,7 @@ static FD: AtomicI32 = AtomicI32::new(libc::STDERR_FILENO);
 /// Whether stderr was open when the library was loaded.
 static STDERR_OPEN: AtomicBool = AtomicBool::new(true);
 /// The process whose file `FD` is (meaningful with `%p`).
-static OWNER: AtomicI32 = AtomicI32::new(0);
+static OWNER: process::Owner = process::Owner::new();
 /// The log file, set up once (`None`: there is none).
 static LOG: Once<Option<LogFile>> = Once::new();
 
@@ -152,7 +152,7 @@ fn open(config: &Config) -> Option<LogFile> {
         }
         None => {}
     }
-    OWNER.store(pid, Ordering::Relaxed);
+    OWNER.set(pid);
     Some(file)
 }
 
@@ -197,12 +197,7 @@ pub fn fd(config: &Config, pid: c_int) -> c_int {
     if fd == libc::STDERR_FILENO || fd < 0 || !file.per_process {
         return fd;
     }
-    let owner = OWNER.load(Ordering::Acquire);
-    if owner != pid
-        && OWNER
-            .compare_exchange(owner, pid, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-    {
+    if OWNER.take_over(pid) {
         reopen_for(file, fd, pid);
     }
     fd

@@ -120,69 +120,69 @@ pub fn dropped() -> u64 {
 /// left as it is (writing the rest would break the line's atomicity). Raw
 /// system calls: nothing here goes back through the hooks.
 fn write_line(fd: c_int, bytes: &[u8]) {
-    let saved = crate::errno::get();
-    let write = || loop {
-        // SAFETY: `bytes` is valid for reads of its length.
-        let n = unsafe { libc::syscall(libc::SYS_write, fd, bytes.as_ptr(), bytes.len()) };
-        if n >= 0 || crate::errno::get() != libc::EINTR {
-            break n;
-        }
-    };
-    let written = if fd >= 0 && fd == REGULAR.load(Ordering::Relaxed) {
-        write()
-    } else {
-        let pipe_bit = 1u64 << (libc::SIGPIPE - 1);
-        let mut old = 0u64;
-        // SAFETY: 8-byte signal sets, as the kernel takes them.
-        unsafe {
-            libc::syscall(
-                libc::SYS_rt_sigprocmask,
-                libc::SIG_BLOCK,
-                &pipe_bit,
-                &mut old,
-                8usize,
-            )
+    crate::errno::preserved(|| {
+        let write = || loop {
+            // SAFETY: `bytes` is valid for reads of its length.
+            let n = unsafe { libc::syscall(libc::SYS_write, fd, bytes.as_ptr(), bytes.len()) };
+            if n >= 0 || crate::errno::get() != libc::EINTR {
+                break n;
+            }
         };
-        let mut pending = 0u64;
-        if old & pipe_bit != 0 {
-            // SAFETY: as above.
-            unsafe { libc::syscall(libc::SYS_rt_sigpending, &mut pending, 8usize) };
-        }
-        let written = write();
-        if written < 0 && crate::errno::get() == libc::EPIPE && pending & pipe_bit == 0 {
-            let zero = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            // SAFETY: takes back the SIGPIPE this write raised, if any.
-            unsafe {
-                libc::syscall(
-                    libc::SYS_rt_sigtimedwait,
-                    &pipe_bit,
-                    core::ptr::null_mut::<libc::siginfo_t>(),
-                    &zero,
-                    8usize,
-                )
-            };
-        }
-        if old & pipe_bit == 0 {
-            // SAFETY: puts back the thread's mask.
+        let written = if fd >= 0 && fd == REGULAR.load(Ordering::Relaxed) {
+            write()
+        } else {
+            let pipe_bit = 1u64 << (libc::SIGPIPE - 1);
+            let mut old = 0u64;
+            // SAFETY: 8-byte signal sets, as the kernel takes them.
             unsafe {
                 libc::syscall(
                     libc::SYS_rt_sigprocmask,
-                    libc::SIG_UNBLOCK,
+                    libc::SIG_BLOCK,
                     &pipe_bit,
-                    core::ptr::null_mut::<u64>(),
+                    &mut old,
                     8usize,
                 )
             };
+            let mut pending = 0u64;
+            if old & pipe_bit != 0 {
+                // SAFETY: as above.
+                unsafe { libc::syscall(libc::SYS_rt_sigpending, &mut pending, 8usize) };
+            }
+            let written = write();
+            if written < 0 && crate::errno::get() == libc::EPIPE && pending & pipe_bit == 0 {
+                let zero = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                };
+                // SAFETY: takes back the SIGPIPE this write raised, if any.
+                unsafe {
+                    libc::syscall(
+                        libc::SYS_rt_sigtimedwait,
+                        &pipe_bit,
+                        core::ptr::null_mut::<libc::siginfo_t>(),
+                        &zero,
+                        8usize,
+                    )
+                };
+            }
+            if old & pipe_bit == 0 {
+                // SAFETY: puts back the thread's mask.
+                unsafe {
+                    libc::syscall(
+                        libc::SYS_rt_sigprocmask,
+                        libc::SIG_UNBLOCK,
+                        &pipe_bit,
+                        core::ptr::null_mut::<u64>(),
+                        8usize,
+                    )
+                };
+            }
+            written
+        };
+        if written < 0 && fd >= 0 {
+            DROPPED.fetch_add(1, Ordering::Relaxed);
         }
-        written
-    };
-    if written < 0 && fd >= 0 {
-        DROPPED.fetch_add(1, Ordering::Relaxed);
-    }
-    crate::errno::set(saved);
+    });
 }
 
 impl fmt::Write for Line {

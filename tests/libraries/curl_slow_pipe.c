@@ -4,30 +4,13 @@
  * write fails with EINTR, stdio drops its buffer and libcurl stops with a
  * write error; under the shim every byte arrives. Exit 0: the reader got
  * all 4 MiB; 1: libcurl reported a write error; 2: anything else. */
-#define _GNU_SOURCE
+#include "legacy.h"
 #include <arpa/inet.h>
 #include <curl/curl.h>
-#include <errno.h>
 #include <netinet/in.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #define BODY (4 << 20)
-
-static volatile sig_atomic_t ticks;
-
-static void tick(int sig)
-{
-	(void)sig;
-	ticks++;
-}
 
 /* Serves one request: a fixed 4 MiB body. */
 static void serve(int listener)
@@ -68,8 +51,6 @@ int main(void)
 {
 	struct sockaddr_in addr;
 	socklen_t len = sizeof addr;
-	struct itimerval it = { { 0, 1000 }, { 0, 1000 } };
-	struct sigaction sa;
 	char url[64];
 	int p[2], status;
 	pid_t server, reader;
@@ -103,24 +84,20 @@ int main(void)
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, out);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = tick;
-	sigaction(SIGALRM, &sa, NULL);
-	setitimer(ITIMER_REAL, &it, NULL);
+	storm_start(1000);
 	rc = curl_easy_perform(curl);
 	if (rc == CURLE_OK && fflush(out) != 0)
 		rc = CURLE_WRITE_ERROR;
-	memset(&it, 0, sizeof it);
-	setitimer(ITIMER_REAL, &it, NULL);
+	storm_stop();
 	fclose(out);
 	curl_easy_cleanup(curl);
 	waitpid(server, NULL, 0);
 	while (waitpid(reader, &status, 0) < 0 && errno == EINTR)
 		;
 	if (rc != CURLE_OK) {
-		fprintf(stderr, "curl: %s (%d signals)\n", curl_easy_strerror(rc), (int)ticks);
+		fprintf(stderr, "curl: %s (%d signals)\n", curl_easy_strerror(rc), (int)legacy_signals);
 		return rc == CURLE_WRITE_ERROR ? 1 : 2;
 	}
-	printf("4 MiB through a slow pipe after %d signals\n", (int)ticks);
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 && ticks > 10 ? 0 : 2;
+	printf("4 MiB through a slow pipe after %d signals\n", (int)legacy_signals);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 && legacy_signals > 10 ? 0 : 2;
 }

@@ -4,45 +4,16 @@
  * command fails only once the storm is over (about 4 s); under the shim
  * it must fail on time. Prints timeout_ms; exit 0 when the command failed
  * with a timeout. */
-#define _GNU_SOURCE
+#include "legacy.h"
 #include <arpa/inet.h>
-#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
-#include <signal.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
-#include <unistd.h>
-
-static volatile sig_atomic_t ticks;
-
-static void tick(int sig)
-{
-	struct itimerval off;
-	(void)sig;
-	if (++ticks == 3000) {
-		memset(&off, 0, sizeof off);
-		setitimer(ITIMER_REAL, &off, NULL);
-	}
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 int main(void)
 {
 	struct sockaddr_in addr;
 	socklen_t len = sizeof addr;
 	struct timeval timeout = { 1, 0 };
-	struct itimerval it = { { 0, 1000 }, { 0, 1000 } };
-	struct sigaction sa;
 	redisContext *c;
 	redisReply *reply;
 	double start;
@@ -62,17 +33,14 @@ int main(void)
 		fprintf(stderr, "connect: %s\n", c ? c->errstr : "no context");
 		return 2;
 	}
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = tick;
-	sigaction(SIGALRM, &sa, NULL);
 	start = now_ms();
-	setitimer(ITIMER_REAL, &it, NULL);
+	storm_start_for(1000, 3000);
 	reply = redisCommand(c, "PING");
-	printf("timeout_ms=%.3f\n", now_ms() - start);
+	report_ms("timeout", now_ms() - start);
 	if (reply) {
 		fprintf(stderr, "a reply from a server that never answers\n");
 		return 2;
 	}
-	fprintf(stderr, "PING: %s (%d signals)\n", c->errstr, (int)ticks);
+	fprintf(stderr, "PING: %s (%d signals)\n", c->errstr, (int)legacy_signals);
 	return c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == ETIMEDOUT) ? 0 : 2;
 }

@@ -55,40 +55,41 @@ pub(super) struct Installing<'a> {
 
 impl<'a> Installing<'a> {
     pub(super) fn lock(disposition: &'a Disposition) -> Installing<'a> {
-        let saved_errno = errno::get();
-        let mut all = MaybeUninit::<libc::sigset_t>::uninit();
-        let mut mask = MaybeUninit::<libc::sigset_t>::uninit();
-        // SAFETY: both sets are valid for writes; sigfillset initialises
-        // `all`, and sigprocmask fills `mask` (checked below). glibc's
-        // sigprocmask sets the calling thread's mask, as pthread_sigmask
-        // does, and is in libc.so.6 on every glibc (pthread_sigmask is in
-        // libpthread before 2.32).
-        let mask = unsafe {
-            libc::sigfillset(all.as_mut_ptr());
-            if libc::sigprocmask(libc::SIG_BLOCK, all.as_ptr(), mask.as_mut_ptr()) != 0 {
-                libc::sigemptyset(mask.as_mut_ptr());
-            }
-            mask.assume_init()
-        };
-        let me = crate::process::gettid();
-        let lock = &disposition.lock;
-        let mut spins = 0u32;
-        while let Err(owner) =
-            lock.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
-        {
-            spins = spins.wrapping_add(1);
-            if spins % 64 == 0 {
-                if owner != 0 && !thread_exists(owner) {
-                    let _ = lock.compare_exchange(owner, 0, Ordering::Relaxed, Ordering::Relaxed);
+        errno::preserved(|| {
+            let mut all = MaybeUninit::<libc::sigset_t>::uninit();
+            let mut mask = MaybeUninit::<libc::sigset_t>::uninit();
+            // SAFETY: both sets are valid for writes; sigfillset initialises
+            // `all`, and sigprocmask fills `mask` (checked below). glibc's
+            // sigprocmask sets the calling thread's mask, as pthread_sigmask
+            // does, and is in libc.so.6 on every glibc (pthread_sigmask is in
+            // libpthread before 2.32).
+            let mask = unsafe {
+                libc::sigfillset(all.as_mut_ptr());
+                if libc::sigprocmask(libc::SIG_BLOCK, all.as_ptr(), mask.as_mut_ptr()) != 0 {
+                    libc::sigemptyset(mask.as_mut_ptr());
                 }
-                // SAFETY: sched_yield has no preconditions.
-                unsafe { libc::sched_yield() };
-            } else {
-                core::hint::spin_loop();
+                mask.assume_init()
+            };
+            let me = crate::process::gettid();
+            let lock = &disposition.lock;
+            let mut spins = 0u32;
+            while let Err(owner) =
+                lock.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
+            {
+                spins = spins.wrapping_add(1);
+                if spins % 64 == 0 {
+                    if owner != 0 && !thread_exists(owner) {
+                        let _ =
+                            lock.compare_exchange(owner, 0, Ordering::Relaxed, Ordering::Relaxed);
+                    }
+                    // SAFETY: sched_yield has no preconditions.
+                    unsafe { libc::sched_yield() };
+                } else {
+                    core::hint::spin_loop();
+                }
             }
-        }
-        errno::set(saved_errno);
-        Installing { lock, mask }
+            Installing { lock, mask }
+        })
     }
 }
 
