@@ -103,6 +103,14 @@ catalogue! {
     __poll => poll, __select => select,
 }
 
+/// Whether an `fcntl` command waits, for a lock held elsewhere:
+/// `F_SETLKW` and `F_OFD_SETLKW` are the only commands that block, and so
+/// the only ones a signal can interrupt.
+#[inline(always)]
+pub fn fcntl_waits(cmd: core::ffi::c_int) -> bool {
+    cmd == libc::F_SETLKW || cmd == libc::F_OFD_SETLKW
+}
+
 impl Function {
     /// Finds a function by its C name.
     pub fn from_name(name: &[u8]) -> Option<Function> {

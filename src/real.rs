@@ -99,7 +99,7 @@ macro_rules! real_functions {
     ($(
         $(#[$meta:meta])*
         fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty
-            $(as $fnty:ty)? $(, missing = $missing:expr)?;
+            $(as $fnty:ty)? $(, $convention:ident = $missing:expr)?;
     )*) => {
         mod slot {
             use super::*;
@@ -171,16 +171,17 @@ macro_rules! real_functions {
         )*
 
         /// The audit mode's wrappers (see [`divert`]): each has its real
-        /// function's prototype, asks the audit's check whether to fail
-        /// this call with EINTR, and calls the function it displaced.
+        /// function's prototype (a variadic function's as its hook has
+        /// it), asks the audit's check whether to fail this call with
+        /// EINTR, and calls the function it displaced.
         mod audited {
             use super::*;
-            $( real_functions!(@audited $name ($($arg: $ty),*) $ret [$($fnty)?] [$($missing)?]); )*
+            $( real_functions!(@audited $name ($($arg: $ty),*) $ret [$($fnty)?] [$($convention)?]); )*
 
             /// Points the slot of each function with a wrapper that
             /// `divert` chooses (by name) at its wrapper.
             pub(super) fn divert_all(divert: impl Fn(&'static str) -> bool) {
-                $( real_functions!(@divert $name [$($fnty)?] [$($missing)?] divert); )*
+                $( real_functions!(@divert $name [$($fnty)?] [$($convention)?] divert); )*
             }
         }
 
@@ -209,9 +210,34 @@ macro_rules! real_functions {
             })*
         }
     };
-    // A wrapper only for a function whose failure is -1 with errno, and
-    // that is not variadic.
+    // A wrapper for a function whose failure is -1 with errno, variadic
+    // (an `as` row: the wrapper is a fixed-arity function that the slot's
+    // callers call through the variadic prototype, as a hook is, on the
+    // hook's targets only; see docs/variadic-hooks.md) or not; and for one
+    // that returns its error number (`error = E`). None for a function
+    // that cannot fail with EINTR (`missing = V`).
     (@audited $name:ident ($($arg:ident: $ty:ty),*) $ret:ty [] []) => {
+        real_functions!(@wrapper $name ($($arg: $ty),*) $ret [] { real_functions!(@eintr $ret) });
+    };
+    (@audited $name:ident ($($arg:ident: $ty:ty),*) $ret:ty [$fnty:ty] []) => {
+        #[cfg(all(
+            target_os = "linux",
+            any(target_arch = "x86_64", target_arch = "aarch64")
+        ))]
+        real_functions!(@wrapper $name ($($arg: $ty),*) $ret [$fnty] { real_functions!(@eintr $ret) });
+    };
+    (@audited $name:ident ($($arg:ident: $ty:ty),*) $ret:ty [] [error]) => {
+        real_functions!(@wrapper $name ($($arg: $ty),*) $ret [] { libc::EINTR });
+    };
+    (@audited $name:ident ($($arg:ident: $ty:ty),*) $ret:ty [] [missing]) => {};
+    // -1 with errno EINTR.
+    (@eintr $ret:ty) => {{
+        crate::errno::set(libc::EINTR);
+        <$ret>::from(-1i8)
+    }};
+    // The wrapper: `$eintr` is what the function returns when it fails
+    // with EINTR.
+    (@wrapper $name:ident ($($arg:ident: $ty:ty),*) $ret:ty [$($fnty:ty)?] $eintr:block) => {
         /// The function the wrapper displaced.
         mod $name {
             use super::*;
@@ -221,37 +247,43 @@ macro_rules! real_functions {
         /// # Safety
         /// Exactly libc's contract for this function.
         pub(super) unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
+            type Prototype = real_functions!(@type ($($ty),*) $ret $(, $fnty)?);
             let f = $name::DISPLACED.load(Ordering::Relaxed);
             // SAFETY: `f` is the address the slot held, libc's function
             // with this prototype, resolved before the slot was diverted.
-            let f: unsafe extern "C" fn($($ty),*) -> $ret = unsafe { core::mem::transmute(f) };
-            let check = AUDIT.load(Ordering::Relaxed);
-            if check != 0 {
-                // SAFETY: a non-zero AUDIT is a `Check` stored by `divert`.
-                let check: Check = unsafe { core::mem::transmute::<usize, Check>(check) };
-                let what = check(stringify!($name), &[$(word(&$arg)),*]);
-                if what != Audited::Call {
-                    if what == Audited::CallThenFail {
-                        // SAFETY: as below.
-                        unsafe { f($($arg),*) };
-                    }
-                    crate::errno::set(libc::EINTR);
-                    return <$ret>::from(-1i8);
+            let f: Prototype = unsafe { core::mem::transmute(f) };
+            let what = ask(stringify!($name), &[$(word(&$arg)),*]);
+            if what != Audited::Call {
+                if what == Audited::CallThenFail {
+                    // SAFETY: as below.
+                    unsafe { f($($arg),*) };
                 }
+                return $eintr;
             }
             // SAFETY: the caller upholds the function's contract.
             unsafe { f($($arg),*) }
         }
     };
-    (@audited $name:ident ($($arg:ident: $ty:ty),*) $ret:ty [$($fnty:ty)?] [$($missing:expr)?]) => {};
-    (@divert $name:ident [] [] $divert:ident) => {
+    (@divert $name:ident [] [$(error)?] $divert:ident) => {
         let real = slot::$name.load(Ordering::Relaxed);
         if !real.is_null() && $divert(stringify!($name)) {
             $name::DISPLACED.store(real, Ordering::Relaxed);
             slot::$name.store($name as *mut c_void, Ordering::Relaxed);
         }
     };
-    (@divert $name:ident [$($fnty:ty)?] [$($missing:expr)?] $divert:ident) => {};
+    // A variadic function's wrapper is fixed-arity: sound, and built,
+    // only where its hook is (docs/variadic-hooks.md); elsewhere nothing
+    // calls the slot.
+    (@divert $name:ident [$fnty:ty] [] $divert:ident) => {
+        #[cfg(all(
+            target_os = "linux",
+            any(target_arch = "x86_64", target_arch = "aarch64")
+        ))]
+        {
+            real_functions!(@divert $name [] [] $divert);
+        }
+    };
+    (@divert $name:ident [] [missing] $divert:ident) => {};
     (@type ($($ty:ty),*) $ret:ty) => { unsafe extern "C" fn($($ty),*) -> $ret };
     (@type ($($ty:ty),*) $ret:ty, $fnty:ty) => { $fnty };
     (@define_fallback $name:ident ($($arg:ident: $ty:ty),*) $ret:ty [] [$($missing:expr)?]) => {
@@ -271,6 +303,9 @@ macro_rules! real_functions {
 }
 
 real_functions! {
+    // A function fails with -1 and errno, unless its row says otherwise:
+    // `error = E`, it returns its error number (E where libc lacks it);
+    // `missing = V`, it cannot fail (and returns V where libc lacks it).
     // I/O
     fn read(fd: c_int, buf: *mut c_void, count: size_t) -> ssize_t;
     fn write(fd: c_int, buf: *const c_void, count: size_t) -> ssize_t;
@@ -337,7 +372,7 @@ real_functions! {
     // time
     fn nanosleep(req: *const timespec, rem: *mut timespec) -> c_int;
     fn clock_nanosleep(clock: libc::clockid_t, flags: c_int, req: *const timespec, rem: *mut timespec) -> c_int,
-        missing = libc::ENOSYS;
+        error = libc::ENOSYS;
     fn __nanosleep(req: *const timespec, rem: *mut timespec) -> c_int;
     // multiplexing (the slow paths also wait with `poll`)
     fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout: c_int) -> c_int;
@@ -388,6 +423,19 @@ pub type Check = fn(&'static str, &[usize]) -> Audited;
 /// The [`Check`], once [`divert`] stored it (0 before).
 static AUDIT: AtomicUsize = AtomicUsize::new(0);
 
+/// What the [`Check`] says of a wrapper's call (`Call` before [`divert`]
+/// stored one), with errno kept: a call made finds it as the program
+/// left it, and a function that returns its error number leaves it alone.
+fn ask(name: &'static str, arguments: &[usize]) -> Audited {
+    let check = AUDIT.load(Ordering::Relaxed);
+    if check == 0 {
+        return Audited::Call;
+    }
+    // SAFETY: a non-zero AUDIT is a `Check` stored by `divert`.
+    let check: Check = unsafe { core::mem::transmute::<usize, Check>(check) };
+    crate::errno::preserved(|| check(name, arguments))
+}
+
 /// An argument's bits as a word (every argument of a wrapped function is
 /// an integer or a pointer of a word at most).
 fn word<T: Copy>(argument: &T) -> usize {
@@ -409,8 +457,8 @@ fn word<T: Copy>(argument: &T) -> usize {
 /// audit mode's wrappers, which ask `check` about each call before making
 /// it. From the constructor, and only in the audit mode: otherwise the
 /// slots stay libc's and the hooks' fast path is unchanged. Resolves every
-/// function first. Functions whose failure is not -1 with errno, and the
-/// variadic ones, keep their slot.
+/// function first. The functions that cannot fail with EINTR (`alarm`,
+/// `ualarm`) keep their slot.
 pub fn divert(divert: impl Fn(&'static str) -> bool, check: Check) {
     resolve_all();
     AUDIT.store(check as usize, Ordering::Relaxed);

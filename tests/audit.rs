@@ -152,35 +152,95 @@ const LEGACY: &[(&str, &[&str], &str, &str)] = &[
     ),
 ];
 
+/// Audits `program args` with `--fix-check` (and `options`), asserts it
+/// found `function` failing at the line of `call` and that the shim fixes
+/// every failing site, and returns the sites.
+fn fails_at_its_line(
+    options: &[&str],
+    program: &str,
+    args: &[&str],
+    function: &str,
+    call: &str,
+) -> Vec<(String, String, String, String)> {
+    let what = format!("{program} {}", args.join(" "));
+    let tmp = Scratch::new(&what.trim_end().replace(' ', "-"));
+    let options = [&["--json", "--fix-check", "-j", "2"], options].concat();
+    let out = audit_args(&tmp.0, &options, &common::c_program(program), args);
+    let json = json_of(&out, 1, &what);
+    let expected = line_of(program, call);
+    let found = sites(&json);
+    let site = found
+        .iter()
+        .find(|(f, line, _, _)| f == function && line.ends_with(&expected))
+        .unwrap_or_else(|| panic!("{what}: no {function} site at {expected}: {found:?}"));
+    assert_eq!(
+        (site.2.as_str(), site.3.as_str()),
+        ("fail", "true"),
+        "{what}: {site:?}"
+    );
+    // Every failing site is one the shim fixes.
+    for (f, line, result, fixed) in &found {
+        if result == "fail" {
+            assert_eq!(fixed, "true", "{what}: {f} at {line}");
+        }
+    }
+    nothing_left(&tmp.0, &what);
+    found
+}
+
 #[test]
 fn finds_each_legacy_programs_blocking_call_and_the_shim_fixes_it() {
     for &(program, args, function, call) in LEGACY {
-        let tmp = Scratch::new(program);
-        let out = audit_args(
-            &tmp.0,
-            &["--json", "--fix-check", "-j", "2"],
-            &common::c_program(program),
-            args,
-        );
-        let json = json_of(&out, 1, program);
-        let expected = line_of(program, call);
-        let found = sites(&json);
-        let site = found
-            .iter()
-            .find(|(f, line, _, _)| f == function && line.ends_with(&expected))
-            .unwrap_or_else(|| panic!("{program}: no {function} site at {expected}: {found:?}"));
-        assert_eq!(
-            (site.2.as_str(), site.3.as_str()),
-            ("fail", "true"),
-            "{program}: {site:?}"
-        );
-        // Every failing site is one the shim fixes.
-        for (f, line, result, fixed) in &found {
-            if result == "fail" {
-                assert_eq!(fixed, "true", "{program}: {f} at {line}");
+        fails_at_its_line(&[], program, args, function, call);
+    }
+}
+
+/// The variadic calls and a call that returns its error number: an `open`
+/// that waits for a FIFO's writer, an `fcntl` that waits for a lock
+/// another process holds, a relative `clock_nanosleep` (its output left
+/// out: `quiet`). Their helpers fail when interrupted and leave the
+/// program waiting: the runs are cut at 5 s.
+const WAITS: &[(&str, &[&str], &str, &str)] = &[
+    (
+        "ipc_wait",
+        &["open_fifo"],
+        "open",
+        "done(open(path, O_RDONLY))",
+    ),
+    (
+        "ipc_wait",
+        &["fcntl_setlkw"],
+        "fcntl",
+        "done(fcntl(fd, strstr(call",
+    ),
+    (
+        "time_sleeps",
+        &["clock_nanosleep", "quiet"],
+        "clock_nanosleep",
+        "clock_nanosleep(clock, flags, &req, NULL)",
+    ),
+];
+
+#[test]
+fn finds_the_waits_of_variadic_calls_and_of_clock_nanosleep() {
+    for &(program, args, function, call) in WAITS {
+        let found = fails_at_its_line(&["--timeout", "5"], program, args, function, call);
+        if args == ["fcntl_setlkw"] {
+            // Opening a regular file and a lock that does not wait
+            // (F_SETLK, in the lock holder) are reached, not interrupted.
+            for (function, call) in [
+                ("open", "fd = open(path, O_RDWR | O_CREAT, 0600)"),
+                ("fcntl", "kind == 1 ? F_SETLK : F_OFD_SETLK"),
+            ] {
+                let expected = line_of(program, call);
+                assert!(
+                    found.iter().any(|(f, line, result, _)| f == function
+                        && line.ends_with(&expected)
+                        && result == "unreached"),
+                    "{function} at {expected}: {found:?}"
+                );
             }
         }
-        nothing_left(&tmp.0, program);
     }
 }
 
@@ -288,22 +348,25 @@ fn a_hang_is_cut_at_the_timeout_and_its_group_killed() {
 }
 
 #[test]
-fn the_real_signal_mode_interrupts_the_blocked_read() {
-    let tmp = Scratch::new("signal");
-    let out = audit(
-        &tmp.0,
-        &["--json", "--signal"],
-        &common::c_program("read_pipe"),
-    );
-    let json = json_of(&out, 1, "read_pipe --signal");
-    let expected = line_of("read_pipe", "n = read(p[0]");
-    let found = sites(&json);
-    assert!(
-        found
-            .iter()
-            .any(|(f, line, r, _)| f == "read" && line.ends_with(&expected) && r == "fail"),
-        "{found:?}"
-    );
+fn the_real_signal_mode_interrupts_the_blocked_read_open_and_lock() {
+    for &(program, args, function, call) in [LEGACY[0], WAITS[0], WAITS[1]].iter() {
+        let tmp = Scratch::new(&format!("signal-{program}-{}", args.join("-")));
+        let out = audit_args(
+            &tmp.0,
+            &["--json", "--signal", "--timeout", "5"],
+            &common::c_program(program),
+            args,
+        );
+        let json = json_of(&out, 1, &format!("{program} {args:?} --signal"));
+        let expected = line_of(program, call);
+        let found = sites(&json);
+        assert!(
+            found
+                .iter()
+                .any(|(f, line, r, _)| f == function && line.ends_with(&expected) && r == "fail"),
+            "{program} {args:?}: {found:?}"
+        );
+    }
 }
 
 #[test]

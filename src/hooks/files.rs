@@ -10,6 +10,11 @@
 //! built only there. See docs/variadic-hooks.md for the reasoning.
 
 use super::retry::retry;
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+use crate::functions::fcntl_waits;
 use crate::real;
 use core::ffi::{c_char, c_int};
 #[cfg(all(
@@ -17,15 +22,6 @@ use core::ffi::{c_char, c_int};
     any(target_arch = "x86_64", target_arch = "aarch64")
 ))]
 use core::ffi::{c_uint, c_ulong};
-
-/// Whether an `fcntl` command waits for a lock (the only ones that block).
-#[cfg(all(
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
-fn waits_for_lock(cmd: c_int) -> bool {
-    cmd == libc::F_SETLKW || cmd == libc::F_OFD_SETLKW
-}
 
 #[cfg(all(
     target_os = "linux",
@@ -37,7 +33,7 @@ hooks! {
     /// they are. `arg` is the one variadic argument every command takes
     /// (an int, a pointer, or nothing: then it is ignored).
     fn fcntl(fd: c_int, cmd: c_int, arg: c_ulong) -> c_int
-        => |result, function| if waits_for_lock(cmd) {
+        => |result, function| if fcntl_waits(cmd) {
             retry(function, Some(fd), result, || real::fcntl(fd, cmd, arg))
         } else {
             result
@@ -45,7 +41,7 @@ hooks! {
 
     /// `fcntl64`, what `fcntl` is under `-D_FILE_OFFSET_BITS=64`: as `fcntl`.
     fn fcntl64(fd: c_int, cmd: c_int, arg: c_ulong) -> c_int
-        => |result, function| if waits_for_lock(cmd) {
+        => |result, function| if fcntl_waits(cmd) {
             retry(function, Some(fd), result, || real::fcntl64(fd, cmd, arg))
         } else {
             result
