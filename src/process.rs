@@ -96,10 +96,11 @@ pub fn in_parents_memory() -> bool {
 }
 
 /// This process's id, asked of the kernel each time (glibc keeps no cache
-/// since 2.25): right after `fork`, and in a `vfork` child.
+/// since 2.25, and an older glibc's could be stale after a raw `clone`):
+/// right after `fork`, and in a `vfork` child.
 pub fn getpid() -> c_int {
     // SAFETY: getpid has no preconditions.
-    unsafe { libc::getpid() }
+    unsafe { libc::syscall(libc::SYS_getpid) as c_int }
 }
 
 /// A page the kernel wipes in every child (`MADV_WIPEONFORK`, Linux 4.14),
@@ -119,23 +120,24 @@ pub fn map_pid_page() {
     crate::errno::preserved(|| {
         // SAFETY: a new private anonymous page; madvise only on it.
         unsafe {
-            let page = libc::mmap(
-                core::ptr::null_mut(),
+            let page = libc::syscall(
+                libc::SYS_mmap,
+                core::ptr::null_mut::<libc::c_void>(),
                 PAGE,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
                 -1,
                 0,
-            );
+            ) as *mut libc::c_void;
             if page != libc::MAP_FAILED {
-                if libc::madvise(page, PAGE, libc::MADV_WIPEONFORK) == 0
+                if libc::syscall(libc::SYS_madvise, page, PAGE, libc::MADV_WIPEONFORK) == 0
                     && PID_PAGE
                         .compare_exchange(0, page as usize, Ordering::AcqRel, Ordering::Relaxed)
                         .is_ok()
                 {
                     return;
                 }
-                libc::munmap(page, PAGE);
+                libc::syscall(libc::SYS_munmap, page, PAGE);
             }
         }
     });

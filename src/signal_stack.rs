@@ -68,14 +68,15 @@ pub fn prepare() {
         let bytes = SLOTS * SLOT_BYTES;
         // SAFETY: a new private anonymous mapping; nothing else is touched.
         let base = unsafe {
-            libc::mmap(
-                core::ptr::null_mut(),
+            libc::syscall(
+                libc::SYS_mmap,
+                core::ptr::null_mut::<libc::c_void>(),
                 bytes,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK,
                 -1,
                 0,
-            )
+            ) as *mut libc::c_void
         };
         if base != libc::MAP_FAILED {
             let base = base as usize;
@@ -83,7 +84,8 @@ pub fn prepare() {
                 // SAFETY: the lowest page of each stack, within the mapping
                 // just made and used by nothing yet.
                 unsafe {
-                    libc::mprotect(
+                    libc::syscall(
+                        libc::SYS_mprotect,
                         (base + slot * SLOT_BYTES) as *mut libc::c_void,
                         GUARD,
                         libc::PROT_NONE,

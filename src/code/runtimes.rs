@@ -35,7 +35,8 @@ fn named_by_path(names: &[u8], name: &[u8]) -> bool {
 fn own_path(buf: &mut [u8; MAX_NAME]) -> &[u8] {
     // SAFETY: the buffer is writable for its length less one.
     let n = unsafe {
-        libc::readlink(
+        libc::syscall(
+            libc::SYS_readlink,
             c"/proc/self/exe".as_ptr(),
             buf.as_mut_ptr().cast::<c_char>(),
             buf.len() - 1,

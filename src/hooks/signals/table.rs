@@ -83,7 +83,7 @@ impl<'a> Installing<'a> {
                             lock.compare_exchange(owner, 0, Ordering::Relaxed, Ordering::Relaxed);
                     }
                     // SAFETY: sched_yield has no preconditions.
-                    unsafe { libc::sched_yield() };
+                    unsafe { libc::syscall(libc::SYS_sched_yield) };
                 } else {
                     core::hint::spin_loop();
                 }
