@@ -120,17 +120,23 @@ pub fn map_pid_page() {
     crate::errno::preserved(|| {
         // SAFETY: a new private anonymous page; madvise only on it.
         unsafe {
+            // Every argument a whole word: syscall() reads each as a long.
             let page = libc::syscall(
                 libc::SYS_mmap,
                 core::ptr::null_mut::<libc::c_void>(),
                 PAGE,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
+                c_long::from(libc::PROT_READ | libc::PROT_WRITE),
+                c_long::from(libc::MAP_PRIVATE | libc::MAP_ANONYMOUS),
+                -1 as c_long,
+                0 as c_long,
             ) as *mut libc::c_void;
             if page != libc::MAP_FAILED {
-                if libc::syscall(libc::SYS_madvise, page, PAGE, libc::MADV_WIPEONFORK) == 0
+                if libc::syscall(
+                    libc::SYS_madvise,
+                    page,
+                    PAGE,
+                    c_long::from(libc::MADV_WIPEONFORK),
+                ) == 0
                     && PID_PAGE
                         .compare_exchange(0, page as usize, Ordering::AcqRel, Ordering::Relaxed)
                         .is_ok()

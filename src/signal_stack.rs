@@ -68,14 +68,17 @@ pub fn prepare() {
         let bytes = SLOTS * SLOT_BYTES;
         // SAFETY: a new private anonymous mapping; nothing else is touched.
         let base = unsafe {
+            // Every argument a whole word: syscall() reads each as a long.
             libc::syscall(
                 libc::SYS_mmap,
                 core::ptr::null_mut::<libc::c_void>(),
                 bytes,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK,
-                -1,
-                0,
+                libc::c_long::from(libc::PROT_READ | libc::PROT_WRITE),
+                libc::c_long::from(
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK,
+                ),
+                -1 as libc::c_long,
+                0 as libc::c_long,
             ) as *mut libc::c_void
         };
         if base != libc::MAP_FAILED {
@@ -88,7 +91,7 @@ pub fn prepare() {
                         libc::SYS_mprotect,
                         (base + slot * SLOT_BYTES) as *mut libc::c_void,
                         GUARD,
-                        libc::PROT_NONE,
+                        libc::c_long::from(libc::PROT_NONE),
                     )
                 };
             }
