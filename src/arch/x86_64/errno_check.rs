@@ -6,8 +6,10 @@
 //! jumps and both sides of conditional branches, within fixed budgets of
 //! instructions, paths and bytes. It tracks, per path, three things:
 //! - registers that hold errno's address: `rax` after a call to
-//!   `__errno_location` (the caller tells which calls those are), copied
-//!   by `mov`;
+//!   `__errno_location` (the caller tells which calls those are), or a
+//!   64-bit load of a word of the object's data that holds it in the
+//!   running process (dash keeps `&errno` in a global; the caller tells),
+//!   copied by `mov`;
 //! - registers that hold errno's value: a 32-bit load through such an
 //!   address, copied by `mov`;
 //! - stack slots that hold errno's value (`-O0` code stores it in a local).
@@ -60,7 +62,7 @@ mod state;
 
 pub use super::super::call_site::{Code, Target, Verdict};
 use decode::decode;
-use paths::{fetch, onward, walk, Flow};
+use paths::{fetch, onward, walk, Flow, Order};
 use state::{step, State, Step};
 
 /// Instructions decoded at most, over all paths.
@@ -105,7 +107,7 @@ fn effect(code: &impl Code, pc: usize, state: State, ret: usize, budget: &mut us
         code,
         pc,
         state,
-        MAX_EFFECT,
+        (MAX_EFFECT, Order::LoopsFirst),
         budget,
         |stepped, next, state, _| match stepped {
             Step::Call(_) if next == ret && state.acted => Flow::Found,
@@ -142,7 +144,7 @@ pub fn classify(code: &impl Code, ret: usize) -> Verdict {
         code,
         ret,
         State::default(),
-        MAX_PATH,
+        (MAX_PATH, Order::OnFirst),
         &mut budget,
         |stepped, next, state, budget| {
             if let Step::Compare = stepped {

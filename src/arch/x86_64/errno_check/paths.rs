@@ -75,6 +75,7 @@ impl<const N: usize> Places<N> {
 }
 
 /// What a walk's visitor makes of one instruction, once applied.
+#[derive(Clone, Copy)]
 pub(super) enum Flow {
     /// Go on at this address.
     Go(usize),
@@ -97,15 +98,26 @@ pub(super) struct Walked {
     pub(super) truncated: bool,
 }
 
+/// How a walk orders the two ways of a conditional branch.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Order {
+    /// The way on first, every branch target later.
+    OnFirst,
+    /// A branch back (a loop) first, the way on later: for the EINTR side
+    /// of a compare, whose retry back to the call is short and would
+    /// otherwise wait behind every path the way on forks into.
+    LoopsFirst,
+}
+
 /// Follows the code from `start` in `state`, every path at most
 /// `max_path` instructions and all of them `budget`, forking at
-/// conditional branches; `visit` sees each instruction after [`step`]
-/// applied it, with the address after it.
+/// conditional branches in `order`; `visit` sees each instruction after
+/// [`step`] applied it, with the address after it.
 pub(super) fn walk(
     code: &impl Code,
     start: usize,
     state: State,
-    max_path: usize,
+    (max_path, order): (usize, Order),
     budget: &mut usize,
     mut visit: impl FnMut(Step, usize, &mut State, &mut usize) -> Flow,
 ) -> Walked {
@@ -135,10 +147,25 @@ pub(super) fn walk(
             look(&insn, &mut state);
             let stepped = step(code, &insn, next, &mut state);
             mark_loaded(&insn, &mut state);
-            if let Step::Branch(_, to) = stepped {
-                walked.truncated |= !pending.push(to, state);
+            let back = match stepped {
+                Step::Branch(_, to) if to < pc && order == Order::LoopsFirst => Some(to),
+                Step::Branch(_, to) => {
+                    walked.truncated |= !pending.push(to, state);
+                    None
+                }
+                _ => None,
+            };
+            let flow = visit(stepped, next, &mut state, budget);
+            match (back, flow) {
+                (Some(back), Flow::Go(to)) if to == next => {
+                    walked.truncated |= !pending.push(next, state);
+                    pc = back;
+                    continue;
+                }
+                (Some(back), _) => walked.truncated |= !pending.push(back, state),
+                (None, _) => {}
             }
-            match visit(stepped, next, &mut state, budget) {
+            match flow {
                 Flow::Go(to) => pc = to,
                 Flow::End => break,
                 Flow::Lost => {

@@ -127,3 +127,45 @@ fn no_compare_ignores_and_garbage_is_unknown() {
     let code = [0x83, 0xf8, 0x04, 0x74, 0x00, 0xe8, 0, 1, 0, 0, 0xc3];
     assert_eq!(classify(&Bytes(&code), BASE), Verdict::Ignores);
 }
+
+/// [`Bytes`] where the word at `.1` holds errno's address (a pointer the
+/// program keeps, as dash's `dash_errno`).
+struct ErrnoPointer<'a>(Bytes<'a>, usize);
+
+impl Code for ErrnoPointer<'_> {
+    fn read(&self, addr: usize, buf: &mut [u8]) -> usize {
+        self.0.read(addr, buf)
+    }
+    fn is_errno_location(&self, target: Target) -> bool {
+        self.0.is_errno_location(target)
+    }
+    fn holds_errno_address(&self, addr: usize) -> bool {
+        addr == self.1
+    }
+    fn is_hooked(&self, target: Target) -> bool {
+        self.0.is_hooked(target)
+    }
+}
+
+#[test]
+fn errno_read_through_a_pointer_the_program_keeps_counts_at_run_time() {
+    // dash 0.5.12's `read` builtin: 0: xor %edi,%edi; mov $1,%edx;
+    // mov %r14,%rsi; 10: call read; 15: test %rax,%rax; je out;
+    // cmp $1,%rax; je byte; 30: mov dash_errno(%rip),%rax;
+    // cmpl $4,(%rax); jne out; mov pending_sig(%rip),%eax;
+    // test %eax,%eax; je 0 (the call again); out: mov $1,%ebx
+    let code = [
+        0x31, 0xff, 0xba, 0x01, 0x00, 0x00, 0x00, 0x4c, 0x89, 0xf6, 0xe8, 0x9d, 0x5e, 0xff, 0xff,
+        0x48, 0x85, 0xc0, 0x74, 0x20, 0x48, 0x83, 0xf8, 0x01, 0x0f, 0x84, 0x2e, 0x01, 0x00, 0x00,
+        0x48, 0x8b, 0x05, 0xcf, 0x33, 0x01, 0x00, 0x83, 0x38, 0x04, 0x75, 0x0a, 0x8b, 0x05, 0xc0,
+        0x36, 0x01, 0x00, 0x85, 0xc0, 0x74, 0xcc, 0xbb, 0x01, 0x00, 0x00, 0x00,
+    ];
+    let pointer = BASE + 37 + 0x133cf;
+    assert_eq!(
+        classify(&ErrnoPointer(Bytes(&code), pointer), BASE + 15),
+        Verdict::Handles
+    );
+    // Where the word is not errno's address (or, in a file, cannot be
+    // read), the same code is not an EINTR check.
+    assert_eq!(classify(&Bytes(&code), BASE + 15), Verdict::Ignores);
+}
