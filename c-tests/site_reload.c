@@ -5,13 +5,6 @@
  * signal) and exits 0 if the reload came before the data. */
 #include "legacy.h"
 
-/* errno as the loop reads it (site_reload_pointer.c reads it through a
- * pointer it keeps). */
-#ifndef RELOAD_ERRNO
-#define RELOAD_ERRNO errno
-#define RELOAD_SETUP()
-#endif
-
 static volatile sig_atomic_t hangup;
 
 static void on_hup(int sig)
@@ -28,14 +21,13 @@ int main(void)
 	volatile double *sent_at;
 	double reloaded = 0;
 
-	RELOAD_SETUP();
 	legacy_handle(SIGHUP, on_hup);
 	late_signal(p, SIGHUP, 300, 1200, "data", &sent_at);
 	for (;;) {
 		n = read(p[0], buf, sizeof buf);
 		if (n >= 0)
 			break;
-		if (RELOAD_ERRNO != EINTR)
+		if (errno != EINTR)
 			fail("read");
 		if (hangup) {
 			hangup = 0;

@@ -66,19 +66,3 @@ fn a_recv_retried_by_its_caller_keeps_its_first_socket_timeout() {
 fn a_poll_loop_that_restarts_its_timeout_keeps_the_first() {
     retries_its_own_timeout("poll");
 }
-
-/// The same daemon reading errno through a pointer it keeps in a global,
-/// as dash does: the check is found at run time, where the global holds
-/// this thread's errno address.
-#[test]
-fn a_check_through_a_kept_errno_pointer_is_found() {
-    exited(&run_c("site_reload_pointer", Mode::Bare), 0);
-    let shim = run_c(
-        "site_reload_pointer",
-        Mode::Shim(&[("EINTRFIX_LOG", "info")]),
-    );
-    exited(&shim, 0);
-    let reload = shim.figure_ms("reload");
-    assert!((0.0..50.0).contains(&reload), "{shim:?}");
-    assert!(shim.stderr.contains("reason=caller_handles"), "{shim:?}");
-}

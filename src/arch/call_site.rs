@@ -32,13 +32,6 @@ pub trait Code {
     fn read(&self, addr: usize, buf: &mut [u8]) -> usize;
     /// Whether a call goes to `__errno_location`.
     fn is_errno_location(&self, target: Target) -> bool;
-    /// Whether the word at `addr` (the object's data) holds the calling
-    /// thread's errno address: a program that keeps `&errno` in a global
-    /// (dash's `dash_errno`) and compares through it. Only the running
-    /// process can tell; a file's code alone cannot.
-    fn holds_errno_address(&self, _addr: usize) -> bool {
-        false
-    }
     /// Whether a call goes to a function the shim hooks (`read`, `write`,
     /// ...): making such a call is no look at the signal state (the other
     /// branch of a loop that reads or writes).

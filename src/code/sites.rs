@@ -271,12 +271,6 @@ impl Code for Loaded {
         }
     }
 
-    fn holds_errno_address(&self, addr: usize) -> bool {
-        // SAFETY: __errno_location has no preconditions.
-        let errno = unsafe { libc::__errno_location() } as usize;
-        super::scan::read_word(addr) == Some(errno)
-    }
-
     fn is_hooked(&self, target: Target) -> bool {
         let call = match target {
             Target::Direct(to) => arch::Call::Direct(to),

@@ -6,10 +6,8 @@
 //! jumps and both sides of conditional branches, within fixed budgets of
 //! instructions, paths and bytes. It tracks, per path, three things:
 //! - registers that hold errno's address: `rax` after a call to
-//!   `__errno_location` (the caller tells which calls those are), or a
-//!   64-bit load of a word of the object's data that holds it in the
-//!   running process (dash keeps `&errno` in a global; the caller tells),
-//!   copied by `mov`;
+//!   `__errno_location` (the caller tells which calls those are), copied
+//!   by `mov`;
 //! - registers that hold errno's value: a 32-bit load through such an
 //!   address, copied by `mov`;
 //! - stack slots that hold errno's value (`-O0` code stores it in a local).

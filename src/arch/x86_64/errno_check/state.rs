@@ -210,16 +210,9 @@ pub(super) fn step(code: &impl Code, insn: &Insn, next: usize, state: &mut State
                 (Some(from), _) => state.copy(to, from),
                 (None, Some(m)) => {
                     let loads_errno = !insn.rex_w && (state.is_errno(&m) || state.slot_holds(&m));
-                    let loads_address = insn.rex_w
-                        && m.rip
-                        && !m.index
-                        && code.holds_errno_address(next.wrapping_add_signed(m.disp as isize));
                     state.forget(to);
                     if loads_errno {
                         state.value |= 1 << to;
-                    }
-                    if loads_address {
-                        state.address |= 1 << to;
                     }
                 }
                 _ => state.forget(to),

@@ -128,44 +128,28 @@ fn no_compare_ignores_and_garbage_is_unknown() {
     assert_eq!(classify(&Bytes(&code), BASE), Verdict::Ignores);
 }
 
-/// [`Bytes`] where the word at `.1` holds errno's address (a pointer the
-/// program keeps, as dash's `dash_errno`).
-struct ErrnoPointer<'a>(Bytes<'a>, usize);
-
-impl Code for ErrnoPointer<'_> {
-    fn read(&self, addr: usize, buf: &mut [u8]) -> usize {
-        self.0.read(addr, buf)
-    }
-    fn is_errno_location(&self, target: Target) -> bool {
-        self.0.is_errno_location(target)
-    }
-    fn holds_errno_address(&self, addr: usize) -> bool {
-        addr == self.1
-    }
-    fn is_hooked(&self, target: Target) -> bool {
-        self.0.is_hooked(target)
-    }
-}
-
 #[test]
-fn errno_read_through_a_pointer_the_program_keeps_counts_at_run_time() {
-    // dash 0.5.12's `read` builtin: 0: xor %edi,%edi; mov $1,%edx;
-    // mov %r14,%rsi; 10: call read; 15: test %rax,%rax; je out;
-    // cmp $1,%rax; je byte; 30: mov dash_errno(%rip),%rax;
-    // cmpl $4,(%rax); jne out; mov pending_sig(%rip),%eax;
-    // test %eax,%eax; je 0 (the call again); out: mov $1,%ebx
-    let code = [
-        0x31, 0xff, 0xba, 0x01, 0x00, 0x00, 0x00, 0x4c, 0x89, 0xf6, 0xe8, 0x9d, 0x5e, 0xff, 0xff,
-        0x48, 0x85, 0xc0, 0x74, 0x20, 0x48, 0x83, 0xf8, 0x01, 0x0f, 0x84, 0x2e, 0x01, 0x00, 0x00,
-        0x48, 0x8b, 0x05, 0xcf, 0x33, 0x01, 0x00, 0x83, 0x38, 0x04, 0x75, 0x0a, 0x8b, 0x05, 0xc0,
-        0x36, 0x01, 0x00, 0x85, 0xc0, 0x74, 0xcc, 0xbb, 0x01, 0x00, 0x00, 0x00,
-    ];
-    let pointer = BASE + 37 + 0x133cf;
+fn the_eintr_side_follows_its_loop_back_before_the_way_on() {
+    // 5: cmpq $-1,%rax; 9: jne end (rel32); 15: call __errno_location;
+    // 20: mov (%rax),%eax; 22: cmp $4,%eax; 25: jne end (rel32);
+    // 31: cmpl $0,0x100(%rip) (a flag); 38: je BASE (the call again);
+    // 40: forty forks (test %eax,%eax; jne +2; nop; nop); end: ret.
+    // The forks' paths would spend the budget before the loop back.
+    let end = 40 + 40 * 6;
+    let rel32 = |from: usize| ((end as i64 - from as i64) as i32).to_le_bytes();
+    let mut tail = vec![0x48, 0x83, 0xf8, 0xff, 0x0f, 0x85];
+    tail.extend(rel32(15));
+    tail.extend(call_errno(15));
+    tail.extend([0x8b, 0x00, 0x83, 0xf8, 0x04, 0x0f, 0x85]);
+    tail.extend(rel32(31));
+    tail.extend([0x83, 0x3d, 0x00, 0x01, 0x00, 0x00, 0x00]);
+    tail.extend([0x74, (-40i8) as u8]);
+    for _ in 0..40 {
+        tail.extend([0x85, 0xc0, 0x75, 0x02, 0x90, 0x90]);
+    }
+    tail.push(0xc3);
     assert_eq!(
-        classify(&ErrnoPointer(Bytes(&code), pointer), BASE + 15),
+        classify(&Bytes(&after_call(&tail)), BASE + 5),
         Verdict::Handles
     );
-    // Where the word is not errno's address (or, in a file, cannot be
-    // read), the same code is not an EINTR check.
-    assert_eq!(classify(&Bytes(&code), BASE + 15), Verdict::Ignores);
 }
