@@ -55,8 +55,9 @@ static ON: AtomicBool = AtomicBool::new(false);
 /// makes meanwhile are not the program's.
 static RETRYING_TID: AtomicI32 = AtomicI32::new(0);
 
-/// From the constructor, after the real functions are resolved: turns the
-/// audit mode on when either variable is set.
+/// From the constructor: turns the audit mode on when either variable is
+/// set (its wrappers take the real functions' places once
+/// `real::divert` has resolved them all).
 pub fn init(config: &'static config::Config<'static>) {
     if !config::variables_set() {
         return;

@@ -449,8 +449,10 @@ pub fn variables_set() -> bool {
         }
         // SAFETY: the string's bytes up to its NUL, which stops the
         // comparison (no byte of the prefix is NUL).
-        let prefixed = (0..PREFIX.len())
-            .all(|i| PREFIX.get(i) == Some(&unsafe { string.add(i).cast::<u8>().read() }));
+        let prefixed = PREFIX
+            .iter()
+            .enumerate()
+            .all(|(i, &byte)| unsafe { string.add(i).cast::<u8>().read() } == byte);
         if prefixed {
             // SAFETY: a NUL-terminated string of the environment.
             let bytes = unsafe { core::ffi::CStr::from_ptr(string) }.to_bytes();

@@ -32,7 +32,7 @@
 //!    what the hook's row hands the policy).
 //!
 //! The prototype is written twice (rows 1 and 2) because the real
-//! functions are resolved from one list, in the constructor, and a hook
+//! functions are resolved from one list, at their first calls, and a hook
 //! may call a real function other than its own (`usleep` sleeps with
 //! `nanosleep`, a socket's `read` retries with `recv`).
 

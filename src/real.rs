@@ -52,7 +52,6 @@ use resolve::{first_resolve, missing, resolve_slot, settle};
 #[cfg(not(target_pointer_width = "64"))]
 mod lookup {
     /// No scope: dlsym does it all.
-    #[derive(Clone, Copy)]
     pub struct Scope;
 
     /// dlsym's type.
@@ -63,10 +62,6 @@ mod lookup {
 
     impl Scope {
         pub const EMPTY: Scope = Scope;
-
-        pub fn find(_dlsym: Option<Dlsym>) -> Option<Scope> {
-            None
-        }
 
         pub fn find_into(&mut self, _dlsym: Option<Dlsym>) -> bool {
             false

@@ -48,8 +48,8 @@ pub fn first_caller(sp: usize, skip: impl Fn(Owner) -> bool) -> Option<Caller> {
 /// owner: a word in a known object's code just past a call instruction,
 /// with the owner and whether the call went through a pointer or into the
 /// same object (a hook's call into libc: through a real function's
-/// pointer, or, before the constructor, into the lazy resolver that
-/// tail-calls libc). Stale words
+/// pointer, or, at a function's first call, into the resolver that then
+/// calls libc). Stale words
 /// lie in the uninitialised slots of live frames; the first return address
 /// above a stack pointer is, far more often than any later one, the live
 /// frame's own: what tells a hook's call into libc's wrapper (the shim's

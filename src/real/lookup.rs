@@ -66,7 +66,6 @@ enum Found {
 }
 
 /// The objects `RTLD_NEXT` searches from this library, in order.
-#[derive(Clone, Copy)]
 pub struct Scope {
     /// The first `len` are the objects, in order.
     objects: [Object; MAX_OBJECTS],
@@ -290,7 +289,7 @@ impl Object {
 }
 
 impl Scope {
-    /// A scope of no objects, for a static that a scope is copied into.
+    /// A scope of no objects, for a static that a scope is found into.
     pub const EMPTY: Scope = Scope {
         objects: [Object::EMPTY; MAX_OBJECTS],
         len: 0,
@@ -302,18 +301,20 @@ impl Scope {
         self.objects.get(..self.len).unwrap_or(&[])
     }
 
-    /// The objects to search, or `None` when dlsym must do it all (or,
-    /// without dlsym, [`next_definition`]). Takes the loader's locks: from
-    /// the constructor only.
+    /// The objects to search, or `None` when dlsym must do it all: see
+    /// [`Scope::find_into`].
+    #[cfg(test)]
     pub fn find(dlsym: Option<Dlsym>) -> Option<Scope> {
         let mut scope = Scope::EMPTY;
         scope.find_into(dlsym).then_some(scope)
     }
 
-    /// [`Scope::find`] into this scope, empty so far: whether it found
-    /// one. Writes only the entries of the objects found (in a static,
-    /// the rest of its pages are left untouched, not copied into every
-    /// process's private memory).
+    /// Makes this scope the objects to search, and says whether it could:
+    /// `false` when dlsym must do it all (or, without dlsym,
+    /// [`next_definition`]). Writes only the entries of the objects found
+    /// (in a static, the rest of its pages are left untouched, not copied
+    /// into every process's private memory). Takes the loader's locks:
+    /// from the constructor only.
     pub fn find_into(&mut self, dlsym: Option<Dlsym>) -> bool {
         let anchor = match dlsym {
             // SAFETY: the name is NUL-terminated; RTLD_NEXT is a valid
@@ -327,7 +328,7 @@ impl Scope {
         self.anchored = anchor != 0;
         self.len = 0;
         let mut walk = Walk {
-            ours: Scope::find as fn(Option<Dlsym>) -> Option<Scope> as usize,
+            ours: Scope::find_into as fn(&mut Scope, Option<Dlsym>) -> bool as usize,
             anchor,
             after_ours: false,
             reached_anchor: false,

@@ -99,7 +99,7 @@ pub(super) fn published() -> Option<&'static lookup::Scope> {
     Some(unsafe { &*PUBLISHED.scope.get() })
 }
 
-/// Finds the scope (see [`lookup::Scope::find`]) and publishes it for
+/// Finds the scope (see [`lookup::Scope::find_into`]) and publishes it for
 /// the first calls; `None` if none was found, or one was already
 /// published (by an earlier run of the constructor).
 fn publish() -> Option<&'static lookup::Scope> {
@@ -140,8 +140,15 @@ pub fn resolve_all() {
 #[cold]
 #[inline(never)]
 pub(super) fn first_resolve(name: &'static [u8], hash: u32) -> *mut c_void {
+    find(published(), name, hash)
+}
+
+/// What a look-up of `name` (NUL-terminated; `hash` the GNU hash of the
+/// name without it) finds: from `scope`'s symbol tables where they can
+/// answer, else as [`resolve`] does.
+fn find(scope: Option<&lookup::Scope>, name: &'static [u8], hash: u32) -> *mut c_void {
     let bare = name.split_last().map_or(name, |(_, bare)| bare);
-    match published().and_then(|scope| scope.lookup(bare, hash)) {
+    match scope.and_then(|scope| scope.lookup(bare, hash)) {
         Some(found) => found,
         None => resolve(name),
     }
@@ -158,12 +165,7 @@ pub(super) fn resolve_slot(
     fallback: *mut c_void,
     scope: Option<&lookup::Scope>,
 ) {
-    let bare = name.split_last().map_or(name, |(_, bare)| bare);
-    let found = match scope.and_then(|s| s.lookup(bare, hash)) {
-        Some(f) => f,
-        None => resolve(name),
-    };
-    settle(slot, found, fallback);
+    settle(slot, find(scope, name, hash), fallback);
 }
 
 /// Stores in `slot` what a look-up found, and returns it: the real

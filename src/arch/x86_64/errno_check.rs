@@ -105,7 +105,8 @@ fn effect(code: &impl Code, pc: usize, state: State, ret: usize, budget: &mut us
         code,
         pc,
         state,
-        (MAX_EFFECT, Order::LoopsFirst),
+        MAX_EFFECT,
+        Order::LoopsFirst,
         budget,
         |stepped, next, state, _| match stepped {
             Step::Call(_) if next == ret && state.acted => Flow::Found,
@@ -142,7 +143,8 @@ pub fn classify(code: &impl Code, ret: usize) -> Verdict {
         code,
         ret,
         State::default(),
-        (MAX_PATH, Order::OnFirst),
+        MAX_PATH,
+        Order::OnFirst,
         &mut budget,
         |stepped, next, state, budget| {
             if let Step::Compare = stepped {

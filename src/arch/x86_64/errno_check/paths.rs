@@ -117,7 +117,8 @@ pub(super) fn walk(
     code: &impl Code,
     start: usize,
     state: State,
-    (max_path, order): (usize, Order),
+    max_path: usize,
+    order: Order,
     budget: &mut usize,
     mut visit: impl FnMut(Step, usize, &mut State, &mut usize) -> Flow,
 ) -> Walked {
